@@ -1,0 +1,15 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { TokenVerifier } from './token-verifier.js';
+
+@Module({})
+export class AuthModule {
+  static forRoot(secret: string): DynamicModule {
+    return {
+      module: AuthModule,
+      imports: [JwtModule.register({ secret, verifyOptions: { algorithms: ['HS256'] } })],
+      providers: [TokenVerifier],
+      exports: [TokenVerifier],
+    };
+  }
+}

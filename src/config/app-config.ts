@@ -1,0 +1,136 @@
+import { checkAllowedOrigins } from './allowed-origins.js';
+import { EnvReader, type Env, type IntegerSpec } from './env-reader.js';
+import { resolveJwtSecret } from './jwt-secret.js';
+import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
+import { checkRedisUrl } from './redis-url.js';
+import { checkTiming, defaultPingIntervalMs, defaultPingTimeoutMs } from './timing-rules.js';
+
+export { DEV_JWT_SECRET } from './jwt-secret.js';
+export type { Env } from './env-reader.js';
+export type { ProcessIdentity } from './process-identity.js';
+
+/** The service's whole configuration, read from the environment once at start-up. Frozen. */
+export interface AppConfig {
+  /** NODE_ENV === 'production': turns the missing or weak JWT_SECRET cases into errors. */
+  readonly production: boolean;
+  /** PORT, 0..65535; 0 picks any free port. @default 3000 */
+  readonly port: number;
+  /** HOST, the interface to listen on. @default '0.0.0.0' */
+  readonly host: string;
+  /** POD_NAME, this process's id in the cluster. @default `${os.hostname()}-${process.pid}` */
+  readonly podId: string;
+  /** REDIS_URL (redis:// or rediss://); null selects the embedded single-node mode. @default null */
+  readonly redisUrl: string | null;
+  /** REDIS_KEY_PREFIX, prepended to every Redis key and channel. @default 'presence:' */
+  readonly redisKeyPrefix: string;
+  /** JWT_SECRET, the HS256 key. Required in production. @default DEV_JWT_SECRET outside production */
+  readonly jwtSecret: string;
+  /** True when `jwtSecret` is the public development secret. */
+  readonly jwtSecretIsDevDefault: boolean;
+  /** HEARTBEAT_INTERVAL_MS, the interval streamers are told to heartbeat at. @default 50000 */
+  readonly heartbeatIntervalMs: number;
+  /** PRESENCE_TTL_MS, how long a connection stays live without a heartbeat. @default 110000 */
+  readonly presenceTtlMs: number;
+  /** RECONNECT_GRACE_MS, how long a closed connection still counts as live; 0 allowed. @default 10000 */
+  readonly reconnectGraceMs: number;
+  /** LB_IDLE_TIMEOUT_MS, the idle timeout of the load balancer in front; only used to check timing. @default 60000 */
+  readonly lbIdleTimeoutMs: number;
+  /** PING_INTERVAL_MS, Socket.IO's pingInterval. @default min(25000, floor(LB_IDLE_TIMEOUT_MS * 5 / 12)) */
+  readonly pingIntervalMs: number;
+  /** PING_TIMEOUT_MS, Socket.IO's pingTimeout. @default min(20000, floor(LB_IDLE_TIMEOUT_MS / 3)) */
+  readonly pingTimeoutMs: number;
+  /** ALLOWED_ORIGINS, in Origin-header form; null allows every origin. @default null */
+  readonly allowedOrigins: readonly string[] | null;
+  /** MESSAGE_RATE_LIMIT, messages per second per connection; 0 turns the limit off. @default 10 */
+  readonly messageRateLimit: number;
+  /** DRAIN_MS, the time over which SIGTERM closes this pod's sockets; 0 allowed. @default 10000 */
+  readonly drainMs: number;
+}
+
+export type ConfigResult =
+  | { ok: true; config: AppConfig; warnings: string[] }
+  | { ok: false; errors: string[] };
+
+// Node's timers fire at once for delays above 2^31 - 1 ms, so a longer duration would silently become ~0.
+const MAX_DURATION_MS = 2_147_483_647;
+
+const POSITIVE_MS: IntegerSpec = {
+  min: 1,
+  max: MAX_DURATION_MS,
+  expected: 'a whole number of milliseconds',
+  tooSmall: 'greater than 0 ms',
+  tooLarge: `at most ${MAX_DURATION_MS} ms (Node.js timers overflow beyond it)`,
+};
+const ZERO_OK_MS: IntegerSpec = { ...POSITIVE_MS, min: 0 };
+const PORT: IntegerSpec = { min: 0, max: 65535, expected: 'a whole number from 0 to 65535' };
+const RATE: IntegerSpec = {
+  min: 0,
+  max: Number.MAX_SAFE_INTEGER,
+  expected: 'a whole number of messages per second (0 turns the limit off)',
+};
+
+/**
+ * Parses and validates the environment. Every invalid variable and every broken timing rule is reported,
+ * one message each, naming the variable(s). Pure: the caller passes the environment and, for the default
+ * pod id, the process identity (read from the live process only when omitted).
+ */
+export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIdentity()): ConfigResult {
+  const read = new EnvReader(env);
+  const production = read.raw('NODE_ENV') === 'production';
+
+  const port = read.integer('PORT', 3000, PORT);
+  const listenHost = read.string('HOST', '0.0.0.0');
+  const podId = read.string('POD_NAME', `${host.hostname}-${host.pid}`);
+  const redisUrl = read.checked<string | null>('REDIS_URL', null, checkRedisUrl);
+  const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'presence:');
+
+  const heartbeatIntervalMs = read.integer('HEARTBEAT_INTERVAL_MS', 50_000, POSITIVE_MS);
+  const presenceTtlMs = read.integer('PRESENCE_TTL_MS', 110_000, POSITIVE_MS);
+  const reconnectGraceMs = read.integer('RECONNECT_GRACE_MS', 10_000, ZERO_OK_MS);
+  const lbIdleTimeoutMs = read.integer('LB_IDLE_TIMEOUT_MS', 60_000, POSITIVE_MS);
+  const lb = lbIdleTimeoutMs;
+  const pingIntervalMs = read.integer('PING_INTERVAL_MS', lb === undefined ? undefined : defaultPingIntervalMs(lb), POSITIVE_MS);
+  const pingTimeoutMs = read.integer('PING_TIMEOUT_MS', lb === undefined ? undefined : defaultPingTimeoutMs(lb), POSITIVE_MS);
+  const drainMs = read.integer('DRAIN_MS', 10_000, ZERO_OK_MS);
+  const messageRateLimit = read.integer('MESSAGE_RATE_LIMIT', 10, RATE);
+  const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);
+
+  const secret = resolveJwtSecret(read.raw('JWT_SECRET'), production);
+  const timing = checkTiming({ heartbeatIntervalMs, presenceTtlMs, lbIdleTimeoutMs, pingIntervalMs, pingTimeoutMs });
+
+  const errors = [...read.errors, ...secret.errors, ...timing.errors];
+  if (errors.length > 0) return { ok: false, errors };
+
+  const config: AppConfig = Object.freeze(
+    definedValues({
+      production,
+      port,
+      host: listenHost,
+      podId,
+      redisUrl,
+      redisKeyPrefix,
+      jwtSecret: secret.secret,
+      jwtSecretIsDevDefault: secret.isDevDefault,
+      heartbeatIntervalMs,
+      presenceTtlMs,
+      reconnectGraceMs,
+      lbIdleTimeoutMs,
+      pingIntervalMs,
+      pingTimeoutMs,
+      allowedOrigins: allowedOrigins && Object.freeze([...allowedOrigins]),
+      messageRateLimit,
+      drainMs,
+    }),
+  );
+  return { ok: true, config, warnings: [...secret.warnings, ...timing.warnings] };
+}
+
+type Defined<T> = { [K in keyof T]: Exclude<T[K], undefined> };
+
+/** Narrows the parsed values once no error was reported: every `undefined` left was reported as an error. */
+function definedValues<T extends object>(values: T): Defined<T> {
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) throw new Error(`parseConfig: ${key} is undefined although no error was reported`);
+  }
+  return values as Defined<T>;
+}

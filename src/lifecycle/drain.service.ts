@@ -1,0 +1,53 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Socket } from 'socket.io';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { Readiness } from '../health/readiness.js';
+import { PresenceService } from '../presence/application/presence.service.js';
+import { StreamerGateway } from '../presence/transport/streamer.gateway.js';
+import { ViewerGateway } from '../presence/transport/viewer.gateway.js';
+
+const STEP_MS = 100;
+
+/**
+ * SIGTERM: stop taking traffic and hand this pod's clients to the others without a reconnect storm.
+ * Readiness fails at once and new handshakes are refused; then the open sockets are closed in equal
+ * batches spread over DRAIN_MS. Each is closed at the transport, which stock Socket.IO clients answer by
+ * reconnecting (a server-side namespace disconnect would make them give up). A streamer that reconnects
+ * to another pod within the grace causes no event, since its old lease is still live.
+ */
+@Injectable()
+export class DrainService {
+  private readonly logger = new Logger(DrainService.name);
+
+  constructor(
+    private readonly readiness: Readiness,
+    private readonly streamers: StreamerGateway,
+    private readonly viewers: ViewerGateway,
+    private readonly presence: PresenceService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async drain(): Promise<void> {
+    this.readiness.startDraining();
+    const sockets = this.openSockets();
+    const steps = Math.max(1, Math.floor(this.config.drainMs / STEP_MS));
+    const perStep = Math.ceil(sockets.length / steps);
+    this.logger.log({ msg: 'draining', sockets: sockets.length, drainMs: this.config.drainMs, perStep });
+    for (let start = 0; start < sockets.length; start += perStep) {
+      for (const socket of sockets.slice(start, start + perStep)) socket.conn.close();
+      if (start + perStep < sockets.length) await sleep(STEP_MS);
+    }
+    await this.presence.settled(2_000);
+    this.logger.log({ msg: 'drained', sockets: sockets.length });
+  }
+
+  private openSockets(): Socket[] {
+    const namespaces = [this.streamers.namespace, this.viewers.namespace];
+    return namespaces.flatMap((namespace) => (namespace === null ? [] : [...namespace.sockets.values()]));
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

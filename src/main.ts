@@ -1,0 +1,45 @@
+import 'reflect-metadata';
+import { ConsoleLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { AppModule } from './app.module.js';
+import { parseConfig } from './config/app-config.js';
+import { Readiness } from './health/readiness.js';
+import { DrainService } from './lifecycle/drain.service.js';
+import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
+
+const parsed = parseConfig(process.env, { hostname: hostname(), pid: process.pid });
+if (!parsed.ok) {
+  for (const problem of parsed.errors) process.stderr.write(`config error: ${problem}\n`);
+  process.exit(1);
+}
+const config = parsed.config;
+const logger = new ConsoleLogger({ json: true });
+for (const warning of parsed.warnings) logger.warn(warning, 'Config');
+
+const app = await NestFactory.create(AppModule.forRoot(config), { logger });
+app.useWebSocketAdapter(new PresenceIoAdapter(app, config, app.get(Readiness)));
+await app.listen(config.port, config.host);
+
+const { port } = app.getHttpServer().address() as AddressInfo;
+const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+const base = `http://${host}:${port}`;
+const mode = config.redisUrl === null ? 'embedded single-node mode (in-memory store)' : 'Redis mode';
+logger.log(
+  `Listening on ${base} in ${mode}. Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
+    `HTTP ${base}/v1/streamers, ${base}/healthz, ${base}/readyz, ${base}/metrics`,
+  'Bootstrap',
+);
+
+let stopping = false;
+async function shutdown(signal: string, drain: boolean): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.log(`${signal}: ${drain ? 'draining, then exiting' : 'exiting'}`, 'Bootstrap');
+  if (drain) await app.get(DrainService).drain();
+  await app.close();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void shutdown('SIGTERM', true));
+process.once('SIGINT', () => void shutdown('SIGINT', false));

@@ -1,0 +1,42 @@
+import type { Meta, PresenceEvent, PresenceState } from './presence-state.js';
+
+/** What a store operation did: the events to publish, and the store's clock when it did it. */
+export interface StoreResult {
+  /** The store's clock (Redis `TIME` in Redis mode), in ms since the epoch. */
+  readonly serverTime: number;
+  readonly events: readonly PresenceEvent[];
+}
+
+export interface OnlinePage {
+  readonly items: readonly PresenceState[];
+  /** The last id of this page when more may follow, else null. */
+  readonly lastId: string | null;
+}
+
+/**
+ * Where presence lives: one record per streamer with the leases of its connections (see
+ * `streamer-record.ts` for the rules). Implementations: `MemoryPresenceStore` (single node only) and
+ * `RedisPresenceStore` (any number of pods).
+ *
+ * The contract every implementation keeps, and the store contract suite checks:
+ * - Each operation on a streamer is atomic: it expires that streamer's due leases, applies the change
+ *   and returns its events, so each event is returned once, to exactly one caller, cluster-wide.
+ * - Deadlines are read on the store's one clock, never on the calling pod's.
+ * - `expireDue` claims leases whose deadline has passed, across all streamers, at most `limit` streamers
+ *   per call, and returns the offline events they cause; two concurrent callers never claim the same one.
+ * - Versions of a streamer strictly increase, also across a store that lost its data.
+ * - Operations reject (never hang) when the store cannot be reached.
+ */
+export interface PresenceStore {
+  connect(streamerId: string, connectionId: string): Promise<StoreResult>;
+  /** Renews the lease, creating it when the store does not know it (e.g. after a Redis restart). */
+  heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult>;
+  disconnect(streamerId: string, connectionId: string): Promise<StoreResult>;
+  end(streamerId: string): Promise<StoreResult>;
+  expireDue(limit: number): Promise<StoreResult>;
+  /** One state per id, in the order asked. */
+  getMany(streamerIds: readonly string[]): Promise<PresenceState[]>;
+  /** Online streamers ordered by id, strictly after `afterId`. */
+  listOnline(afterId: string | null, limit: number): Promise<OnlinePage>;
+  countOnline(): Promise<number>;
+}

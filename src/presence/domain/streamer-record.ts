@@ -1,0 +1,161 @@
+import type { Meta, PresenceEvent, PresenceReason, PresenceState } from './presence-state.js';
+import { neverSeen, sameMeta } from './presence-state.js';
+import { nextVersion } from './version.js';
+
+/**
+ * The meaning of "online", as plain data and functions. Every function takes `now` and returns the
+ * previous record, the next one and the events the change produced, so the stores only persist `next`
+ * and publish `events`: the in-memory store runs these functions directly, and the Redis store's Lua
+ * scripts implement the same rules (the store contract suite holds both to them).
+ */
+
+export interface PresenceTiming {
+  /** A connection that sent no heartbeat for this long no longer keeps its streamer online. */
+  readonly presenceTtlMs: number;
+  /** After a connection closes, how long it keeps its streamer online, waiting for a reconnect. */
+  readonly reconnectGraceMs: number;
+}
+
+/** One connection's claim that its streamer is online, until `liveUntil`. */
+export interface ConnectionLease {
+  readonly liveUntil: number;
+  /** The socket closed: the lease now runs out at close + grace and no heartbeat renews it. */
+  readonly closed: boolean;
+}
+
+/** A streamer's presence and the leases that hold it online. Online ⇔ at least one lease is live. */
+export interface StreamerRecord {
+  readonly state: PresenceState;
+  readonly connections: Readonly<Record<string, ConnectionLease>>;
+}
+
+export interface Transition {
+  readonly previous: StreamerRecord;
+  readonly next: StreamerRecord;
+  readonly events: readonly PresenceEvent[];
+}
+
+export function emptyRecord(streamerId: string): StreamerRecord {
+  return { state: neverSeen(streamerId), connections: {} };
+}
+
+/** A socket of the streamer connected; connecting counts as its first heartbeat. */
+export function connect(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
+  return heartbeat(record, connectionId, now, timing, undefined);
+}
+
+/**
+ * A heartbeat renews (or, for a connection the store does not know, creates) the connection's lease.
+ * It brings an offline streamer back online (`connected`), and a changed `meta` is stored and published.
+ * Passing `meta` undefined leaves it as it is; an empty object clears it.
+ */
+export function heartbeat(
+  record: StreamerRecord,
+  connectionId: string,
+  now: number,
+  timing: PresenceTiming,
+  meta: Meta | undefined,
+): Transition {
+  const expired = expire(record, now);
+  const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
+  const connections = { ...expired.next.connections, [connectionId]: lease };
+  const current = expired.next.state;
+  const nextMeta = meta === undefined ? current.meta : normalizeMeta(meta);
+
+  if (current.status === 'offline') {
+    const online = event(current, 'online', 'connected', now, now, nextMeta);
+    return chain(record, expired.events, { state: stateOf(online), connections }, online);
+  }
+  if (!sameMeta(current.meta, nextMeta)) {
+    const changed = event(current, 'online', 'meta', current.since, now, nextMeta);
+    return chain(record, expired.events, { state: stateOf(changed), connections }, changed);
+  }
+  return chain(record, expired.events, { state: current, connections }, null);
+}
+
+/**
+ * A socket closed. A live lease keeps its streamer online for the reconnect grace from now, whatever was
+ * left of its TTL; a lease that had already run out is simply dropped.
+ */
+export function close(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
+  const expired = expire(record, now);
+  const lease = expired.next.connections[connectionId];
+  if (lease === undefined || lease.closed) return expired;
+  const connections = { ...expired.next.connections, [connectionId]: { liveUntil: now + timing.reconnectGraceMs, closed: true } };
+  return chain(record, expired.events, { state: expired.next.state, connections }, null);
+}
+
+/** The stream is over: the streamer goes offline now, whatever other connections it has. */
+export function end(record: StreamerRecord, now: number): Transition {
+  const expired = expire(record, now);
+  const current = expired.next.state;
+  if (current.status === 'offline') return chain(record, expired.events, { state: current, connections: {} }, null);
+  const ended = event(current, 'offline', 'ended', now, now, undefined);
+  return chain(record, expired.events, { state: stateOf(ended), connections: {} }, ended);
+}
+
+/**
+ * Drops every lease that ran out by `now`. When the last live one goes, the streamer goes offline as of
+ * the moment that lease ran out (not as of now, which may be a sweep interval later), for the reason of
+ * that lease: `disconnected` for a closed socket's grace, `timeout` for a missed heartbeat.
+ */
+export function expire(record: StreamerRecord, now: number): Transition {
+  let last: ConnectionLease | null = null;
+  let live: Record<string, ConnectionLease> | null = null;
+  for (const [id, lease] of Object.entries(record.connections)) {
+    if (lease.liveUntil > now) {
+      (live ??= {})[id] = lease;
+    } else if (last === null || lease.liveUntil > last.liveUntil) {
+      last = lease;
+    }
+  }
+  if (last === null) return { previous: record, next: record, events: [] };
+
+  const connections = live ?? {};
+  const current = record.state;
+  if (live !== null || current.status === 'offline') {
+    return { previous: record, next: { state: current, connections }, events: [] };
+  }
+  const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
+  const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
+  return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
+}
+
+/** The earliest moment a lease of this record runs out, or null when it holds none. */
+export function nextDeadline(record: StreamerRecord): number | null {
+  let earliest: number | null = null;
+  for (const lease of Object.values(record.connections)) {
+    if (earliest === null || lease.liveUntil < earliest) earliest = lease.liveUntil;
+  }
+  return earliest;
+}
+
+function event(
+  current: PresenceState,
+  status: PresenceState['status'],
+  reason: PresenceReason,
+  since: number,
+  now: number,
+  meta: Meta | undefined,
+): PresenceEvent {
+  const base = { streamerId: current.streamerId, status, since, version: nextVersion(current.version, now) };
+  return meta === undefined ? { ...base, reason } : { ...base, meta, reason };
+}
+
+function stateOf({ reason: _reason, ...state }: PresenceEvent): PresenceState {
+  return state;
+}
+
+function normalizeMeta(meta: Meta): Meta | undefined {
+  return Object.keys(meta).length === 0 ? undefined : meta;
+}
+
+function chain(
+  previous: StreamerRecord,
+  earlier: readonly PresenceEvent[],
+  next: StreamerRecord,
+  latest: PresenceEvent | null,
+): Transition {
+  const events = latest === null ? earlier : [...earlier, latest];
+  return { previous, next, events };
+}

@@ -1,0 +1,27 @@
+/**
+ * A per-connection message budget: `ratePerSecond` tokens a second, holding up to twice that, so a client
+ * may burst (a reconnect that re-subscribes, a heartbeat next to an `end`) but not sustain a flood.
+ * The caller passes `now`, so the rule is tested with exact timestamps. A rate of 0 means no limit.
+ */
+export class TokenBucket {
+  private tokens: number;
+  private updatedAt: number;
+  private readonly capacity: number;
+
+  constructor(private readonly ratePerSecond: number, now: number) {
+    this.capacity = ratePerSecond * 2;
+    this.tokens = this.capacity;
+    this.updatedAt = now;
+  }
+
+  /** Spends one token if there is one; false means the message must be refused. */
+  take(now: number): boolean {
+    if (this.ratePerSecond === 0) return true;
+    const elapsed = Math.max(0, now - this.updatedAt);
+    this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    this.updatedAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}

@@ -1,0 +1,96 @@
+import type { Meta, PresenceState } from '../domain/presence-state.js';
+import { neverSeen } from '../domain/presence-state.js';
+import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
+import type { PresenceTiming, StreamerRecord, Transition } from '../domain/streamer-record.js';
+import * as rules from '../domain/streamer-record.js';
+import { MinHeap } from './min-heap.js';
+import { SortedIdSet } from './sorted-id-set.js';
+
+interface Deadline {
+  readonly at: number;
+  readonly streamerId: string;
+}
+
+/**
+ * The embedded store: presence in this process's memory, for a SINGLE NODE only (no other pod can see
+ * it, and it is gone when the process exits; versions still rise across restarts, being tied to time).
+ * Each operation runs synchronously on the event loop, which makes it atomic. Deadlines sit in a heap
+ * that is never cleaned in place: an entry whose streamer has since moved its deadline is skipped.
+ */
+export class MemoryPresenceStore implements PresenceStore {
+  private readonly records = new Map<string, StreamerRecord>();
+  private readonly deadlines = new MinHeap<Deadline>();
+  private readonly online = new SortedIdSet();
+
+  constructor(
+    private readonly timing: PresenceTiming,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async connect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.connect(record, connectionId, now, this.timing));
+  }
+
+  async heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta));
+  }
+
+  async disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.close(record, connectionId, now, this.timing));
+  }
+
+  async end(streamerId: string): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.end(record, now));
+  }
+
+  async expireDue(limit: number): Promise<StoreResult> {
+    const now = this.clock();
+    const events = [];
+    let claimed = 0;
+    while (claimed < limit) {
+      const due = this.deadlines.peek();
+      if (due === undefined || due.at > now) break;
+      this.deadlines.pop();
+      const record = this.records.get(due.streamerId);
+      const deadline = record === undefined ? null : rules.nextDeadline(record);
+      if (record === undefined || deadline === null || deadline > now) continue;
+      claimed += 1;
+      events.push(...this.save(rules.expire(record, now)));
+    }
+    return { serverTime: now, events };
+  }
+
+  async getMany(streamerIds: readonly string[]): Promise<PresenceState[]> {
+    return streamerIds.map((id) => this.records.get(id)?.state ?? neverSeen(id));
+  }
+
+  async listOnline(afterId: string | null, limit: number): Promise<OnlinePage> {
+    const ids = this.online.after(afterId, limit + 1);
+    const page = ids.slice(0, limit);
+    const items = page.map((id) => this.records.get(id)!.state);
+    return { items, lastId: ids.length > limit ? page[page.length - 1]! : null };
+  }
+
+  async countOnline(): Promise<number> {
+    return this.online.size;
+  }
+
+  private apply(streamerId: string, change: (record: StreamerRecord, now: number) => Transition): StoreResult {
+    const now = this.clock();
+    const record = this.records.get(streamerId) ?? rules.emptyRecord(streamerId);
+    return { serverTime: now, events: this.save(change(record, now)) };
+  }
+
+  private save(transition: Transition): Transition['events'] {
+    const { previous, next } = transition;
+    const streamerId = next.state.streamerId;
+    this.records.set(streamerId, next);
+    if (previous.state.status !== next.state.status) {
+      if (next.state.status === 'online') this.online.add(streamerId);
+      else this.online.delete(streamerId);
+    }
+    const deadline = rules.nextDeadline(next);
+    if (deadline !== null && deadline !== rules.nextDeadline(previous)) this.deadlines.push({ at: deadline, streamerId });
+    return transition.events;
+  }
+}

@@ -1,0 +1,37 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { PRESENCE_PUBLISHER, PRESENCE_STORE } from './application/injection-tokens.js';
+import { PresenceService } from './application/presence.service.js';
+import { Sweeper } from './application/sweeper.js';
+import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
+import { PresenceController } from './transport/presence.controller.js';
+import { StreamerGateway } from './transport/streamer.gateway.js';
+import { ViewerBroadcaster } from './transport/viewer-broadcaster.js';
+import { ViewerGateway } from './transport/viewer.gateway.js';
+
+/** Presence: the store chosen from config, the service and sweeper, and the gateways and routes at its edge. */
+@Module({})
+export class PresenceModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const store: Provider = {
+      provide: PRESENCE_STORE,
+      useFactory: () => new MemoryPresenceStore(config),
+    };
+    return {
+      module: PresenceModule,
+      imports: [AuthModule.forRoot(config.jwtSecret)],
+      controllers: [PresenceController],
+      providers: [
+        store,
+        PresenceService,
+        Sweeper,
+        StreamerGateway,
+        ViewerGateway,
+        ViewerBroadcaster,
+        { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
+      ],
+      exports: [PresenceService, StreamerGateway, ViewerGateway, ViewerBroadcaster],
+    };
+  }
+}

@@ -1,0 +1,29 @@
+import type { AckError } from '../domain/ack.js';
+import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
+import type { Identity } from '../../auth/identity.js';
+
+/** What the server emits on `/streamer`. */
+export interface StreamerServerEvents {
+  session: (session: { streamerId: string; heartbeatIntervalMs: number; presenceTtlMs: number; serverTime: number }) => void;
+}
+
+/** What the server emits on `/viewer`. */
+export interface ViewerServerEvents {
+  presence: (event: PresenceEvent) => void;
+  resync: () => void;
+}
+
+export type HeartbeatAck = { ok: true; serverTime: number; nextHeartbeatMs: number } | AckError;
+export type EndAck = { ok: true } | AckError;
+export type SubscribeAck = { ok: true; presence: PresenceState[] } | AckError;
+export type UnsubscribeAck = { ok: true } | AckError;
+
+/** Per-socket data the middlewares attach. */
+export interface StreamerSocketData {
+  identity: Identity;
+}
+
+export interface ViewerSocketData {
+  identity: Identity | null;
+  subscriptions: Set<string>;
+}

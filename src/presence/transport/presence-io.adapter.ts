@@ -1,0 +1,53 @@
+import type { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage } from 'node:http';
+import type { Server, ServerOptions } from 'socket.io';
+import type { AppConfig } from '../../config/app-config.js';
+import type { Readiness } from '../../health/readiness.js';
+
+/** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
+export const MAX_FRAME_BYTES = 64 * 1024;
+
+type AdapterConstructor = NonNullable<ServerOptions['adapter']>;
+
+/**
+ * The one place the Socket.IO server is configured: timing from config (so the Socket.IO ping keeps a
+ * connection inside the load balancer's idle timeout), the frame limit, the Origin check, refusing new
+ * connections while draining, and, in Redis mode, the cross-pod adapter.
+ */
+export class PresenceIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly config: AppConfig,
+    private readonly readiness: Readiness,
+    private readonly crossPodAdapter?: AdapterConstructor,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): Server {
+    return super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
+  }
+
+  private serverOptions(): Partial<ServerOptions> {
+    const allowed = this.config.allowedOrigins;
+    return {
+      maxHttpBufferSize: MAX_FRAME_BYTES,
+      pingInterval: this.config.pingIntervalMs,
+      pingTimeout: this.config.pingTimeoutMs,
+      // `cors` only tells browsers what they may read; any other client ignores it, so refusing an
+      // Origin is done in `allowRequest`, which engine.io answers with HTTP 403.
+      cors: { origin: allowed === null ? true : [...allowed] },
+      allowRequest: (request, callback) => callback(...this.admit(request)),
+      ...(this.crossPodAdapter === undefined ? {} : { adapter: this.crossPodAdapter }),
+    };
+  }
+
+  private admit(request: IncomingMessage): [string | null, boolean] {
+    if (this.readiness.isDraining) return ['draining', false];
+    const origin = request.headers.origin;
+    const allowed = this.config.allowedOrigins;
+    if (allowed !== null && origin !== undefined && !allowed.includes(origin)) return ['origin not allowed', false];
+    return [null, true];
+  }
+}

@@ -1,0 +1,45 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { PresenceService } from '../application/presence.service.js';
+import type { PresenceState } from '../domain/presence-state.js';
+import { isStreamerId } from '../domain/streamer-id.js';
+import { badRequest, storeUnavailable } from './http-errors.js';
+import { decodeCursor, encodeCursor } from './online-cursor.js';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+/** HTTP presence reads. Public, like anonymous viewers: presence is what any viewer may watch. */
+@Controller('v1/streamers')
+export class PresenceController {
+  constructor(private readonly presence: PresenceService) {}
+
+  @Get(':id/presence')
+  async one(@Param('id') id: string): Promise<PresenceState> {
+    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    const [state] = await this.presence.snapshot([id]).catch((error: unknown) => {
+      throw storeUnavailable(error);
+    });
+    return state!;
+  }
+
+  @Get()
+  async online(
+    @Query('status') status: string | undefined,
+    @Query('limit') limitText: string | undefined,
+    @Query('cursor') cursor: string | undefined,
+  ): Promise<{ items: readonly PresenceState[]; nextCursor: string | null }> {
+    if (status !== undefined && status !== 'online') {
+      throw badRequest('invalid_query', 'status must be "online" (offline streamers are not listed)');
+    }
+    const limit = limitText === undefined ? DEFAULT_PAGE_SIZE : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE || (limitText !== undefined && !/^\d+$/.test(limitText))) {
+      throw badRequest('invalid_query', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+    }
+    const afterId = cursor === undefined || cursor === '' ? null : decodeCursor(cursor);
+    if (cursor !== undefined && cursor !== '' && afterId === null) throw badRequest('invalid_query', 'cursor is not valid');
+    const page = await this.presence.listOnline(afterId, limit).catch((error: unknown) => {
+      throw storeUnavailable(error);
+    });
+    return { items: page.items, nextCursor: page.lastId === null ? null : encodeCursor(page.lastId) };
+  }
+}

@@ -1,0 +1,52 @@
+import type { Socket } from 'socket.io';
+import { ackError } from '../domain/ack.js';
+import { TokenBucket } from '../domain/token-bucket.js';
+import type { Role } from '../../auth/identity.js';
+import type { TokenVerifier } from '../../auth/token-verifier.js';
+import type { MetricsService } from '../../metrics/metrics.service.js';
+
+type Next = (error?: Error) => void;
+
+/**
+ * Handshake authentication on a namespace. A refusal reaches the client as `connect_error` with message
+ * "unauthorized", before any connection handler runs, so a refused socket never touches presence.
+ */
+export function authenticate(verifier: TokenVerifier, role: Role, options: { anonymous: boolean }, metrics: MetricsService) {
+  return (socket: Socket, next: Next): void => {
+    const token: unknown = socket.handshake.auth?.token;
+    if (token === undefined && options.anonymous) {
+      socket.data.identity = null;
+      next();
+      return;
+    }
+    void verifier.verify(token).then((identity) => {
+      if (identity === null || identity.role !== role) {
+        metrics.refusals.inc({ code: 'unauthorized' });
+        next(new Error('unauthorized'));
+        return;
+      }
+      socket.data.identity = identity;
+      next();
+    });
+  };
+}
+
+/**
+ * The per-connection message budget (see TokenBucket). An over-budget message is answered with
+ * `rate_limited` when it asked for an ack, and is dropped before any handler sees it.
+ */
+export function rateLimit(ratePerSecond: number, metrics: MetricsService) {
+  return (socket: Socket): void => {
+    if (ratePerSecond === 0) return;
+    const bucket = new TokenBucket(ratePerSecond, Date.now());
+    socket.use((packet, next) => {
+      if (bucket.take(Date.now())) {
+        next();
+        return;
+      }
+      metrics.refusals.inc({ code: 'rate_limited' });
+      const ack = packet[packet.length - 1];
+      if (typeof ack === 'function') ack(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
+    });
+  };
+}

@@ -1,0 +1,99 @@
+import { Inject, Logger } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { TokenVerifier } from '../../auth/token-verifier.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import { PresenceService } from '../application/presence.service.js';
+import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
+import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
+import { connectionIdOf } from './connection-id.js';
+import { unavailable } from './socket-errors.js';
+import { authenticate, rateLimit } from './socket-middlewares.js';
+
+type StreamerSocket = Socket<Record<string, never>, StreamerServerEvents, Record<string, never>, StreamerSocketData>;
+
+/** `/streamer`: the streamer app's socket. The streamer id is always the token's `sub`, never a message field. */
+@WebSocketGateway({ namespace: '/streamer' })
+export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(StreamerGateway.name);
+  namespace: Namespace | null = null;
+
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly verifier: TokenVerifier,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
+    namespace.use(authenticate(this.verifier, 'streamer', { anonymous: false }, this.metrics));
+    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
+  }
+
+  async handleConnection(socket: StreamerSocket): Promise<void> {
+    this.metrics.connections.inc({ namespace: '/streamer' });
+    const streamerId = socket.data.identity.id;
+    let serverTime = Date.now();
+    try {
+      ({ serverTime } = await this.presence.connect(streamerId, connectionIdOf(this.config.podId, socket)));
+    } catch (error) {
+      // The connection stays: its next heartbeat recreates the lease once the store answers again.
+      this.logger.warn({ msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) });
+    }
+    socket.emit('session', {
+      streamerId,
+      heartbeatIntervalMs: this.config.heartbeatIntervalMs,
+      presenceTtlMs: this.config.presenceTtlMs,
+      serverTime,
+    });
+  }
+
+  async handleDisconnect(socket: StreamerSocket): Promise<void> {
+    this.metrics.connections.dec({ namespace: '/streamer' });
+    if (socket.data.identity === undefined) return;
+    await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {
+      // The lease then runs out by its TTL instead of the grace: later, but never a ghost.
+      this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
+    });
+  }
+
+  @SubscribeMessage('heartbeat')
+  async heartbeat(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<HeartbeatAck> {
+    const parsed = parseHeartbeat(payload);
+    if (!parsed.ok) return this.refused(parsed);
+    try {
+      const { serverTime } = await this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta);
+      return { ok: true, serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
+    } catch (error) {
+      return this.refused(unavailable(error));
+    }
+  }
+
+  @SubscribeMessage('end')
+  async end(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<EndAck> {
+    const parsed = parseEnd(payload);
+    if (!parsed.ok) return this.refused(parsed);
+    try {
+      await this.presence.end(socket.data.identity.id, connectionIdOf(this.config.podId, socket));
+      return { ok: true };
+    } catch (error) {
+      return this.refused(unavailable(error));
+    }
+  }
+
+  private refused<T extends { ok: false; error: { code: string } }>(ack: T): T {
+    this.metrics.refusals.inc({ code: ack.error.code });
+    return ack;
+  }
+}

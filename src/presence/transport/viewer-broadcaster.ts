@@ -1,0 +1,34 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Namespace } from 'socket.io';
+import type { PresencePublisher } from '../application/presence-publisher.port.js';
+import type { PresenceEvent } from '../domain/presence-state.js';
+import type { ViewerServerEvents } from './event-maps.js';
+import { streamerRoom } from './rooms.js';
+
+/**
+ * Emits presence events to the room of their streamer on `/viewer`: one emit, which the Socket.IO adapter
+ * delivers to subscribed sockets on every pod. Kept apart from the gateway so that the service it serves
+ * and the gateway that uses the service do not depend on each other.
+ */
+@Injectable()
+export class ViewerBroadcaster implements PresencePublisher {
+  private readonly logger = new Logger(ViewerBroadcaster.name);
+  private namespace: Namespace<Record<string, never>, ViewerServerEvents> | null = null;
+
+  attach(namespace: Namespace<Record<string, never>, ViewerServerEvents>): void {
+    this.namespace = namespace;
+  }
+
+  publish(event: PresenceEvent): void {
+    if (this.namespace === null) {
+      this.logger.warn({ msg: 'event before the viewer namespace is up; dropped', streamerId: event.streamerId });
+      return;
+    }
+    this.namespace.to(streamerRoom(event.streamerId)).emit('presence', event);
+  }
+
+  /** Tells every viewer on this pod that events may have been missed, so they subscribe again. */
+  resync(): void {
+    this.namespace?.emit('resync');
+  }
+}

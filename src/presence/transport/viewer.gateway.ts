@@ -1,0 +1,103 @@
+import {
+  ConnectedSocket,
+  MessageBody,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+  SubscribeMessage,
+  WebSocketGateway,
+} from '@nestjs/websockets';
+import type { Namespace, Socket } from 'socket.io';
+import { Inject } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { TokenVerifier } from '../../auth/token-verifier.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import { PresenceService } from '../application/presence.service.js';
+import { ackError } from '../domain/ack.js';
+import { parseStreamerIds } from '../domain/payloads.js';
+import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData } from './event-maps.js';
+import { streamerRoom } from './rooms.js';
+import { ViewerBroadcaster } from './viewer-broadcaster.js';
+import { unavailable } from './socket-errors.js';
+import { authenticate, rateLimit } from './socket-middlewares.js';
+
+/** Subscriptions one socket may hold; a client watching more opens more sockets. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000;
+
+type ViewerSocket = Socket<Record<string, never>, ViewerServerEvents, Record<string, never>, ViewerSocketData>;
+
+/**
+ * `/viewer`: viewers subscribe to streamers and receive their presence events. Subscribing joins the
+ * streamer's room, so publishing is one emit to that room, which the adapter delivers on every pod.
+ */
+@WebSocketGateway({ namespace: '/viewer' })
+export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  namespace: Namespace<Record<string, never>, ViewerServerEvents> | null = null;
+
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly verifier: TokenVerifier,
+    private readonly metrics: MetricsService,
+    private readonly broadcaster: ViewerBroadcaster,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  afterInit(namespace: Namespace): void {
+    this.namespace = namespace;
+    this.broadcaster.attach(namespace);
+    namespace.use(authenticate(this.verifier, 'viewer', { anonymous: true }, this.metrics));
+    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
+  }
+
+  handleConnection(socket: ViewerSocket): void {
+    this.metrics.connections.inc({ namespace: '/viewer' });
+    socket.data.subscriptions = new Set();
+  }
+
+  handleDisconnect(): void {
+    this.metrics.connections.dec({ namespace: '/viewer' });
+  }
+
+  @SubscribeMessage('subscribe')
+  async subscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+    const parsed = parseStreamerIds(payload);
+    if (!parsed.ok) return this.refused(parsed);
+    const ids = parsed.value.streamerIds;
+    const added = [...new Set(ids)].filter((id) => !socket.data.subscriptions.has(id));
+    if (socket.data.subscriptions.size + added.length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
+      return this.refused(
+        ackError('too_many_subscriptions', `a socket may hold at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions`),
+      );
+    }
+    // Join before reading the snapshot: an event racing the read still arrives, and the client keeps
+    // whichever of the two carries the higher version.
+    for (const id of added) socket.data.subscriptions.add(id);
+    socket.join(added.map(streamerRoom));
+    try {
+      return { ok: true, presence: await this.presence.snapshot(ids) };
+    } catch (error) {
+      for (const id of added) {
+        socket.data.subscriptions.delete(id);
+        socket.leave(streamerRoom(id));
+      }
+      return this.refused(unavailable(error));
+    }
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): UnsubscribeAck {
+    const parsed = parseStreamerIds(payload);
+    if (!parsed.ok) return this.refused(parsed);
+    for (const id of parsed.value.streamerIds) {
+      socket.data.subscriptions.delete(id);
+      socket.leave(streamerRoom(id));
+    }
+    return { ok: true };
+  }
+
+  private refused<T extends { ok: false; error: { code: string } }>(ack: T): T {
+    this.metrics.refusals.inc({ code: ack.error.code });
+    return ack;
+  }
+}
