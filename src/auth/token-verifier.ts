@@ -20,10 +20,11 @@ export class TokenVerifier {
     } catch {
       return null;
     }
-    const { sub, role } = claims;
+    const { sub, role, exp } = claims;
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return null;
-    if (role === 'streamer' && isStreamerId(sub)) return { role, id: sub };
-    if (role === 'viewer') return { role, id: sub };
+    const expiresAt = typeof exp === 'number' ? exp * 1000 : null;
+    if (role === 'streamer' && isStreamerId(sub)) return { role, id: sub, expiresAt };
+    if (role === 'viewer') return { role, id: sub, expiresAt };
     return null;
   }
 }

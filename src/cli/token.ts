@@ -30,7 +30,10 @@ interface TokenRequest {
   readonly ttlSeconds: number;
 }
 
-type ArgsResult = { readonly kind: 'help' } | { readonly kind: 'bad'; readonly problem: string } | { readonly kind: 'ok'; readonly request: TokenRequest };
+type ArgsResult =
+  | { readonly kind: 'help' }
+  | { readonly kind: 'bad'; readonly problem: string }
+  | { readonly kind: 'ok'; readonly request: TokenRequest };
 
 function parseTokenArgs(argv: string[]): ArgsResult {
   let values: { role?: string; sub?: string; ttl?: string; help?: boolean };

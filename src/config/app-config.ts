@@ -88,9 +88,12 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const presenceTtlMs = read.integer('PRESENCE_TTL_MS', 110_000, POSITIVE_MS);
   const reconnectGraceMs = read.integer('RECONNECT_GRACE_MS', 10_000, ZERO_OK_MS);
   const lbIdleTimeoutMs = read.integer('LB_IDLE_TIMEOUT_MS', 60_000, POSITIVE_MS);
+  // The ping defaults follow the LB timeout; an invalid LB timeout leaves them none (its error is reported).
   const lb = lbIdleTimeoutMs;
-  const pingIntervalMs = read.integer('PING_INTERVAL_MS', lb === undefined ? undefined : defaultPingIntervalMs(lb), POSITIVE_MS);
-  const pingTimeoutMs = read.integer('PING_TIMEOUT_MS', lb === undefined ? undefined : defaultPingTimeoutMs(lb), POSITIVE_MS);
+  const pingIntervalDefault = lb === undefined ? undefined : defaultPingIntervalMs(lb);
+  const pingTimeoutDefault = lb === undefined ? undefined : defaultPingTimeoutMs(lb);
+  const pingIntervalMs = read.integer('PING_INTERVAL_MS', pingIntervalDefault, POSITIVE_MS);
+  const pingTimeoutMs = read.integer('PING_TIMEOUT_MS', pingTimeoutDefault, POSITIVE_MS);
   const drainMs = read.integer('DRAIN_MS', 10_000, ZERO_OK_MS);
   const messageRateLimit = read.integer('MESSAGE_RATE_LIMIT', 10, RATE);
   const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);

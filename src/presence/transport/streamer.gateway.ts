@@ -11,14 +11,22 @@ import {
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
+import { hasExpired } from '../../auth/identity.js';
 import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { PresenceService } from '../application/presence.service.js';
+import { ackError } from '../domain/ack.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
 import { unavailable } from './socket-errors.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
+
+/**
+ * A connection outliving its token's `exp` is not cut, but its messages are refused: its lease then runs
+ * out by the TTL, and the client reconnects with a fresh token (the SDK calls `getToken()` again).
+ */
+const TOKEN_EXPIRED = ackError('unauthorized', 'token expired: reconnect with a fresh token');
 
 type StreamerSocket = Socket<Record<string, never>, StreamerServerEvents, Record<string, never>, StreamerSocketData>;
 
@@ -70,6 +78,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   @SubscribeMessage('heartbeat')
   async heartbeat(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<HeartbeatAck> {
+    if (hasExpired(socket.data.identity, Date.now())) return this.refused(TOKEN_EXPIRED);
     const parsed = parseHeartbeat(payload);
     if (!parsed.ok) return this.refused(parsed);
     try {
@@ -82,6 +91,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   @SubscribeMessage('end')
   async end(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<EndAck> {
+    if (hasExpired(socket.data.identity, Date.now())) return this.refused(TOKEN_EXPIRED);
     const parsed = parseEnd(payload);
     if (!parsed.ok) return this.refused(parsed);
     try {

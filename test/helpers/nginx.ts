@@ -1,0 +1,139 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { requireBinary } from './binaries.js';
+import { registerCleanup } from './cleanup.js';
+import { freePort } from './free-port.js';
+import { spawnTracked, terminate } from './spawn.js';
+import { waitForPort } from './tcp.js';
+
+/** Options for {@link startNginx}. */
+export interface NginxOptions {
+  /** Ports of the app processes on 127.0.0.1, balanced round-robin (WebSocket needs no stickiness). */
+  upstreamPorts: number[];
+  /** `proxy_read_timeout`: an upgraded connection with no frame from the app for this long is cut. */
+  proxyReadTimeoutMs: number;
+  /** `proxy_send_timeout`. @default proxyReadTimeoutMs */
+  proxySendTimeoutMs?: number;
+}
+
+/** A private nginx reverse proxy on 127.0.0.1 and a free port. */
+export interface Nginx {
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** The generated nginx.conf, for failure messages. */
+  readonly config: string;
+  /** nginx's error log so far. */
+  errorLog(): string;
+  /** Stops it (SIGTERM, SIGKILL after 5 s) and removes its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts nginx as the load balancer in front of the given app ports, configured like production
+ * (HTTP/1.1 upstream, WebSocket upgrade headers, read/send timeouts), with every file it writes
+ * inside a fresh temporary directory. Independent of any system nginx (never port 80, never
+ * /etc/nginx). Resolves once it accepts TCP connections.
+ */
+export async function startNginx(options: NginxOptions): Promise<Nginx> {
+  if (options.upstreamPorts.length === 0) throw new Error('startNginx: upstreamPorts is empty');
+  const binary = requireBinary('nginx', 'nginx-light');
+  const dir = mkdtempSync(join(tmpdir(), 'nginx-test-'));
+  mkdirSync(join(dir, 'logs'));
+  const unregisterDir = registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  const errorLogPath = join(dir, 'logs', 'error.log');
+  const readErrorLog = (): string => {
+    try {
+      return readFileSync(errorLogPath, 'utf8');
+    } catch {
+      return '';
+    }
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = renderConfig(dir, port, options);
+    const configPath = join(dir, 'nginx.conf');
+    writeFileSync(configPath, config);
+    // -e: nginx opens its error log before reading the config; keep even that one in our directory.
+    const child = spawnTracked(binary, ['-p', dir, '-c', configPath, '-e', errorLogPath], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    try {
+      await waitForPort(port, {
+        gaveUp: () =>
+          child.exitCode !== null || child.signalCode !== null
+            ? `nginx exited (${child.exitCode ?? child.signalCode}) before listening:\n${output}${readErrorLog()}\nconfig:\n${config}`
+            : undefined,
+      });
+    } catch (err) {
+      await terminate(child, 'SIGKILL');
+      if (attempt >= 3) throw err; // else the port was probably taken meanwhile: try another
+      continue;
+    }
+    return {
+      port,
+      url: `http://127.0.0.1:${port}`,
+      config,
+      errorLog: readErrorLog,
+      async stop() {
+        await terminate(child, 'SIGTERM');
+        rmSync(dir, { recursive: true, force: true });
+        unregisterDir();
+      },
+    };
+  }
+}
+
+function renderConfig(dir: string, port: number, options: NginxOptions): string {
+  const read = Math.max(1, Math.round(options.proxyReadTimeoutMs));
+  const send = Math.max(1, Math.round(options.proxySendTimeoutMs ?? options.proxyReadTimeoutMs));
+  const servers = options.upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n');
+  // master_process off: one process, no worker to setuid to "nobody", so running as root needs no
+  // `user` directive and signals reach the process that serves.
+  return `daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log info;
+events {
+  worker_connections 1024;
+}
+http {
+  access_log ${dir}/logs/access.log;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    '' close;
+  }
+
+  upstream app {
+${servers}
+  }
+
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_connect_timeout 1s;
+      proxy_read_timeout ${read}ms;
+      proxy_send_timeout ${send}ms;
+    }
+  }
+}
+`;
+}

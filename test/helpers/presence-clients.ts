@@ -1,0 +1,54 @@
+import type { Socket } from 'socket.io-client';
+import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
+import { connectStreamer, connectViewer, EventRecorder } from './clients.js';
+import { signToken } from './tokens.js';
+
+/**
+ * Timings scaled down ~100× from the defaults, keeping their proportions: heartbeat < TTL, TTL ≥ 2 ×
+ * heartbeat, Socket.IO ping + timeout (derived from the LB timeout) inside the LB timeout.
+ */
+export const FAST_TIMING = {
+  HEARTBEAT_INTERVAL_MS: '400',
+  PRESENCE_TTL_MS: '1200',
+  RECONNECT_GRACE_MS: '700',
+  LB_IDLE_TIMEOUT_MS: '2000',
+} as const;
+
+export const TTL_MS = Number(FAST_TIMING.PRESENCE_TTL_MS);
+export const GRACE_MS = Number(FAST_TIMING.RECONNECT_GRACE_MS);
+export const HEARTBEAT_MS = Number(FAST_TIMING.HEARTBEAT_INTERVAL_MS);
+
+/** A viewer subscribed to `ids`, recording the presence events it receives from then on. */
+export interface Watcher {
+  readonly socket: Socket;
+  readonly events: EventRecorder<PresenceEvent>;
+  readonly snapshot: PresenceState[];
+}
+
+export async function watch(url: string, ids: string[]): Promise<Watcher> {
+  const socket = await connectViewer(url);
+  const events = new EventRecorder<PresenceEvent>(socket, 'presence');
+  const ack = await socket.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids });
+  if (!ack.ok) throw new Error(`subscribe refused: ${JSON.stringify(ack)}`);
+  return { socket, events, snapshot: ack.presence };
+}
+
+/** Connects `streamerId` with a freshly signed streamer token. */
+export function streamer(url: string, streamerId: string, opts: Parameters<typeof connectStreamer>[2] = {}): Promise<Socket> {
+  return connectStreamer(url, signToken({ sub: streamerId, role: 'streamer' }), opts);
+}
+
+/** Heartbeats every `everyMs` until the returned function is called. */
+export function keepBeating(socket: Socket, everyMs = HEARTBEAT_MS): () => void {
+  const timer = setInterval(() => socket.emit('heartbeat'), everyMs);
+  return () => clearInterval(timer);
+}
+
+/** Versions of a stream of events for one streamer must strictly increase. */
+export function versionsOf(events: readonly { payload: PresenceEvent }[]): number[] {
+  return events.map((event) => event.payload.version);
+}
+
+export function strictlyIncreasing(values: readonly number[]): boolean {
+  return values.every((value, i) => i === 0 || value > values[i - 1]!);
+}

@@ -1,0 +1,52 @@
+import { connect } from 'node:net';
+import { sleep } from './timing.js';
+
+/**
+ * Opens a TCP connection to 127.0.0.1:`port`, optionally writes `send`, and resolves with the first
+ * chunk received (or '' when nothing is sent); rejects on refusal or after `timeoutMs`.
+ */
+export function tcpExchange(port: number, send?: string, timeoutMs = 1_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer from 127.0.0.1:${port} in ${timeoutMs} ms`)));
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      if (send === undefined) {
+        socket.end();
+        resolve('');
+      } else {
+        socket.write(send);
+      }
+    });
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(chunk.toString('utf8'));
+    });
+  });
+}
+
+/**
+ * Polls until 127.0.0.1:`port` accepts a connection (and, with `send`/`expect`, answers as expected).
+ * Stops early with an error when `gaveUp()` returns a reason (e.g. the server process exited).
+ */
+export async function waitForPort(
+  port: number,
+  options: { timeoutMs?: number; send?: string; expect?: RegExp; gaveUp?: () => string | undefined } = {},
+): Promise<void> {
+  const { timeoutMs = 10_000, send, expect, gaveUp } = options;
+  const deadline = Date.now() + timeoutMs;
+  let lastError = 'not tried';
+  while (Date.now() < deadline) {
+    const reason = gaveUp?.();
+    if (reason !== undefined) throw new Error(reason);
+    try {
+      const answer = await tcpExchange(port, send);
+      if (expect === undefined || expect.test(answer)) return;
+      lastError = `unexpected answer ${JSON.stringify(answer)}`;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    }
+    await sleep(25);
+  }
+  throw new Error(`127.0.0.1:${port} not ready within ${timeoutMs} ms (${lastError})`);
+}
