@@ -11,7 +11,7 @@ type Next = (error?: Error) => void;
  * Handshake authentication on a namespace. A refusal reaches the client as `connect_error` with message
  * "unauthorized", before any connection handler runs, so a refused socket never touches presence.
  */
-export function authenticate(verifier: TokenVerifier, role: Role, options: { anonymous: boolean }, metrics: MetricsService) {
+export function authenticate(verifier: TokenVerifier, roles: readonly Role[], options: { anonymous: boolean }, metrics: MetricsService) {
   return (socket: Socket, next: Next): void => {
     const token: unknown = socket.handshake.auth?.token;
     if (token === undefined && options.anonymous) {
@@ -20,7 +20,7 @@ export function authenticate(verifier: TokenVerifier, role: Role, options: { ano
       return;
     }
     void verifier.verify(token).then((identity) => {
-      if (identity === null || identity.role !== role) {
+      if (identity === null || !roles.includes(identity.role)) {
         metrics.refusals.inc({ code: 'unauthorized' });
         next(new Error('unauthorized'));
         return;

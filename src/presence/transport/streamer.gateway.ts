@@ -45,7 +45,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
-    namespace.use(authenticate(this.verifier, 'streamer', { anonymous: false }, this.metrics));
+    namespace.use(authenticate(this.verifier, ['streamer'], { anonymous: false }, this.metrics));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
   }
 

@@ -46,7 +46,8 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     this.broadcaster.attach(namespace);
-    namespace.use(authenticate(this.verifier, 'viewer', { anonymous: true }, this.metrics));
+    // Any valid token may watch (a streamer app showing its friends); only invalid ones are refused.
+    namespace.use(authenticate(this.verifier, ['viewer', 'streamer'], { anonymous: true }, this.metrics));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
   }
 
