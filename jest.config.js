@@ -21,5 +21,8 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
   testTimeout: 30000,
+  // A server a failed test left open must not keep CI waiting: each file's cleanup already stops what
+  // the helpers spawned, and children die with the worker (setpriv --pdeathsig).
+  forceExit: true,
   maxWorkers: 2,
 };

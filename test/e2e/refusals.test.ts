@@ -73,7 +73,7 @@ describe('streamer messages', () => {
     const ack = await socket.timeout(5_000).emitWithAck('heartbeat', payload);
     expect(ack).toEqual({ ok: false, error: { code: 'invalid_payload', message: expect.any(String) } });
     await viewer.events.expectNoneFor(200);
-    const read = await fetch(`${app.url}/v1/streamers/${id}/presence`).then((res) => res.json());
+    const read = (await fetch(`${app.url}/v1/streamers/${id}/presence`).then((res) => res.json())) as { meta?: unknown };
     expect(read.meta).toBeUndefined();
     socket.close();
   });

@@ -8,6 +8,9 @@
 
 type Cleanup = () => unknown | Promise<unknown>;
 
+// One hung cleanup (a server waiting for a half-open socket) must not keep the others from running.
+const CLEANUP_TIMEOUT_MS = 10_000;
+
 const cleanups = new Set<Cleanup>();
 const exitHooks = new Set<() => void>();
 
@@ -41,10 +44,16 @@ export async function stopAllSpawned(): Promise<void> {
   const errors: unknown[] = [];
   for (const fn of [...cleanups].reverse()) {
     cleanups.delete(fn);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`a cleanup took over ${CLEANUP_TIMEOUT_MS} ms`)), CLEANUP_TIMEOUT_MS);
+    });
     try {
-      await fn();
+      await Promise.race([fn(), timedOut]);
     } catch (err) {
       errors.push(err);
+    } finally {
+      clearTimeout(timer);
     }
   }
   if (errors.length > 0) {
@@ -57,8 +66,8 @@ export async function stopAllSpawned(): Promise<void> {
  * file (`'all'`, the default) or after each test (`'each'`).
  */
 export function useCleanup(when: 'all' | 'each' = 'all'): void {
-  if (when === 'each') afterEach(stopAllSpawned, 30_000);
-  else afterAll(stopAllSpawned, 30_000);
+  if (when === 'each') afterEach(stopAllSpawned, 60_000);
+  else afterAll(stopAllSpawned, 60_000);
 }
 
 process.once('exit', () => {

@@ -57,6 +57,9 @@ export function heartbeat(
   meta: Meta | undefined,
 ): Transition {
   const expired = expire(record, now);
+  // A closed socket's lease runs out at close + grace; a heartbeat that reaches the store after the close
+  // (a late or retried call) must not reopen it.
+  if (expired.next.connections[connectionId]?.closed === true) return expired;
   const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
   const connections = { ...expired.next.connections, [connectionId]: lease };
   const current = expired.next.state;
@@ -105,7 +108,8 @@ export function expire(record: StreamerRecord, now: number): Transition {
   for (const [id, lease] of Object.entries(record.connections)) {
     if (lease.liveUntil > now) {
       (live ??= {})[id] = lease;
-    } else if (last === null || lease.liveUntil > last.liveUntil) {
+    } else if (last === null || lease.liveUntil > last.liveUntil || (lease.liveUntil === last.liveUntil && lease.closed)) {
+      // The last lease to run out names the reason; on a tie the closed socket does, being the more telling.
       last = lease;
     }
   }

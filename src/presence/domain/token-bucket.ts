@@ -19,7 +19,8 @@ export class TokenBucket {
     if (this.ratePerSecond === 0) return true;
     const elapsed = Math.max(0, now - this.updatedAt);
     this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
-    this.updatedAt = now;
+    // A clock that steps back must not credit the same interval twice when it steps forward again.
+    this.updatedAt = Math.max(this.updatedAt, now);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;

@@ -1,0 +1,530 @@
+import type { Meta, PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
+import type { PresenceStore, StoreResult } from '../../src/presence/domain/presence-store.port.js';
+import type { PresenceTiming } from '../../src/presence/domain/streamer-record.js';
+
+/**
+ * The store contract suite: the one set of tests every PresenceStore implementation must pass (after
+ * socket.io-redis-adapter's test/index.ts, "default test suite for all adapters"). A runner file per
+ * implementation calls `describeStoreContract` with a factory; the tests use only the PresenceStore port,
+ * on real time with scaled-down durations, so the same tests hold the in-memory rules and the Redis Lua
+ * scripts to CONTRACT.md.
+ *
+ * Timing assertions read the store's own clock (`serverTime`): nothing may come out of a sweep whose
+ * serverTime is before the deadline, and `since` is the deadline exactly. Upper bounds are generous
+ * (an event must show within ~1 s after its deadline), so a loaded CI machine does not flake.
+ *
+ * A runner for a store on a real server starts that server in its own beforeAll/afterAll (makeStore is
+ * only called inside tests) and keys each store by `scope.id`; for instance:
+ *
+ *   describeStoreContract('RedisPresenceStore', async (timing, scope) => {
+ *     const redis = new Redis(server.url);
+ *     const prefix = `presence-test:${scope.id}:`;
+ *     return {
+ *       store: new RedisPresenceStore(redis, { prefix, timing }),
+ *       teardown: async () => { await deleteByPrefix(redis, prefix); redis.disconnect(); },
+ *     };
+ *   }, { shared: true });
+ */
+
+export interface StoreScope {
+  /** Unique per test (and per process): a Redis runner builds its key prefix from it. */
+  readonly id: string;
+}
+
+export interface StoreUnderTest {
+  readonly store: PresenceStore;
+  /** Frees what the store holds (connections, keys under its prefix); called after each test. */
+  readonly teardown: () => Promise<void>;
+}
+
+/**
+ * Builds a store with the given timing. Called once or more per test, always with that test's scope;
+ * stores built with the same scope see the same data when the implementation is `shared`, and a new
+ * scope means a store that starts empty.
+ */
+export type MakeStore = (timing: PresenceTiming, scope: StoreScope) => Promise<StoreUnderTest>;
+
+export interface StoreContractOptions {
+  /**
+   * Two stores built in one test share their data (Redis: one server, one key prefix), as two pods do.
+   * Registers the cross-store tests. The in-memory store is single-node: false.
+   * @default false
+   */
+  readonly shared?: boolean;
+}
+
+/** Scaled-down durations: long enough to tell apart on a busy machine, short enough to run quickly. */
+export const CONTRACT_TIMING: PresenceTiming = { presenceTtlMs: 400, reconnectGraceMs: 250 };
+const TTL = CONTRACT_TIMING.presenceTtlMs;
+const GRACE = CONTRACT_TIMING.reconnectGraceMs;
+/** How late after its deadline an event may show (the contract's p99 is 1 s; polls here are every 10 ms). */
+const LATE_BOUND_MS = 1_500;
+const POLL_MS = 10;
+const SWEEP_LIMIT = 100;
+
+interface Sweep {
+  readonly serverTime: number;
+  readonly events: readonly PresenceEvent[];
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+let scopes = 0;
+function newScope(): StoreScope {
+  scopes += 1;
+  return { id: `${process.pid}-${Date.now().toString(36)}-${scopes}` };
+}
+
+function expectServerTimeNow(result: { serverTime: number }): void {
+  expect(Number.isSafeInteger(result.serverTime)).toBe(true);
+  expect(Math.abs(result.serverTime - Date.now())).toBeLessThan(1_000);
+}
+
+function reasonsOf(events: readonly PresenceEvent[]): string[] {
+  return events.map((e) => `${e.streamerId}:${e.status}:${e.reason}`);
+}
+
+function stateOf(event: PresenceEvent): PresenceState {
+  const { reason: _reason, ...state } = event;
+  return state;
+}
+
+/**
+ * Sweeps (several sweepers at once, racing, when given several stores or the same store twice) every
+ * POLL_MS until `done` holds for all events seen so far and the store time of the last sweep, or until
+ * `deadline` (a store time) + LATE_BOUND_MS has passed on the wall clock. Returns every sweep result,
+ * so callers can check what came out when.
+ */
+async function sweepUntil(
+  sweepers: readonly PresenceStore[],
+  deadline: number,
+  done: (events: readonly PresenceEvent[], serverTime: number) => boolean,
+  limit = SWEEP_LIMIT,
+): Promise<{ sweeps: Sweep[]; events: PresenceEvent[] }> {
+  const sweeps: Sweep[] = [];
+  const events: PresenceEvent[] = [];
+  const giveUpAt = Date.now() + Math.max(0, deadline - Date.now()) + LATE_BOUND_MS;
+  for (;;) {
+    const results = await Promise.all(sweepers.map((store) => store.expireDue(limit)));
+    for (const result of results) {
+      expectServerTimeNow(result);
+      expect(result.events.length).toBeLessThanOrEqual(limit);
+      sweeps.push({ serverTime: result.serverTime, events: result.events });
+      events.push(...result.events);
+    }
+    const serverTime = Math.min(...results.map((r) => r.serverTime));
+    if (done(events, serverTime) || Date.now() > giveUpAt) return { sweeps, events };
+    await sleep(POLL_MS);
+  }
+}
+
+/** Sweeps until the store's clock has passed `until`; returns what came out (expected: nothing). */
+async function sweepQuietlyUntil(sweepers: readonly PresenceStore[], until: number): Promise<PresenceEvent[]> {
+  const { events } = await sweepUntil(sweepers, until, (_events, serverTime) => serverTime > until);
+  return events;
+}
+
+/** Nothing came out of a sweep that ran (on the store's clock) before `deadline`. */
+function expectNothingBefore(sweeps: readonly Sweep[], deadline: number): void {
+  const early = sweeps.filter((s) => s.serverTime < deadline && s.events.length > 0);
+  expect(early).toEqual([]);
+}
+
+export function describeStoreContract(name: string, makeStore: MakeStore, options: StoreContractOptions = {}): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    let built: StoreUnderTest[] = [];
+    let scope: StoreScope;
+
+    /** A store for this test (stores of one test share their scope). */
+    async function open(timing: PresenceTiming = CONTRACT_TIMING, inScope: StoreScope = scope): Promise<PresenceStore> {
+      const made = await makeStore(timing, inScope);
+      built.push(made);
+      return made.store;
+    }
+
+    beforeEach(() => {
+      scope = newScope();
+      built = [];
+    });
+
+    afterEach(async () => {
+      const toTear = built.reverse();
+      built = [];
+      for (const made of toTear) await made.teardown();
+    });
+
+    describe('connect, heartbeat, disconnect, end', () => {
+      it('connect of a never-seen streamer returns one `connected` event, since = the store time', async () => {
+        const store = await open();
+        const result = await store.connect('alice', 'c1');
+        expectServerTimeNow(result);
+        expect(result.events).toEqual([
+          { streamerId: 'alice', status: 'online', since: result.serverTime, version: expect.any(Number), reason: 'connected' },
+        ]);
+        const [event] = result.events;
+        expect(event!.version).toBeGreaterThan(0);
+        expect(Number.isSafeInteger(event!.version)).toBe(true);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(event!)]);
+      });
+
+      it('a second connection, a heartbeat and a disconnect of one of two connections return no events', async () => {
+        const store = await open();
+        const first = await store.connect('alice', 'c1');
+        for (const result of [await store.connect('alice', 'c2'), await store.heartbeat('alice', 'c1'), await store.disconnect('alice', 'c2')]) {
+          expectServerTimeNow(result);
+          expect(result.events).toEqual([]);
+        }
+        expect(await store.getMany(['alice'])).toEqual([stateOf(first.events[0]!)]);
+      });
+
+      it('a disconnect leaves the streamer online for now (the grace), and of an unknown connection does nothing', async () => {
+        const store = await open();
+        await store.connect('alice', 'c1');
+        expect((await store.disconnect('alice', 'c1')).events).toEqual([]);
+        expect((await store.disconnect('alice', 'never-connected')).events).toEqual([]);
+        expect((await store.disconnect('bob', 'never-connected')).events).toEqual([]);
+        const [alice, bob] = await store.getMany(['alice', 'bob']);
+        expect(alice!.status).toBe('online');
+        expect(bob).toEqual({ streamerId: 'bob', status: 'offline', since: 0, version: 0 });
+      });
+
+      it('a heartbeat for a streamer the store does not know creates its lease (`connected`)', async () => {
+        const store = await open();
+        const result = await store.heartbeat('alice', 'c1');
+        expect(reasonsOf(result.events)).toEqual(['alice:online:connected']);
+        expect(result.events[0]!.since).toBe(result.serverTime);
+      });
+
+      it('meta: a change is an event with since unchanged; the same again is not; undefined keeps it; {} clears it', async () => {
+        const store = await open();
+        const connected = await store.connect('alice', 'c1');
+        const since = connected.serverTime;
+        const meta: Meta = { game: 'chess', viewers: 3, mature: false, title: null };
+
+        const changed = await store.heartbeat('alice', 'c1', meta);
+        expect(changed.events).toEqual([{ streamerId: 'alice', status: 'online', since, version: expect.any(Number), meta, reason: 'meta' }]);
+        expect((await store.heartbeat('alice', 'c1', { ...meta })).events).toEqual([]);
+        expect((await store.heartbeat('alice', 'c1')).events).toEqual([]);
+        expect((await store.getMany(['alice']))[0]).toEqual(stateOf(changed.events[0]!));
+
+        const cleared = await store.heartbeat('alice', 'c1', {});
+        expect(cleared.events).toEqual([{ streamerId: 'alice', status: 'online', since, version: expect.any(Number), reason: 'meta' }]);
+        expect((await store.getMany(['alice']))[0]).not.toHaveProperty('meta');
+      });
+
+      it('meta sent with the heartbeat that brings a streamer back is carried by `connected`', async () => {
+        const store = await open();
+        await store.connect('alice', 'c1');
+        await store.end('alice');
+        const back = await store.heartbeat('alice', 'c1', { game: 'go' });
+        expect(back.events).toEqual([
+          { streamerId: 'alice', status: 'online', since: back.serverTime, version: expect.any(Number), meta: { game: 'go' }, reason: 'connected' },
+        ]);
+      });
+
+      it('end takes the streamer offline at once (`ended`) whatever its connections; a later heartbeat on either brings it back', async () => {
+        const store = await open();
+        await store.connect('alice', 'c1');
+        await store.connect('alice', 'c2');
+        await store.heartbeat('alice', 'c2', { game: 'chess' });
+        const ended = await store.end('alice');
+        expectServerTimeNow(ended);
+        expect(ended.events).toEqual([
+          { streamerId: 'alice', status: 'offline', since: ended.serverTime, version: expect.any(Number), reason: 'ended' },
+        ]);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(ended.events[0]!)]);
+        expect((await store.end('alice')).events).toEqual([]);
+        expect((await store.disconnect('alice', 'c1')).events).toEqual([]);
+
+        // The leases went with the end: nothing more comes out of them, through their TTL.
+        expect(await sweepQuietlyUntil([store], ended.serverTime + TTL + 50)).toEqual([]);
+
+        const back = await store.heartbeat('alice', 'c2');
+        expect(reasonsOf(back.events)).toEqual(['alice:online:connected']);
+        expect(back.events[0]).not.toHaveProperty('meta');
+      });
+
+      it('end of a never-seen or offline streamer returns no event', async () => {
+        const store = await open();
+        expect((await store.end('nobody')).events).toEqual([]);
+        expect(await store.getMany(['nobody'])).toEqual([{ streamerId: 'nobody', status: 'offline', since: 0, version: 0 }]);
+      });
+    });
+
+    describe('getMany', () => {
+      it('returns one state per id in the order asked; a never-seen streamer is offline, version 0, since 0', async () => {
+        const store = await open();
+        const a = (await store.connect('a', 'c')).events[0]!;
+        const z = (await store.connect('z', 'c')).events[0]!;
+        const m = (await store.connect('m', 'c')).events[0]!;
+        const mEnded = (await store.end('m')).events[0]!;
+        expect(m.version).toBeLessThan(mEnded.version);
+        const never = (id: string): PresenceState => ({ streamerId: id, status: 'offline', since: 0, version: 0 });
+        expect(await store.getMany(['z', 'never-seen', 'a', 'm', 'z'])).toEqual([
+          stateOf(z),
+          never('never-seen'),
+          stateOf(a),
+          stateOf(mEnded),
+          stateOf(z),
+        ]);
+        expect(await store.getMany([])).toEqual([]);
+      });
+    });
+
+    describe('expiry (real time, TTL 400 ms, grace 250 ms)', () => {
+      it('`timeout` comes at last heartbeat + TTL, not before, once; a later heartbeat on the connection brings it back', async () => {
+        const store = await open();
+        await store.connect('alice', 'c1');
+        await sleep(TTL / 4);
+        const renewed = await store.heartbeat('alice', 'c1');
+        const deadline = renewed.serverTime + TTL;
+
+        await sleep(TTL / 2);
+        expectNothingBefore([await store.expireDue(SWEEP_LIMIT)], deadline);
+
+        const { sweeps, events } = await sweepUntil([store], deadline, (seen) => seen.length > 0);
+        expectNothingBefore(sweeps, deadline);
+        expect(events).toEqual([{ streamerId: 'alice', status: 'offline', since: deadline, version: expect.any(Number), reason: 'timeout' }]);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(events[0]!)]);
+        expect(await store.listOnline(null, 10)).toEqual({ items: [], lastId: null });
+        expect(await store.countOnline()).toBe(0);
+        expect(await sweepQuietlyUntil([store], (await store.expireDue(0)).serverTime + 50)).toEqual([]);
+
+        const back = await store.heartbeat('alice', 'c1');
+        expect(reasonsOf(back.events)).toEqual(['alice:online:connected']);
+        expect(back.events[0]!.version).toBeGreaterThan(events[0]!.version);
+      });
+
+      it('a heartbeat after the deadline but before any sweep returns the `timeout`, then the `connected`', async () => {
+        const store = await open();
+        const connected = await store.connect('alice', 'c1');
+        const deadline = connected.serverTime + TTL;
+        await sleep(TTL + 50);
+        const late = await store.heartbeat('alice', 'c1');
+        expect(late.serverTime).toBeGreaterThanOrEqual(deadline);
+        expect(late.events).toEqual([
+          { streamerId: 'alice', status: 'offline', since: deadline, version: expect.any(Number), reason: 'timeout' },
+          { streamerId: 'alice', status: 'online', since: late.serverTime, version: expect.any(Number), reason: 'connected' },
+        ]);
+        expect(late.events[1]!.version).toBeGreaterThan(late.events[0]!.version);
+        expect(late.events[0]!.version).toBeGreaterThan(connected.events[0]!.version);
+        expect(await sweepQuietlyUntil([store], (await store.expireDue(0)).serverTime + 50)).toEqual([]);
+      });
+
+      it('`disconnected` comes at close + grace (sooner than the TTL left), not before, once', async () => {
+        const store = await open();
+        const connected = await store.connect('alice', 'c1');
+        const closed = await store.disconnect('alice', 'c1');
+        const deadline = closed.serverTime + GRACE;
+        expect(deadline).toBeLessThan(connected.serverTime + TTL);
+
+        await sleep(GRACE / 2);
+        expectNothingBefore([await store.expireDue(SWEEP_LIMIT)], deadline);
+
+        const { sweeps, events } = await sweepUntil([store], deadline, (seen) => seen.length > 0);
+        expectNothingBefore(sweeps, deadline);
+        expect(events).toEqual([{ streamerId: 'alice', status: 'offline', since: deadline, version: expect.any(Number), reason: 'disconnected' }]);
+        expect(await sweepQuietlyUntil([store], connected.serverTime + TTL + 50)).toEqual([]);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(events[0]!)]);
+      });
+
+      it('a reconnect within the grace produces no events at all, through the old lease running out', async () => {
+        const store = await open();
+        const connected = await store.connect('alice', 'c1');
+        await sleep(20);
+        await store.disconnect('alice', 'c1');
+        await sleep(GRACE / 2);
+        const back = await store.connect('alice', 'c2');
+        expect(back.events).toEqual([]);
+        // Through the old lease's TTL, and short of the new one's.
+        expect(await sweepQuietlyUntil([store], Math.min(connected.serverTime + TTL + 50, back.serverTime + TTL - 20))).toEqual([]);
+        expect((await store.getMany(['alice']))[0]).toEqual(stateOf(connected.events[0]!));
+      });
+
+      it('with two connections the streamer stays online until both are gone, with the reason of the last', async () => {
+        const store = await open();
+        const connected = await store.connect('alice', 'c1');
+        await store.connect('alice', 'c2');
+        const firstClosed = await store.disconnect('alice', 'c1');
+        expect(await sweepQuietlyUntil([store], firstClosed.serverTime + GRACE + 50)).toEqual([]);
+        const lastClosed = await store.disconnect('alice', 'c2');
+        const deadline = lastClosed.serverTime + GRACE;
+        const { sweeps, events } = await sweepUntil([store], deadline, (seen) => seen.length > 0);
+        expectNothingBefore(sweeps, deadline);
+        expect(events).toEqual([{ streamerId: 'alice', status: 'offline', since: deadline, version: expect.any(Number), reason: 'disconnected' }]);
+        expect(events[0]!.version).toBeGreaterThan(connected.events[0]!.version);
+      });
+
+      it('with two connections, one closed and one silent, the last to run out gives `timeout`', async () => {
+        const store = await open();
+        await store.connect('alice', 'c1');
+        const silent = await store.connect('alice', 'c2');
+        const closed = await store.disconnect('alice', 'c1');
+        expect(await sweepQuietlyUntil([store], closed.serverTime + GRACE + 50)).toEqual([]);
+        const deadline = silent.serverTime + TTL;
+        const { sweeps, events } = await sweepUntil([store], deadline, (seen) => seen.length > 0);
+        expectNothingBefore(sweeps, deadline);
+        expect(events).toEqual([{ streamerId: 'alice', status: 'offline', since: deadline, version: expect.any(Number), reason: 'timeout' }]);
+      });
+
+      it('each event comes out exactly once when two sweeps race, and a sweep claims at most `limit` streamers', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 12 }, (_, i) => `racer-${String(i).padStart(2, '0')}`);
+        const deadlines = new Map<string, number>();
+        for (const id of ids) deadlines.set(id, (await store.connect(id, 'c')).serverTime + TTL);
+        const last = Math.max(...deadlines.values());
+        const { sweeps, events } = await sweepUntil([store, store], last, (seen) => seen.length >= ids.length, 5);
+        expectNothingBefore(sweeps, Math.min(...deadlines.values()));
+        expect(events.map((e) => e.streamerId).sort()).toEqual(ids);
+        for (const e of events) expect([e.status, e.reason, e.since]).toEqual(['offline', 'timeout', deadlines.get(e.streamerId)]);
+        expect(await sweepQuietlyUntil([store, store], last + 50)).toEqual([]);
+      });
+    });
+
+    describe('listOnline and countOnline', () => {
+      it('pages 25 online streamers by 10: three pages, sorted by id, no duplicate, lastId null at the end', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 25 }, (_, i) => `s-${String(i).padStart(2, '0')}`);
+        const shuffled = [...ids].sort((a, b) => (a.split('').reverse().join('') < b.split('').reverse().join('') ? -1 : 1));
+        for (const id of shuffled) await store.connect(id, 'c');
+        expect(await store.countOnline()).toBe(25);
+
+        const pages: Array<{ items: readonly PresenceState[]; lastId: string | null }> = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.listOnline(cursor, 10);
+          pages.push(page);
+          cursor = page.lastId;
+        } while (cursor !== null && pages.length < 10);
+        expect(pages.map((p) => p.items.length)).toEqual([10, 10, 5]);
+        expect(pages.map((p) => p.lastId)).toEqual(['s-09', 's-19', null]);
+        expect(pages.flatMap((p) => p.items.map((s) => s.streamerId))).toEqual(ids);
+        const states = await store.getMany(ids);
+        expect(pages.flatMap((p) => p.items)).toEqual(states);
+        expect(states.every((s) => s.status === 'online')).toBe(true);
+      });
+
+      it('an exact number of pages ends with lastId null, at most after one empty page', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 20 }, (_, i) => `s-${String(i).padStart(2, '0')}`);
+        for (const id of ids) await store.connect(id, 'c');
+        const listed: string[] = [];
+        let cursor: string | null = null;
+        let calls = 0;
+        do {
+          const page = await store.listOnline(cursor, 10);
+          listed.push(...page.items.map((s) => s.streamerId));
+          cursor = page.lastId;
+          calls += 1;
+        } while (cursor !== null && calls < 10);
+        expect(listed).toEqual(ids);
+        expect(calls).toBeLessThanOrEqual(3);
+      });
+
+      it('streamers that ended disappear from the list and the count', async () => {
+        const store = await open();
+        const ids = Array.from({ length: 25 }, (_, i) => `s-${String(i).padStart(2, '0')}`);
+        for (const id of ids) await store.connect(id, 'c');
+        const gone = ['s-00', 's-09', 's-10', 's-17', 's-24'];
+        for (const id of gone) await store.end(id);
+        expect(await store.countOnline()).toBe(20);
+        const listed: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await store.listOnline(cursor, 7);
+          listed.push(...page.items.map((s) => s.streamerId));
+          cursor = page.lastId;
+        } while (cursor !== null && listed.length <= 25);
+        expect(listed).toEqual(ids.filter((id) => !gone.includes(id)));
+        expect(await store.listOnline('s-24', 10)).toEqual({ items: [], lastId: null });
+      });
+
+      it('is empty for an empty store', async () => {
+        const store = await open();
+        expect(await store.listOnline(null, 10)).toEqual({ items: [], lastId: null });
+        expect(await store.countOnline()).toBe(0);
+      });
+    });
+
+    describe('versions', () => {
+      it('strictly increase over every kind of operation, and the state always carries the latest', async () => {
+        const store = await open();
+        const versions: number[] = [];
+        const record = async (result: StoreResult | Promise<StoreResult>): Promise<void> => {
+          const { events } = await result;
+          for (const e of events) versions.push(e.version);
+          const [state] = await store.getMany(['alice']);
+          expect(state!.version).toBe(versions[versions.length - 1]);
+        };
+        await record(store.connect('alice', 'c1'));
+        await record(store.heartbeat('alice', 'c1', { n: 1 }));
+        await record(store.heartbeat('alice', 'c1', { n: 2 }));
+        await record(store.end('alice'));
+        await record(store.connect('alice', 'c2'));
+        const closed = await store.disconnect('alice', 'c2');
+        const { events } = await sweepUntil([store], closed.serverTime + GRACE, (seen) => seen.length > 0);
+        versions.push(...events.map((e) => e.version));
+        await record(store.heartbeat('alice', 'c3', { n: 3 }));
+        await record(store.heartbeat('alice', 'c3', {}));
+        expect(versions).toHaveLength(8);
+        for (let i = 1; i < versions.length; i += 1) expect(versions[i]).toBeGreaterThan(versions[i - 1]!);
+        expect(versions.every((v) => Number.isSafeInteger(v))).toBe(true);
+      });
+
+      it('a store that starts empty later gives versions above every one an earlier store gave', async () => {
+        const before = await open();
+        let highest = 0;
+        for (let i = 0; i < 20; i += 1) {
+          const results = [await before.connect('alice', `c${i}`), await before.end('alice')];
+          for (const { events } of results) for (const e of events) highest = Math.max(highest, e.version);
+        }
+        await sleep(2);
+        const after = await open(CONTRACT_TIMING, newScope());
+        expect(await after.getMany(['alice'])).toEqual([{ streamerId: 'alice', status: 'offline', since: 0, version: 0 }]);
+        const { events } = await after.connect('alice', 'c');
+        expect(events[0]!.version).toBeGreaterThan(highest);
+      });
+    });
+
+    if (options.shared) {
+      describe('two stores on the same data (two pods)', () => {
+        it('see each other\'s writes, and versions continue across them', async () => {
+          const [a, b] = [await open(), await open()];
+          const connected = await a.connect('alice', 'c1');
+          expect(await b.getMany(['alice'])).toEqual([stateOf(connected.events[0]!)]);
+          expect((await b.connect('alice', 'c2')).events).toEqual([]);
+          expect(await b.countOnline()).toBe(1);
+          const ended = await b.end('alice');
+          expect(reasonsOf(ended.events)).toEqual(['alice:offline:ended']);
+          expect(ended.events[0]!.version).toBeGreaterThan(connected.events[0]!.version);
+          expect(await a.getMany(['alice'])).toEqual([stateOf(ended.events[0]!)]);
+          expect((await a.end('alice')).events).toEqual([]);
+        });
+
+        it('a reconnect on the other store within the grace produces no events', async () => {
+          const [a, b] = [await open(), await open()];
+          const connected = await a.connect('alice', 'c1');
+          await a.disconnect('alice', 'c1');
+          await sleep(GRACE / 2);
+          const back = await b.connect('alice', 'c2');
+          expect(back.events).toEqual([]);
+          // Through the old lease's TTL, and short of the new one's.
+          expect(await sweepQuietlyUntil([a, b], Math.min(connected.serverTime + TTL + 50, back.serverTime + TTL - 20))).toEqual([]);
+        });
+
+        it('each event comes out exactly once when the sweeps of both stores race', async () => {
+          const [a, b] = [await open(), await open()];
+          const ids = Array.from({ length: 12 }, (_, i) => `racer-${String(i).padStart(2, '0')}`);
+          const deadlines = new Map<string, number>();
+          for (const [i, id] of ids.entries()) deadlines.set(id, (await (i % 2 === 0 ? a : b).connect(id, 'c')).serverTime + TTL);
+          const last = Math.max(...deadlines.values());
+          const { sweeps, events } = await sweepUntil([a, b, a, b], last, (seen) => seen.length >= ids.length, 5);
+          expectNothingBefore(sweeps, Math.min(...deadlines.values()));
+          expect(events.map((e) => e.streamerId).sort()).toEqual(ids);
+          for (const e of events) expect([e.status, e.reason, e.since]).toEqual(['offline', 'timeout', deadlines.get(e.streamerId)]);
+          expect(await sweepQuietlyUntil([a, b], last + 50)).toEqual([]);
+        });
+      });
+    }
+  });
+}
