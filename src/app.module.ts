@@ -6,15 +6,19 @@ import { DrainService } from './lifecycle/drain.service.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PresenceModule } from './presence/presence.module.js';
+import type { RedisConnections } from './redis/redis-connections.js';
+import { RedisModule } from './redis/redis.module.js';
 
 /** The composition root: everything that differs between embedded and Redis mode is chosen here from config. */
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
-    const presence = PresenceModule.forRoot(config);
+  /** `redis` null: embedded single-node mode (in-memory store, in-process adapter). */
+  static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
+    const presence = PresenceModule.forRoot(config, redis);
+    const redisMode = redis === null ? [] : [RedisModule.forRoot(redis, presence)];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule, HealthModule, presence],
+      imports: [ConfigModule.forRoot(config), MetricsModule, HealthModule, presence, ...redisMode],
       controllers: [MetricsController],
       providers: [DrainService],
     };

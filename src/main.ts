@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { AppModule } from './app.module.js';
@@ -8,6 +9,7 @@ import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
 import { DrainService } from './lifecycle/drain.service.js';
 import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
+import { RedisConnections } from './redis/redis-connections.js';
 
 const parsed = parseConfig(process.env, { hostname: hostname(), pid: process.pid });
 if (!parsed.ok) {
@@ -18,8 +20,12 @@ const config = parsed.config;
 const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
-const app = await NestFactory.create(AppModule.forRoot(config), { logger });
-app.useWebSocketAdapter(new PresenceIoAdapter(app, config, app.get(Readiness)));
+const redis = config.redisUrl === null ? null : new RedisConnections(config.redisUrl);
+const app = await NestFactory.create(AppModule.forRoot(config, redis), { logger });
+// Sharded pub/sub (Redis 7+) in "dynamic" mode: a pod subscribes only to the rooms it has viewers in,
+// so it receives the events of the streamers its viewers follow, not every event of the cluster.
+const crossPod = redis === null ? undefined : createShardedAdapter(redis.publisher, redis.subscriber, { subscriptionMode: 'dynamic' });
+app.useWebSocketAdapter(new PresenceIoAdapter(app, config, app.get(Readiness), crossPod));
 await app.listen(config.port, config.host);
 
 const { port } = app.getHttpServer().address() as AddressInfo;
@@ -39,6 +45,7 @@ async function shutdown(signal: string, drain: boolean): Promise<void> {
   logger.log(`${signal}: ${drain ? 'draining, then exiting' : 'exiting'}`, 'Bootstrap');
   if (drain) await app.get(DrainService).drain();
   await app.close();
+  await redis?.close();
   process.exit(0);
 }
 process.once('SIGTERM', () => void shutdown('SIGTERM', true));

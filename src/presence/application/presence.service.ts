@@ -10,9 +10,18 @@ import type { PresencePublisher } from './presence-publisher.port.js';
  * Runs presence changes against the store and publishes the events the store returns. It holds no
  * presence state of its own: the store decides, this service only sequences and delivers.
  */
+/** What this pod knows of one of its own streamer connections, to re-assert it after a store outage. */
+interface LocalConnection {
+  readonly streamerId: string;
+  meta: Meta | undefined;
+  /** The streamer sent `end` on it and has not heartbeated since: re-asserting must not revive it. */
+  ended: boolean;
+}
+
 @Injectable()
 export class PresenceService {
   private readonly queue = new ConnectionQueue();
+  private readonly local = new Map<string, LocalConnection>();
 
   constructor(
     @Inject(PRESENCE_STORE) private readonly store: PresenceStore,
@@ -21,20 +30,44 @@ export class PresenceService {
   ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    this.local.set(connectionId, { streamerId, meta: undefined, ended: false });
     return this.queue.run(connectionId, () => this.deliver(this.store.connect(streamerId, connectionId)));
   }
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
     this.metrics.heartbeats.inc();
+    const local = this.local.get(connectionId);
+    if (local !== undefined) {
+      local.ended = false;
+      if (meta !== undefined) local.meta = meta;
+    }
     return this.queue.run(connectionId, () => this.deliver(this.store.heartbeat(streamerId, connectionId, meta)));
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    this.local.delete(connectionId);
     return this.queue.run(connectionId, () => this.deliver(this.store.disconnect(streamerId, connectionId)));
   }
 
   end(streamerId: string, connectionId: string): Promise<StoreResult> {
+    for (const local of this.local.values()) if (local.streamerId === streamerId) local.ended = true;
     return this.queue.run(connectionId, () => this.deliver(this.store.end(streamerId)));
+  }
+
+  /**
+   * After the store was unreachable (or came back empty), renews the lease of every live connection on
+   * this pod, with its last meta, so presence is right again without any client reconnecting.
+   * Returns how many were re-asserted; failures are left to the connections' next heartbeats.
+   */
+  async reassertLocal(): Promise<number> {
+    let done = 0;
+    for (const [connectionId, local] of [...this.local]) {
+      if (local.ended) continue;
+      await this.queue
+        .run(connectionId, () => this.deliver(this.store.heartbeat(local.streamerId, connectionId, local.meta)))
+        .then(() => (done += 1), () => undefined);
+    }
+    return done;
   }
 
   /** Claims leases past their deadline; called by the sweeper. */

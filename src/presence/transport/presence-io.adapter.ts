@@ -1,6 +1,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Server, ServerOptions } from 'socket.io';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
@@ -26,7 +27,26 @@ export class PresenceIoAdapter extends IoAdapter {
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
-    return super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
+    const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
+    this.refuseUpgradesWith403();
+    return server;
+  }
+
+  /**
+   * engine.io answers a refused WebSocket upgrade (a client that skips long-polling) with 400; the
+   * contract says 403, as for polling. So refused upgrades are answered here first, and engine.io,
+   * finding the socket no longer writable, only closes it.
+   */
+  private refuseUpgradesWith403(): void {
+    const http = this.httpServer as import('node:http').Server | undefined;
+    http?.prependListener('upgrade', (request: IncomingMessage, socket: Duplex) => {
+      const [reason, admitted] = this.admit(request);
+      if (admitted) return;
+      const body = JSON.stringify({ code: 4, message: reason });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    });
   }
 
   private serverOptions(): Partial<ServerOptions> {

@@ -27,8 +27,11 @@ export class ViewerBroadcaster implements PresencePublisher {
     this.namespace.to(streamerRoom(event.streamerId)).emit('presence', event);
   }
 
-  /** Tells every viewer on this pod that events may have been missed, so they subscribe again. */
+  /**
+   * Tells the viewers on THIS pod (`local`: not through the adapter) that events may have been missed,
+   * so they subscribe again for fresh snapshots.
+   */
   resync(): void {
-    this.namespace?.emit('resync');
+    this.namespace?.local.emit('resync');
   }
 }

@@ -13,6 +13,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { SUBSCRIPTION_FENCE } from '../application/injection-tokens.js';
 import { PresenceService } from '../application/presence.service.js';
 import { ackError } from '../domain/ack.js';
 import { parseStreamerIds } from '../domain/payloads.js';
@@ -41,6 +42,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly metrics: MetricsService,
     private readonly broadcaster: ViewerBroadcaster,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<void>,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -76,6 +78,9 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     for (const id of added) socket.data.subscriptions.add(id);
     socket.join(added.map(streamerRoom));
     try {
+      // In Redis mode the pod subscribes to a room's channel when its first socket joins; the snapshot
+      // is read only once that subscription is in force, so no event falls between the two.
+      if (added.length > 0) await this.subscriptionsSettled();
       return { ok: true, presence: await this.presence.snapshot(ids) };
     } catch (error) {
       for (const id of added) {

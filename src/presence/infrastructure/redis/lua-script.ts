@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+const PRELUDE = readLua('prelude.lua');
+
+/**
+ * A Lua script (the shared prelude + one body file), run by its SHA so only 40 bytes travel per call;
+ * after a Redis restart or SCRIPT FLUSH the first call gets NOSCRIPT and sends the source once.
+ */
+export class LuaScript {
+  private readonly source: string;
+  private readonly sha: string;
+
+  constructor(readonly name: string) {
+    this.source = `${PRELUDE}\n${readLua(`${name}.lua`)}`;
+    this.sha = createHash('sha1').update(this.source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
+
+function readLua(file: string): string {
+  // The .lua files sit beside this module, in src/ (tests) and in dist/ (nest-cli copies them as assets).
+  return readFileSync(new URL(`./lua/${file}`, import.meta.url), 'utf8');
+}

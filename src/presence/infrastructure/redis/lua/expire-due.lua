@@ -1,0 +1,17 @@
+-- expire-due: the sweeper's claim. Expires the leases of up to `limit` streamers of one shard whose
+-- earliest deadline has passed, atomically, so two pods sweeping at once never publish one offline twice.
+-- KEYS[1] <tag>deadlines   KEYS[2] <tag>online
+-- ARGV[1] tag   ARGV[2] limit
+-- Returns { now, claimed count, then 6 fields per event }
+local tag, limit = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+local events = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
+for _, id in ipairs(due) do
+  local rec = load(tag, id)
+  expire(rec, now, events)
+  save(tag, rec)
+end
+local out = reply(now, events)
+table.insert(out, 2, tostring(#due))
+return out

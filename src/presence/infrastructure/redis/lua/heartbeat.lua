@@ -1,0 +1,28 @@
+-- heartbeat (also connect): renews a connection's lease, creating it when unknown (a reconnect, or a
+-- Redis that came back empty); brings an offline streamer online; stores and publishes a changed meta.
+-- KEYS[1] <tag>st:<id>   KEYS[2] <tag>ls:<id>   KEYS[3] <tag>deadlines   KEYS[4] <tag>online
+-- ARGV[1] tag   ARGV[2] streamer id   ARGV[3] connection id   ARGV[4] PRESENCE_TTL_MS
+-- ARGV[5] meta: '' to leave it as it is, else canonical JSON ('{}' clears it)
+-- Returns { now, then 6 fields per event: id, status, since, version, reason, meta JSON or '' }
+local tag, id, cid, ttl, meta_arg = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local now = now_ms()
+local events = {}
+local rec = load(tag, id)
+expire(rec, now, events)
+local lease = rec.leases[cid]
+-- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
+if not (lease and lease.closed) then
+  set_lease(rec, cid, { closed = false, live_until = now + ttl })
+  local next_meta = rec.meta
+  if meta_arg ~= '' then
+    next_meta = meta_arg
+    if meta_arg == '{}' then next_meta = false end
+  end
+  if rec.status == 'offline' then
+    emit(rec, events, 'online', 'connected', now, now, next_meta)
+  elseif next_meta ~= rec.meta then
+    emit(rec, events, 'online', 'meta', rec.since, now, next_meta)
+  end
+end
+save(tag, rec)
+return reply(now, events)

@@ -1,0 +1,134 @@
+-- The presence rules of src/presence/domain/streamer-record.ts, in Lua, shared by every script here.
+-- The store contract suite holds this file and the TypeScript to the same behaviour.
+--
+-- Keys of one streamer (all under its shard's hash tag, so a script touches one Redis Cluster slot):
+--   <tag>st:<id>   hash   status, since, version, meta (canonical JSON; absent when none)
+--   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace)
+--   <tag>deadlines zset   streamer id -> its earliest lease deadline
+--   <tag>online    zset   online streamer ids, all with score 0 (ordered by id for paging)
+-- Times are ms on Redis's clock (TIME), never a pod's. Numbers leave Lua formatted with %.0f, since
+-- tostring() would print versions (~1.8e15) in exponent form.
+
+local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function fmt(n)
+  return string.format('%.0f', n)
+end
+
+local function load(tag, id)
+  local fields = redis.call('HMGET', tag .. 'st:' .. id, 'status', 'since', 'version', 'meta')
+  local rec = {
+    id = id,
+    status = fields[1] or 'offline',
+    since = tonumber(fields[2] or '0'),
+    version = tonumber(fields[3] or '0'),
+    meta = fields[4] or false,
+    leases = {},
+    touched = {},
+    removed = {},
+    changed = false,
+  }
+  local flat = redis.call('HGETALL', tag .. 'ls:' .. id)
+  for i = 1, #flat, 2 do
+    local value = flat[i + 1]
+    rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(string.sub(value, 2)) }
+  end
+  return rec
+end
+
+local function set_lease(rec, cid, lease)
+  rec.leases[cid] = lease
+  rec.touched[cid] = true
+  rec.removed[cid] = nil
+end
+
+local function drop_lease(rec, cid)
+  rec.leases[cid] = nil
+  rec.touched[cid] = nil
+  rec.removed[cid] = true
+end
+
+-- Appends an event and moves the record to it: version max(previous + 1, now in microseconds).
+local function emit(rec, events, status, reason, since, now, meta)
+  rec.version = math.max(rec.version + 1, now * 1000)
+  rec.status = status
+  rec.since = since
+  rec.meta = meta
+  rec.changed = true
+  local n = #events
+  events[n + 1] = rec.id
+  events[n + 2] = status
+  events[n + 3] = fmt(since)
+  events[n + 4] = fmt(rec.version)
+  events[n + 5] = reason
+  events[n + 6] = meta or ''
+end
+
+-- Drops leases that ran out by now; when the last live one goes, the streamer goes offline as of the
+-- moment that lease ran out, for its reason (a tie goes to the closed socket).
+local function expire(rec, now, events)
+  local last = nil
+  local live = false
+  local dead = {}
+  for cid, lease in pairs(rec.leases) do
+    if lease.live_until > now then
+      live = true
+    else
+      dead[#dead + 1] = cid
+      if last == nil or lease.live_until > last.live_until or (lease.live_until == last.live_until and lease.closed) then
+        last = lease
+      end
+    end
+  end
+  for _, cid in ipairs(dead) do drop_lease(rec, cid) end
+  if last ~= nil and not live and rec.status == 'online' then
+    local reason = 'timeout'
+    if last.closed then reason = 'disconnected' end
+    emit(rec, events, 'offline', reason, last.live_until, now, false)
+  end
+end
+
+local function save(tag, rec)
+  local id = rec.id
+  local skey = tag .. 'st:' .. id
+  local lkey = tag .. 'ls:' .. id
+  for cid in pairs(rec.removed) do redis.call('HDEL', lkey, cid) end
+  for cid in pairs(rec.touched) do
+    local lease = rec.leases[cid]
+    local kind = 'o'
+    if lease.closed then kind = 'c' end
+    redis.call('HSET', lkey, cid, kind .. fmt(lease.live_until))
+  end
+  if rec.changed then
+    redis.call('HSET', skey, 'status', rec.status, 'since', fmt(rec.since), 'version', fmt(rec.version))
+    if rec.meta then redis.call('HSET', skey, 'meta', rec.meta) else redis.call('HDEL', skey, 'meta') end
+    if rec.status == 'online' then
+      redis.call('ZADD', tag .. 'online', 0, id)
+    else
+      redis.call('ZREM', tag .. 'online', id)
+    end
+  end
+  local earliest = nil
+  for _, lease in pairs(rec.leases) do
+    if earliest == nil or lease.live_until < earliest then earliest = lease.live_until end
+  end
+  if earliest == nil then
+    redis.call('ZREM', tag .. 'deadlines', id)
+    -- Versions come from the clock, so forgetting a long-offline streamer is safe.
+    if rec.changed then redis.call('PEXPIRE', skey, OFFLINE_RETENTION_MS) end
+  else
+    redis.call('ZADD', tag .. 'deadlines', earliest, id)
+    if rec.changed then redis.call('PERSIST', skey) end
+  end
+end
+
+local function reply(now, events)
+  local out = { fmt(now) }
+  for i = 1, #events do out[i + 1] = events[i] end
+  return out
+end

@@ -1,0 +1,141 @@
+import type { Redis } from 'ioredis';
+import type { Meta, PresenceState } from '../../domain/presence-state.js';
+import { neverSeen } from '../../domain/presence-state.js';
+import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
+import type { PresenceTiming } from '../../domain/streamer-record.js';
+import { LuaScript } from './lua-script.js';
+import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
+import { canonicalMeta, decodeEvents } from './script-reply.js';
+
+const SCRIPTS = {
+  heartbeat: new LuaScript('heartbeat'),
+  disconnect: new LuaScript('disconnect'),
+  end: new LuaScript('end'),
+  expireDue: new LuaScript('expire-due'),
+};
+
+/** One retry after a short pause: every operation here is idempotent in its effect on presence. */
+const ATTEMPTS = 2;
+const RETRY_PAUSE_MS = 50;
+
+/**
+ * Presence in Redis, for any number of pods. Each change is one Lua script on one streamer's keys, run
+ * atomically on Redis's clock (see lua/prelude.lua for the layout). The client must be created with a
+ * command timeout and without an offline queue, so calls reject quickly when Redis is unreachable;
+ * errors name this store, so a log line says which component failed.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  private readonly keys: RedisKeys;
+  private nextSweepShard = 0;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix: string,
+    private readonly timing: PresenceTiming,
+  ) {
+    this.keys = new RedisKeys(keyPrefix);
+  }
+
+  connect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    return this.heartbeat(streamerId, connectionId, undefined);
+  }
+
+  heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
+    const metaArg = meta === undefined ? '' : canonicalMeta(meta);
+    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg]);
+  }
+
+  disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
+    return this.change(SCRIPTS.disconnect, streamerId, [connectionId, this.timing.reconnectGraceMs]);
+  }
+
+  end(streamerId: string): Promise<StoreResult> {
+    return this.change(SCRIPTS.end, streamerId, []);
+  }
+
+  async expireDue(limit: number): Promise<StoreResult> {
+    // Shards in turn, with what is left of the budget; the first shard rotates so none is starved.
+    const first = this.nextSweepShard;
+    this.nextSweepShard = (first + 1) % SHARD_COUNT;
+    let serverTime = 0;
+    let budget = limit;
+    const events = [];
+    for (let i = 0; i < SHARD_COUNT && budget > 0; i += 1) {
+      const shard = (first + i) % SHARD_COUNT;
+      const reply = (await this.call('expire-due', () =>
+        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard)], [this.keys.tag(shard), budget]),
+      )) as string[];
+      serverTime = Math.max(serverTime, Number(reply[0]));
+      budget -= Number(reply[1]);
+      events.push(...decodeEvents(reply, 2));
+    }
+    return { serverTime, events };
+  }
+
+  async getMany(streamerIds: readonly string[]): Promise<PresenceState[]> {
+    const pipeline = this.redis.pipeline();
+    for (const id of streamerIds) pipeline.hmget(this.keys.stateKey(id), 'status', 'since', 'version', 'meta');
+    const results = await this.call('read', () => pipeline.exec());
+    return streamerIds.map((id, i) => {
+      const [error, fields] = results?.[i] ?? [new Error('no reply')];
+      if (error) throw this.named('read', error);
+      return decodeState(id, fields as (string | null)[]);
+    });
+  }
+
+  async listOnline(afterId: string | null, limit: number): Promise<OnlinePage> {
+    // Each shard's online set is ordered by id; the page is the smallest `limit` ids across shards.
+    const from = afterId === null ? '-' : `(${afterId}`;
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.zrangebylex(this.keys.online(shard), from, '+', 'LIMIT', 0, limit + 1);
+    const results = await this.call('list', () => pipeline.exec());
+    const ids = (results ?? []).flatMap(([error, value]) => {
+      if (error) throw this.named('list', error);
+      return value as string[];
+    });
+    ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const page = ids.slice(0, limit);
+    const items = await this.getMany(page);
+    return { items, lastId: ids.length > limit ? page[page.length - 1]! : null };
+  }
+
+  async countOnline(): Promise<number> {
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.zcard(this.keys.online(shard));
+    const results = await this.call('count', () => pipeline.exec());
+    return (results ?? []).reduce((sum, [error, value]) => {
+      if (error) throw this.named('count', error);
+      return sum + Number(value);
+    }, 0);
+  }
+
+  private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
+    const tag = this.keys.tagOf(streamerId);
+    const reply = (await this.call(script.name, () =>
+      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, streamerId, ...args]),
+    )) as string[];
+    return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await run();
+      } catch (error) {
+        if (attempt >= ATTEMPTS) throw this.named(operation, error);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+      }
+    }
+  }
+
+  private named(operation: string, error: unknown): Error {
+    const message = error instanceof Error ? error.message : String(error);
+    return new Error(`redis presence store: ${operation} failed: ${message}`, { cause: error });
+  }
+}
+
+function decodeState(streamerId: string, [status, since, version, meta]: (string | null)[]): PresenceState {
+  if (status === null || status === undefined) return neverSeen(streamerId);
+  const base = { streamerId, status: status as PresenceState['status'], since: Number(since), version: Number(version) };
+  return meta ? { ...base, meta: JSON.parse(meta) } : base;
+}
