@@ -17,6 +17,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(Sweeper.name);
   private timer: NodeJS.Timeout | null = null;
   private running = false;
+  private failing = false;
 
   constructor(
     private readonly presence: PresenceService,
@@ -47,8 +48,12 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
         const { events } = await this.presence.expireDue(BATCH);
         if (events.length < BATCH) break;
       }
+      if (this.failing) this.logger.log({ msg: 'sweeps succeed again' });
+      this.failing = false;
     } catch (error) {
-      this.logger.warn({ msg: 'sweep failed; retrying next tick', error: String(error) });
+      // Once per outage, not four times a second: the store's own errors say the rest.
+      if (!this.failing) this.logger.warn({ msg: 'sweep failed; retrying every tick', error: String(error) });
+      this.failing = true;
     } finally {
       this.running = false;
     }
