@@ -15,11 +15,11 @@ import { hasExpired } from '../../auth/identity.js';
 import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { PresenceService } from '../application/presence.service.js';
-import { ackError } from '../domain/ack.js';
+import { ackError, type AckError } from '../domain/ack.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
-import { unavailable } from './socket-errors.js';
+import { counted, unavailable } from './socket-errors.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /**
@@ -102,8 +102,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     }
   }
 
-  private refused<T extends { ok: false; error: { code: string } }>(ack: T): T {
-    this.metrics.refusals.inc({ code: ack.error.code });
-    return ack;
+  private refused<T extends AckError>(ack: T): T {
+    return counted(this.metrics, ack);
   }
 }

@@ -15,12 +15,12 @@ import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { SUBSCRIPTION_FENCE } from '../application/injection-tokens.js';
 import { PresenceService } from '../application/presence.service.js';
-import { ackError } from '../domain/ack.js';
+import { ackError, type AckError } from '../domain/ack.js';
 import { parseStreamerIds } from '../domain/payloads.js';
 import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData } from './event-maps.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
-import { unavailable } from './socket-errors.js';
+import { counted, unavailable } from './socket-errors.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
@@ -102,8 +102,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     return { ok: true };
   }
 
-  private refused<T extends { ok: false; error: { code: string } }>(ack: T): T {
-    this.metrics.refusals.inc({ code: ack.error.code });
-    return ack;
+  private refused<T extends AckError>(ack: T): T {
+    return counted(this.metrics, ack);
   }
 }
