@@ -20,7 +20,9 @@ export class PresenceModule {
     const store: Provider = {
       provide: PRESENCE_STORE,
       useFactory: () =>
-        redis === null ? new MemoryPresenceStore(config) : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config),
+        redis === null
+          ? new MemoryPresenceStore(config, Date.now, config.podId)
+          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,

@@ -3,6 +3,6 @@ import { describeStoreContract } from './presence-store.contract.js';
 
 // Single node: each store is its own world, so the cross-store tests are not registered.
 describeStoreContract('MemoryPresenceStore', async (timing) => ({
-  store: new MemoryPresenceStore(timing),
+  store: new MemoryPresenceStore(timing, Date.now, 'contract-pod'),
   teardown: async () => {},
 }));

@@ -446,6 +446,48 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
       });
     });
 
+    describe('timeline', () => {
+      it('records each event, newest first, with its reason, times and the pod of the store that produced it', async () => {
+        const store = await open();
+        const produced = [
+          ...(await store.connect('alice', 'c1')).events,
+          ...(await store.heartbeat('alice', 'c1', { title: 'set' })).events,
+          ...(await store.end('alice')).events,
+        ];
+        const timeline = await store.timeline('alice', 50);
+        expect(timeline.map((entry) => entry.reason)).toEqual(['ended', 'meta', 'connected']);
+        expect(timeline.map((entry) => entry.version)).toEqual(produced.map((event) => event.version).reverse());
+        for (const entry of timeline) {
+          expect(entry).toEqual({ status: expect.any(String), reason: expect.any(String), since: expect.any(Number), version: expect.any(Number), at: expect.any(Number), pod: expect.any(String) });
+          expect(entry.pod.length).toBeGreaterThan(0);
+          expect(entry.at).toBeGreaterThanOrEqual(entry.since);
+        }
+        expect(await store.timeline('alice', 2)).toEqual(timeline.slice(0, 2));
+        expect(await store.timeline('nobody', 50)).toEqual([]);
+      });
+
+      it('keeps the last 50 transitions', async () => {
+        const store = await open();
+        for (let i = 0; i < 30; i += 1) {
+          await store.connect('busy', `c${i}`);
+          await store.end('busy');
+        }
+        const timeline = await store.timeline('busy', 100);
+        expect(timeline).toHaveLength(50);
+        expect(timeline[0]!.reason).toBe('ended');
+        expect(timeline.every((entry, i) => i === 0 || entry.version < timeline[i - 1]!.version)).toBe(true);
+      });
+
+      it('records an expiry as a timeout, with the deadline as since', async () => {
+        const store = await open();
+        const connected = await store.connect('quiet', 'c1');
+        const { events } = await sweepUntil([store], connected.serverTime + TTL, (all) => all.length > 0);
+        expect(reasonsOf(events)).toEqual(['quiet:offline:timeout']);
+        const [latest] = await store.timeline('quiet', 1);
+        expect(latest).toMatchObject({ status: 'offline', reason: 'timeout', since: connected.serverTime + TTL });
+      });
+    });
+
     describe('versions', () => {
       it('strictly increase over every kind of operation, and the state always carries the latest', async () => {
         const store = await open();

@@ -18,7 +18,7 @@ describeStoreContract(
     const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
     await redis.connect();
     return {
-      store: new RedisPresenceStore(redis, `presence-test:${scope.id}:`, timing),
+      store: new RedisPresenceStore(redis, `presence-test:${scope.id}:`, timing, 'contract-pod'),
       teardown: async () => {
         redis.disconnect();
       },

@@ -102,3 +102,21 @@ test('/metrics is Prometheus text with the presence metrics', async () => {
     expect(res.text).toContain(name);
   }
 });
+
+test('GET /v1/streamers/:id/timeline answers why a streamer is offline, newest first, with the pod that decided it', async () => {
+  const viewer = await watch(app.url, ['http-timeline']);
+  const socket = await streamer(app.url, 'http-timeline');
+  await viewer.events.waitFor((event) => event.reason === 'connected');
+  await socket.timeout(5_000).emitWithAck('end');
+  await viewer.events.waitFor((event) => event.reason === 'ended');
+
+  const res = await get('/v1/streamers/http-timeline/timeline');
+  expect(res.status).toBe(200);
+  const body = res.json();
+  expect(body.streamerId).toBe('http-timeline');
+  expect(body.items.map((item: { reason: string }) => item.reason)).toEqual(['ended', 'connected']);
+  for (const item of body.items) expect(item).toMatchObject({ pod: expect.stringMatching(/.+/), at: expect.any(Number), version: expect.any(Number) });
+  expect((await get('/v1/streamers/http-timeline/timeline?limit=1')).json().items).toHaveLength(1);
+  expect((await get('/v1/streamers/bad%20id/timeline')).status).toBe(400);
+  expect((await get('/v1/streamers/http-timeline/timeline?limit=0')).status).toBe(400);
+});

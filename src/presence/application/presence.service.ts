@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
+import type { TimelineEntry } from '../domain/timeline.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { ConnectionQueue } from './connection-queue.js';
 import { PRESENCE_PUBLISHER, PRESENCE_STORE } from './injection-tokens.js';
@@ -85,6 +86,10 @@ export class PresenceService {
 
   countOnline(): Promise<number> {
     return this.store.countOnline();
+  }
+
+  timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
+    return this.store.timeline(streamerId, limit);
   }
 
   /** Resolves once no connection has a store operation in flight, or after `timeoutMs`. */

@@ -1,4 +1,5 @@
 import type { Meta, PresenceEvent, PresenceState } from './presence-state.js';
+import type { TimelineEntry } from './timeline.js';
 
 /** What a store operation did: the events to publish, and the store's clock when it did it. */
 export interface StoreResult {
@@ -26,6 +27,8 @@ export interface OnlinePage {
  *   per call, and returns the offline events they cause; two concurrent callers never claim the same one.
  * - Versions of a streamer strictly increase, also across a store that lost its data.
  * - Operations reject (never hang) when the store cannot be reached.
+ * - Every event is also appended, in the same atomic step, to its streamer's timeline (the last
+ *   TIMELINE_LENGTH transitions), with the pod of the store that produced it.
  */
 export interface PresenceStore {
   connect(streamerId: string, connectionId: string): Promise<StoreResult>;
@@ -39,4 +42,6 @@ export interface PresenceStore {
   /** Online streamers ordered by id, strictly after `afterId`. */
   listOnline(afterId: string | null, limit: number): Promise<OnlinePage>;
   countOnline(): Promise<number>;
+  /** The streamer's recent transitions, newest first, at most `limit`. */
+  timeline(streamerId: string, limit: number): Promise<TimelineEntry[]>;
 }

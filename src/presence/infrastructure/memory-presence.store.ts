@@ -3,6 +3,7 @@ import { neverSeen } from '../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { PresenceTiming, StreamerRecord, Transition } from '../domain/streamer-record.js';
 import * as rules from '../domain/streamer-record.js';
+import { TIMELINE_LENGTH, type TimelineEntry, timelineEntry } from '../domain/timeline.js';
 import { MinHeap } from './min-heap.js';
 import { SortedIdSet } from './sorted-id-set.js';
 
@@ -21,10 +22,12 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly records = new Map<string, StreamerRecord>();
   private readonly deadlines = new MinHeap<Deadline>();
   private readonly online = new SortedIdSet();
+  private readonly timelines = new Map<string, TimelineEntry[]>();
 
   constructor(
     private readonly timing: PresenceTiming,
     private readonly clock: () => number = Date.now,
+    private readonly pod = 'local',
   ) {}
 
   async connect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -55,7 +58,7 @@ export class MemoryPresenceStore implements PresenceStore {
       const deadline = record === undefined ? null : rules.nextDeadline(record);
       if (record === undefined || deadline === null || deadline > now) continue;
       claimed += 1;
-      events.push(...this.save(rules.expire(record, now)));
+      events.push(...this.save(rules.expire(record, now), now));
     }
     return { serverTime: now, events };
   }
@@ -75,14 +78,19 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.online.size;
   }
 
+  async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
+    return (this.timelines.get(streamerId) ?? []).slice(0, limit);
+  }
+
   private apply(streamerId: string, change: (record: StreamerRecord, now: number) => Transition): StoreResult {
     const now = this.clock();
     const record = this.records.get(streamerId) ?? rules.emptyRecord(streamerId);
-    return { serverTime: now, events: this.save(change(record, now)) };
+    return { serverTime: now, events: this.save(change(record, now), now) };
   }
 
-  private save(transition: Transition): Transition['events'] {
+  private save(transition: Transition, now: number): Transition['events'] {
     const { previous, next } = transition;
+    if (transition.events.length > 0) this.appendTimeline(next.state.streamerId, transition.events, now);
     const streamerId = next.state.streamerId;
     this.records.set(streamerId, next);
     if (previous.state.status !== next.state.status) {
@@ -92,5 +100,12 @@ export class MemoryPresenceStore implements PresenceStore {
     const deadline = rules.nextDeadline(next);
     if (deadline !== null && deadline !== rules.nextDeadline(previous)) this.deadlines.push({ at: deadline, streamerId });
     return transition.events;
+  }
+
+  private appendTimeline(streamerId: string, events: Transition['events'], now: number): void {
+    const entries = this.timelines.get(streamerId) ?? [];
+    for (const event of events) entries.unshift(timelineEntry(event, now, this.pod));
+    entries.length = Math.min(entries.length, TIMELINE_LENGTH);
+    this.timelines.set(streamerId, entries);
   }
 }

@@ -2,6 +2,7 @@ import { Controller, Get, Param, Query } from '@nestjs/common';
 import { PresenceService } from '../application/presence.service.js';
 import type { PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
+import { TIMELINE_LENGTH, type TimelineEntry } from '../domain/timeline.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { decodeCursor, encodeCursor } from './online-cursor.js';
 
@@ -22,6 +23,20 @@ export class PresenceController {
     return state!;
   }
 
+  /** The streamer's recent transitions, newest first: "why was X offline at 12:03", and which pod said so. */
+  @Get(':id/timeline')
+  async timeline(
+    @Param('id') id: string,
+    @Query('limit') limitText: string | undefined,
+  ): Promise<{ streamerId: string; items: TimelineEntry[] }> {
+    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    const limit = parseLimit(limitText, TIMELINE_LENGTH, TIMELINE_LENGTH);
+    const items = await this.presence.timeline(id, limit).catch((error: unknown) => {
+      throw storeUnavailable(error);
+    });
+    return { streamerId: id, items };
+  }
+
   @Get()
   async online(
     @Query('status') status: string | undefined,
@@ -31,10 +46,7 @@ export class PresenceController {
     if (status !== undefined && status !== 'online') {
       throw badRequest('invalid_query', 'status must be "online" (offline streamers are not listed)');
     }
-    const limit = limitText === undefined ? DEFAULT_PAGE_SIZE : Number(limitText);
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE || (limitText !== undefined && !/^\d+$/.test(limitText))) {
-      throw badRequest('invalid_query', `limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
-    }
+    const limit = parseLimit(limitText, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
     const afterId = cursor === undefined || cursor === '' ? null : decodeCursor(cursor);
     if (cursor !== undefined && cursor !== '' && afterId === null) throw badRequest('invalid_query', 'cursor is not valid');
     const page = await this.presence.listOnline(afterId, limit).catch((error: unknown) => {
@@ -42,4 +54,12 @@ export class PresenceController {
     });
     return { items: page.items, nextCursor: page.lastId === null ? null : encodeCursor(page.lastId) };
   }
+}
+
+/** `limit` as plain digits from 1 to `max`; `fallback` when absent. */
+function parseLimit(text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit < 1 || limit > max) throw badRequest('invalid_query', `limit must be a whole number from 1 to ${max}`);
+  return limit;
 }

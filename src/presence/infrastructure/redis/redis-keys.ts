@@ -28,6 +28,10 @@ export class RedisKeys {
     return `${this.tagOf(streamerId)}st:${streamerId}`;
   }
 
+  timelineKey(streamerId: string): string {
+    return `${this.tagOf(streamerId)}tl:${streamerId}`;
+  }
+
   deadlines(shard: number): string {
     return `${this.tag(shard)}deadlines`;
   }

@@ -3,6 +3,7 @@ import type { Meta, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
 import type { PresenceTiming } from '../../domain/streamer-record.js';
+import type { TimelineEntry } from '../../domain/timeline.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
@@ -32,6 +33,7 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly redis: Redis,
     keyPrefix: string,
     private readonly timing: PresenceTiming,
+    private readonly pod: string,
   ) {
     this.keys = new RedisKeys(keyPrefix);
   }
@@ -63,7 +65,7 @@ export class RedisPresenceStore implements PresenceStore {
     for (let i = 0; i < SHARD_COUNT && budget > 0; i += 1) {
       const shard = (first + i) % SHARD_COUNT;
       const reply = (await this.call('expire-due', () =>
-        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard)], [this.keys.tag(shard), budget]),
+        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard)], [this.keys.tag(shard), this.pod, budget]),
       )) as string[];
       serverTime = Math.max(serverTime, Number(reply[0]));
       budget -= Number(reply[1]);
@@ -109,10 +111,15 @@ export class RedisPresenceStore implements PresenceStore {
     }, 0);
   }
 
+  async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
+    const entries = await this.call('timeline', () => this.redis.lrange(this.keys.timelineKey(streamerId), 0, limit - 1));
+    return entries.map((entry) => JSON.parse(entry) as TimelineEntry);
+  }
+
   private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
     const tag = this.keys.tagOf(streamerId);
     const reply = (await this.call(script.name, () =>
-      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, streamerId, ...args]),
+      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, this.pod, streamerId, ...args]),
     )) as string[];
     return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
   }

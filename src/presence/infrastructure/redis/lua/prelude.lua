@@ -6,10 +6,15 @@
 --   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace)
 --   <tag>deadlines zset   streamer id -> its earliest lease deadline
 --   <tag>online    zset   online streamer ids, all with score 0 (ordered by id for paging)
+--   <tag>tl:<id>   list   the streamer's last transitions, newest first (JSON), with the deciding pod
 -- Times are ms on Redis's clock (TIME), never a pod's. Numbers leave Lua formatted with %.0f, since
 -- tostring() would print versions (~1.8e15) in exponent form.
 
 local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
+local TIMELINE_LENGTH = 50
+
+-- Set by each script from its ARGV: every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod.
+local CTX = { tag = ARGV[1], pod = ARGV[2] }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -67,6 +72,12 @@ local function emit(rec, events, status, reason, since, now, meta)
   events[n + 4] = fmt(rec.version)
   events[n + 5] = reason
   events[n + 6] = meta or ''
+  local entry = '{"status":"' .. status .. '","reason":"' .. reason .. '","since":' .. fmt(since) ..
+    ',"version":' .. fmt(rec.version) .. ',"at":' .. fmt(now) .. ',"pod":' .. cjson.encode(CTX.pod) .. '}'
+  local tkey = CTX.tag .. 'tl:' .. rec.id
+  redis.call('LPUSH', tkey, entry)
+  redis.call('LTRIM', tkey, 0, TIMELINE_LENGTH - 1)
+  redis.call('PEXPIRE', tkey, OFFLINE_RETENTION_MS)
 end
 
 -- Drops leases that ran out by now; when the last live one goes, the streamer goes offline as of the
