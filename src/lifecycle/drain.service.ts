@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PresenceService } from '../presence/application/presence.service.js';
 import { StreamerGateway } from '../presence/transport/streamer.gateway.js';
 import { ViewerGateway } from '../presence/transport/viewer.gateway.js';
@@ -25,6 +26,7 @@ export class DrainService {
     private readonly streamers: StreamerGateway,
     private readonly viewers: ViewerGateway,
     private readonly presence: PresenceService,
+    private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -33,13 +35,19 @@ export class DrainService {
     const sockets = this.openSockets();
     const steps = Math.max(1, Math.floor(this.config.drainMs / STEP_MS));
     const perStep = Math.ceil(sockets.length / steps);
-    this.logger.log({ msg: 'draining', sockets: sockets.length, drainMs: this.config.drainMs, perStep });
+    const pod = this.config.podId;
+    this.logger.log({ msg: 'draining', sockets: sockets.length, drainMs: this.config.drainMs, perStep, pod });
+    this.metrics.drainRemaining.set(sockets.length);
     for (let start = 0; start < sockets.length; start += perStep) {
-      for (const socket of sockets.slice(start, start + perStep)) socket.conn.close();
-      if (start + perStep < sockets.length) await sleep(STEP_MS);
+      const batch = sockets.slice(start, start + perStep);
+      for (const socket of batch) socket.conn.close();
+      const remaining = Math.max(0, sockets.length - start - batch.length);
+      this.metrics.drainRemaining.set(remaining);
+      this.logger.log({ msg: 'drain step', closed: batch.length, remaining, pod });
+      if (remaining > 0) await sleep(STEP_MS);
     }
     await this.presence.settled(2_000);
-    this.logger.log({ msg: 'drained', sockets: sockets.length });
+    this.logger.log({ msg: 'drained', sockets: sockets.length, pod });
   }
 
   private openSockets(): Socket[] {

@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PresenceEvent } from '../presence/domain/presence-state.js';
 
@@ -50,9 +52,57 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  constructor() {
+  readonly fanoutLatency = new Histogram({
+    name: 'presence_fanout_latency_seconds',
+    help: 'From the store deciding an event to this pod emitting it to a subscribed viewer socket',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  readonly deliveries = new Counter({
+    name: 'presence_event_deliveries_total',
+    help: 'Presence events emitted to viewer sockets on this pod (one per socket)',
+    registers: [this.registry],
+  });
+
+  readonly adapterMessages = new Counter({
+    name: 'presence_adapter_messages_received_total',
+    help: 'Messages this pod received from other pods through the Socket.IO Redis adapter',
+    registers: [this.registry],
+  });
+
+  readonly storeLatency = new Histogram({
+    name: 'presence_store_command_seconds',
+    help: 'Duration of presence store calls to Redis, by operation (retries included)',
+    labelNames: ['operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly storeErrors = new Counter({
+    name: 'presence_store_errors_total',
+    help: 'Presence store calls to Redis that failed after their retry, by operation',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+
+  readonly drainRemaining = new Gauge({
+    name: 'presence_drain_sockets_remaining',
+    help: 'While draining: sockets this pod has yet to close (0 when not draining)',
+    registers: [this.registry],
+  });
+
+  /** `pod` becomes a label of every metric, so one dashboard shows each pod apart. */
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.registry.setDefaultLabels({ pod: config.podId });
     collectDefaultMetrics({ register: this.registry });
   }
+
+  /** The store's observer: how long each call took, and whether it failed. */
+  readonly observeStore = (operation: string, seconds: number, failed: boolean): void => {
+    this.storeLatency.observe({ operation }, seconds);
+    if (failed) this.storeErrors.inc({ operation });
+  };
 
   recordEvent(event: PresenceEvent, publishedAt: number): void {
     this.events.inc({ reason: event.reason });

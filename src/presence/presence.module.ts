@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { AuthModule } from '../auth/auth.module.js';
+import { MetricsService } from '../metrics/metrics.service.js';
 import { PRESENCE_PUBLISHER, PRESENCE_STORE, SUBSCRIPTION_FENCE } from './application/injection-tokens.js';
 import { PresenceService } from './application/presence.service.js';
 import { Sweeper } from './application/sweeper.js';
@@ -19,10 +20,11 @@ export class PresenceModule {
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
     const store: Provider = {
       provide: PRESENCE_STORE,
-      useFactory: () =>
+      inject: [MetricsService],
+      useFactory: (metrics: MetricsService) =>
         redis === null
           ? new MemoryPresenceStore(config, Date.now, config.podId)
-          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId),
+          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId, metrics.observeStore),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,

@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { TimelineEntry } from '../domain/timeline.js';
@@ -23,11 +25,13 @@ interface LocalConnection {
 export class PresenceService {
   private readonly queue = new ConnectionQueue();
   private readonly local = new Map<string, LocalConnection>();
+  private readonly logger = new Logger(PresenceService.name);
 
   constructor(
     @Inject(PRESENCE_STORE) private readonly store: PresenceStore,
     @Inject(PRESENCE_PUBLISHER) private readonly publisher: PresencePublisher,
     private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -103,6 +107,8 @@ export class PresenceService {
     for (const event of result.events) {
       this.publisher.publish(event);
       this.metrics.recordEvent(event, result.serverTime);
+      const { streamerId, status, reason, since, version } = event;
+      this.logger.log({ msg: 'transition', streamerId, status, reason, since, version, pod: this.config.podId });
     }
     return result;
   }

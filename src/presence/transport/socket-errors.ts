@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { MetricsService } from '../../metrics/metrics.service.js';
 import { ackError, type AckError } from '../domain/ack.js';
 
@@ -6,8 +7,19 @@ export function unavailable(error: unknown): AckError {
   return ackError('unavailable', `presence store unavailable: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-/** Counts a refusal by its code, and returns it as the ack to send. */
-export function counted<T extends AckError>(metrics: MetricsService, ack: T): T {
+const logger = new Logger('Refusal');
+
+/** Who was refused, for the log line. */
+export interface RefusalContext {
+  readonly pod: string;
+  readonly socketId: string;
+  readonly streamerId?: string;
+  readonly event: string;
+}
+
+/** Counts and logs a refusal, and returns it as the ack to send. */
+export function refusal<T extends AckError>(metrics: MetricsService, context: RefusalContext, ack: T): T {
   metrics.refusals.inc({ code: ack.error.code });
+  logger.log({ msg: 'refused', code: ack.error.code, ...context });
   return ack;
 }

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { ackError } from '../domain/ack.js';
 import { TokenBucket } from '../domain/token-bucket.js';
@@ -7,11 +8,18 @@ import type { MetricsService } from '../../metrics/metrics.service.js';
 
 type Next = (error?: Error) => void;
 
+const logger = new Logger('Refusal');
+
 /**
  * Handshake authentication on a namespace. A refusal reaches the client as `connect_error` with message
  * "unauthorized", before any connection handler runs, so a refused socket never touches presence.
  */
-export function authenticate(verifier: TokenVerifier, roles: readonly Role[], options: { anonymous: boolean }, metrics: MetricsService) {
+export function authenticate(
+  verifier: TokenVerifier,
+  roles: readonly Role[],
+  options: { anonymous: boolean; pod: string },
+  metrics: MetricsService,
+) {
   return (socket: Socket, next: Next): void => {
     const token: unknown = socket.handshake.auth?.token;
     if (token === undefined && options.anonymous) {
@@ -22,6 +30,7 @@ export function authenticate(verifier: TokenVerifier, roles: readonly Role[], op
     void verifier.verify(token).then((identity) => {
       if (identity === null || !roles.includes(identity.role)) {
         metrics.refusals.inc({ code: 'unauthorized' });
+        logger.log({ msg: 'handshake refused', code: 'unauthorized', namespace: socket.nsp.name, socketId: socket.id, pod: options.pod });
         next(new Error('unauthorized'));
         return;
       }
@@ -35,16 +44,21 @@ export function authenticate(verifier: TokenVerifier, roles: readonly Role[], op
  * The per-connection message budget (see TokenBucket). An over-budget message is answered with
  * `rate_limited` when it asked for an ack, and is dropped before any handler sees it.
  */
-export function rateLimit(ratePerSecond: number, metrics: MetricsService) {
+export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: string) {
   return (socket: Socket): void => {
     if (ratePerSecond === 0) return;
     const bucket = new TokenBucket(ratePerSecond, Date.now());
+    let limited = false;
     socket.use((packet, next) => {
       if (bucket.take(Date.now())) {
+        limited = false;
         next();
         return;
       }
       metrics.refusals.inc({ code: 'rate_limited' });
+      // One log line per flood, not one per dropped message: the log must not become the flood.
+      if (!limited) logger.log({ msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod });
+      limited = true;
       const ack = packet[packet.length - 1];
       if (typeof ack === 'function') ack(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
     });

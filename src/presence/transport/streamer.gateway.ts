@@ -19,7 +19,7 @@ import { ackError, type AckError } from '../domain/ack.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
-import { counted, unavailable } from './socket-errors.js';
+import { refusal, unavailable } from './socket-errors.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /**
@@ -45,13 +45,14 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
-    namespace.use(authenticate(this.verifier, ['streamer'], { anonymous: false }, this.metrics));
-    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
+    namespace.use(authenticate(this.verifier, ['streamer'], { anonymous: false, pod: this.config.podId }, this.metrics));
+    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 
   async handleConnection(socket: StreamerSocket): Promise<void> {
     this.metrics.connections.inc({ namespace: '/streamer' });
     const streamerId = socket.data.identity.id;
+    this.logger.log({ msg: 'streamer connected', streamerId, socketId: socket.id, pod: this.config.podId });
     let serverTime = Date.now();
     try {
       ({ serverTime } = await this.presence.connect(streamerId, connectionIdOf(this.config.podId, socket)));
@@ -70,6 +71,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   async handleDisconnect(socket: StreamerSocket): Promise<void> {
     this.metrics.connections.dec({ namespace: '/streamer' });
     if (socket.data.identity === undefined) return;
+    this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
     await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {
       // The lease then runs out by its TTL instead of the grace: later, but never a ghost.
       this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
@@ -78,31 +80,32 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   @SubscribeMessage('heartbeat')
   async heartbeat(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<HeartbeatAck> {
-    if (hasExpired(socket.data.identity, Date.now())) return this.refused(TOKEN_EXPIRED);
+    if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'heartbeat', TOKEN_EXPIRED);
     const parsed = parseHeartbeat(payload);
-    if (!parsed.ok) return this.refused(parsed);
+    if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
     try {
       const { serverTime } = await this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta);
       return { ok: true, serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
     } catch (error) {
-      return this.refused(unavailable(error));
+      return this.refused(socket, 'heartbeat', unavailable(error));
     }
   }
 
   @SubscribeMessage('end')
   async end(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<EndAck> {
-    if (hasExpired(socket.data.identity, Date.now())) return this.refused(TOKEN_EXPIRED);
+    if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'end', TOKEN_EXPIRED);
     const parsed = parseEnd(payload);
-    if (!parsed.ok) return this.refused(parsed);
+    if (!parsed.ok) return this.refused(socket, 'end', parsed);
     try {
       await this.presence.end(socket.data.identity.id, connectionIdOf(this.config.podId, socket));
       return { ok: true };
     } catch (error) {
-      return this.refused(unavailable(error));
+      return this.refused(socket, 'end', unavailable(error));
     }
   }
 
-  private refused<T extends AckError>(ack: T): T {
-    return counted(this.metrics, ack);
+  private refused<T extends AckError>(socket: Socket, event: string, ack: T): T {
+    const streamerId = (socket.data.identity as { id?: string } | null | undefined)?.id;
+    return refusal(this.metrics, { pod: this.config.podId, socketId: socket.id, streamerId, event }, ack);
   }
 }

@@ -8,7 +8,7 @@ import {
   WebSocketGateway,
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { TokenVerifier } from '../../auth/token-verifier.js';
@@ -18,9 +18,10 @@ import { PresenceService } from '../application/presence.service.js';
 import { ackError, type AckError } from '../domain/ack.js';
 import { parseStreamerIds } from '../domain/payloads.js';
 import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData } from './event-maps.js';
+import { countAdapterMessages, measureDeliveries } from './delivery-metrics.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
-import { counted, unavailable } from './socket-errors.js';
+import { refusal, unavailable } from './socket-errors.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
@@ -34,6 +35,7 @@ type ViewerSocket = Socket<Record<string, never>, ViewerServerEvents, Record<str
  */
 @WebSocketGateway({ namespace: '/viewer' })
 export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
+  private readonly logger = new Logger(ViewerGateway.name);
   namespace: Namespace<Record<string, never>, ViewerServerEvents> | null = null;
 
   constructor(
@@ -48,14 +50,17 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     this.broadcaster.attach(namespace);
+    countAdapterMessages(namespace, this.metrics);
     // Any valid token may watch (a streamer app showing its friends); only invalid ones are refused.
-    namespace.use(authenticate(this.verifier, ['viewer', 'streamer'], { anonymous: true }, this.metrics));
-    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics));
+    namespace.use(authenticate(this.verifier, ['viewer', 'streamer'], { anonymous: true, pod: this.config.podId }, this.metrics));
+    namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 
   handleConnection(socket: ViewerSocket): void {
     this.metrics.connections.inc({ namespace: '/viewer' });
     socket.data.subscriptions = new Set();
+    measureDeliveries(socket, this.metrics);
+    this.logger.log({ msg: 'viewer connected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
   }
 
   handleDisconnect(): void {
@@ -65,11 +70,13 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   @SubscribeMessage('subscribe')
   async subscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
     const parsed = parseStreamerIds(payload);
-    if (!parsed.ok) return this.refused(parsed);
+    if (!parsed.ok) return this.refused(socket, 'subscribe', parsed);
     const ids = parsed.value.streamerIds;
     const added = [...new Set(ids)].filter((id) => !socket.data.subscriptions.has(id));
     if (socket.data.subscriptions.size + added.length > MAX_SUBSCRIPTIONS_PER_SOCKET) {
       return this.refused(
+        socket,
+        'subscribe',
         ackError('too_many_subscriptions', `a socket may hold at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions`),
       );
     }
@@ -87,14 +94,14 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         socket.data.subscriptions.delete(id);
         socket.leave(streamerRoom(id));
       }
-      return this.refused(unavailable(error));
+      return this.refused(socket, 'subscribe', unavailable(error));
     }
   }
 
   @SubscribeMessage('unsubscribe')
   unsubscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): UnsubscribeAck {
     const parsed = parseStreamerIds(payload);
-    if (!parsed.ok) return this.refused(parsed);
+    if (!parsed.ok) return this.refused(socket, 'unsubscribe', parsed);
     for (const id of parsed.value.streamerIds) {
       socket.data.subscriptions.delete(id);
       socket.leave(streamerRoom(id));
@@ -102,7 +109,8 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     return { ok: true };
   }
 
-  private refused<T extends AckError>(ack: T): T {
-    return counted(this.metrics, ack);
+  private refused<T extends AckError>(socket: Socket, event: string, ack: T): T {
+    const streamerId = (socket.data.identity as { id?: string } | null | undefined)?.id;
+    return refusal(this.metrics, { pod: this.config.podId, socketId: socket.id, streamerId, event }, ack);
   }
 }

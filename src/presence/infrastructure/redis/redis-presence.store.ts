@@ -8,6 +8,9 @@ import { LuaScript } from './lua-script.js';
 import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
 
+/** Told of every call: its operation, how long it took (s), and whether it failed in the end. */
+export type StoreObserver = (operation: string, seconds: number, failed: boolean) => void;
+
 const SCRIPTS = {
   heartbeat: new LuaScript('heartbeat'),
   disconnect: new LuaScript('disconnect'),
@@ -34,6 +37,7 @@ export class RedisPresenceStore implements PresenceStore {
     keyPrefix: string,
     private readonly timing: PresenceTiming,
     private readonly pod: string,
+    private readonly observe: StoreObserver = () => {},
   ) {
     this.keys = new RedisKeys(keyPrefix);
   }
@@ -125,11 +129,17 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
       try {
-        return await run();
+        const result = await run();
+        this.observe(operation, (performance.now() - started) / 1000, false);
+        return result;
       } catch (error) {
-        if (attempt >= ATTEMPTS) throw this.named(operation, error);
+        if (attempt >= ATTEMPTS) {
+          this.observe(operation, (performance.now() - started) / 1000, true);
+          throw this.named(operation, error);
+        }
         await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
       }
     }
