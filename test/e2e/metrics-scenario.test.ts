@@ -1,0 +1,52 @@
+import { startApp } from '../helpers/app-process.js';
+import { connectError } from '../helpers/clients.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { FAST_TIMING, GRACE_MS, streamer, watch } from '../helpers/presence-clients.js';
+import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
+import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
+
+useCleanup();
+
+test('/metrics after a scripted scenario shows exactly the counts the scenario produced', async () => {
+  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-metrics' } });
+  const viewer = await watch(app.url, ['m-alice', 'm-bob']);
+  const is = (reason: string) => (event: PresenceEvent) => event.reason === reason;
+
+  // Two streamers come online; alice heartbeats 3 times, once with a new meta, then ends; bob closes.
+  const alice = await streamer(app.url, 'm-alice');
+  const bob = await streamer(app.url, 'm-bob');
+  await viewer.events.waitFor(is('connected'));
+  await viewer.events.waitFor((e) => e.reason === 'connected' && e.streamerId === 'm-bob');
+  await alice.timeout(5_000).emitWithAck('heartbeat');
+  await alice.timeout(5_000).emitWithAck('heartbeat', { meta: { title: 'x' } });
+  await alice.timeout(5_000).emitWithAck('heartbeat');
+  await viewer.events.waitFor(is('meta'));
+  // One malformed message and one refused handshake.
+  await alice.timeout(5_000).emitWithAck('heartbeat', { bogus: true });
+  expect(await connectError(app.url, '/streamer', { token: 'nope' })).toBe('unauthorized');
+  await alice.timeout(5_000).emitWithAck('end');
+  await viewer.events.waitFor(is('ended'));
+  bob.close();
+  await viewer.events.waitFor(is('disconnected'), GRACE_MS + 5_000);
+  alice.close();
+
+  const res = await fetch(`${app.url}/metrics`);
+  const samples = parsePrometheus(await res.text());
+  const pod = { pod: 'pod-metrics' };
+  expect(valueOf(samples, 'presence_heartbeats_total', pod)).toBe(3);
+  expect(valueOf(samples, 'presence_events_total', { ...pod, reason: 'connected' })).toBe(2);
+  expect(valueOf(samples, 'presence_events_total', { ...pod, reason: 'meta' })).toBe(1);
+  expect(valueOf(samples, 'presence_events_total', { ...pod, reason: 'ended' })).toBe(1);
+  expect(valueOf(samples, 'presence_events_total', { ...pod, reason: 'disconnected' })).toBe(1);
+  expect(valueOf(samples, 'presence_events_total', { ...pod, reason: 'timeout' })).toBe(0);
+  expect(valueOf(samples, 'presence_refusals_total', { ...pod, code: 'invalid_payload' })).toBe(1);
+  expect(valueOf(samples, 'presence_refusals_total', { ...pod, code: 'unauthorized' })).toBe(1);
+  expect(valueOf(samples, 'presence_online_streamers', pod)).toBe(0);
+  expect(valueOf(samples, 'presence_connections', { ...pod, namespace: '/viewer' })).toBe(1);
+  // The viewer received 5 events; each was one delivery, and one offline-lag observation per disconnect.
+  expect(viewer.events.count).toBe(5);
+  expect(valueOf(samples, 'presence_event_deliveries_total', pod)).toBe(5);
+  expect(valueOf(samples, 'presence_fanout_latency_seconds_count', pod)).toBe(5);
+  expect(valueOf(samples, 'presence_offline_lag_seconds_count', pod)).toBe(1);
+  expect(valueOf(samples, 'presence_offline_lag_seconds_bucket', { ...pod, le: '1' })).toBe(1);
+});
