@@ -1,0 +1,256 @@
+// Redis dies (and comes back empty) or hangs: pods stay alive, say so on /readyz, refuse heartbeats with
+// `unavailable` meanwhile, and afterwards every streamer that kept its socket is online again, viewers are
+// told to resync, events flow, and versions never go back.
+import type { Socket } from 'socket.io-client';
+import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { EventRecorder } from '../helpers/clients.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { streamer, watch, type Watcher } from '../helpers/presence-clients.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { sleep, waitUntil } from '../helpers/timing.js';
+
+// Slower than FAST_TIMING on purpose: a freeze of two heartbeat intervals must stay well inside the TTL
+// (last good heartbeat up to one interval before the freeze, the next one up to one interval after it),
+// so any offline seen here is a bug, not the TTL doing its job.
+const HEARTBEAT_MS = 1_500;
+const TTL_MS = 7_000;
+const TIMING = {
+  HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+  PRESENCE_TTL_MS: String(TTL_MS),
+  RECONNECT_GRACE_MS: '1000',
+  LB_IDLE_TIMEOUT_MS: '4000',
+};
+const PREFIX = `redis-outage-${process.pid}:`;
+/** "Within one heartbeat interval" of Redis coming back, with slack for the reconnect backoff. */
+const RECOVERY_WITHIN_MS = HEARTBEAT_MS + 2_000;
+
+useCleanup();
+let redis: RedisServer;
+let a: AppProcess;
+let b: AppProcess;
+const pods = (): Array<[string, AppProcess]> => [
+  ['A', a],
+  ['B', b],
+];
+beforeAll(async () => {
+  redis = await startRedis();
+  [a, b] = await Promise.all([0, 1].map(() => startApp({ env: { ...TIMING, REDIS_KEY_PREFIX: PREFIX }, redisUrl: redis.url })));
+  await allReady();
+}, 30_000);
+
+async function allReady(timeoutMs = 10_000): Promise<void> {
+  await Promise.all(pods().map(([, app]) => waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, timeoutMs, 50)));
+}
+
+async function readPresence(app: AppProcess, id: string): Promise<PresenceState> {
+  const res = await fetch(`${app.url}/v1/streamers/${id}/presence`, { signal: AbortSignal.timeout(2_000) });
+  if (res.status !== 200) throw new Error(`GET presence of ${id} on ${app.url}: HTTP ${res.status}`);
+  return (await res.json()) as PresenceState;
+}
+
+/**
+ * A viewer that does what the SDK does: on `resync` it subscribes again, and it keeps, per streamer, the
+ * state with the highest version seen in snapshots and events (dropping anything not newer).
+ */
+interface SyncedViewer extends Watcher {
+  readonly pod: string;
+  readonly resyncs: EventRecorder<undefined>;
+  /** Snapshots received after a resync, in order. */
+  readonly resubscribed: PresenceState[][];
+  readonly view: Map<string, PresenceState>;
+}
+
+async function syncedViewer(pod: string, app: AppProcess, ids: string[]): Promise<SyncedViewer> {
+  const watcher = await watch(app.url, ids);
+  const view = new Map<string, PresenceState>();
+  const merge = (state: PresenceState): void => {
+    if (state.version > (view.get(state.streamerId)?.version ?? -1)) view.set(state.streamerId, state);
+  };
+  watcher.snapshot.forEach(merge);
+  watcher.socket.on('presence', merge);
+  const resyncs = new EventRecorder<undefined>(watcher.socket, 'resync');
+  const resubscribed: PresenceState[][] = [];
+  watcher.socket.on('resync', () => {
+    void watcher.socket
+      .timeout(5_000)
+      .emitWithAck('subscribe', { streamerIds: ids })
+      .then((ack: { ok: boolean; presence?: PresenceState[] }) => {
+        if (ack.ok && ack.presence) {
+          ack.presence.forEach(merge);
+          resubscribed.push(ack.presence);
+        }
+      })
+      .catch(() => undefined);
+  });
+  return { ...watcher, pod, resyncs, resubscribed, view };
+}
+
+/** Heartbeats every interval with an ack, recording every answer (or the lack of one). */
+function beatWithAcks(socket: Socket): { acks: Array<{ at: number; ack: unknown }>; stop: () => void } {
+  const acks: Array<{ at: number; ack: unknown }> = [];
+  const timer = setInterval(() => {
+    const at = Date.now();
+    socket
+      .timeout(5_000)
+      .emitWithAck('heartbeat')
+      .then(
+        (ack: unknown) => acks.push({ at, ack }),
+        (err: Error) => acks.push({ at, ack: { noAck: err.message } }),
+      );
+  }, HEARTBEAT_MS);
+  return { acks, stop: () => clearInterval(timer) };
+}
+
+const highestVersion = (viewers: SyncedViewer[], id: string): number =>
+  Math.max(0, ...viewers.map((v) => v.view.get(id)?.version ?? 0));
+const offlineEventsOf = (viewers: SyncedViewer[], ids: string[]): PresenceEvent[] =>
+  viewers.flatMap((v) => v.events.payloads()).filter((e) => ids.includes(e.streamerId) && e.status === 'offline');
+
+test('kill -9 of Redis, restarted empty: streamers back online, resync, events flow, versions keep growing', async () => {
+  const [s1, s2, s3] = ['out-kill-1', 'out-kill-2', 'out-kill-3'];
+  const ids = [s1, s2, s3];
+  const viewers = await Promise.all([syncedViewer('A', a, ids), syncedViewer('B', b, ids)]);
+  const onA = await streamer(a.url, s1);
+  const onB = await streamer(b.url, s2);
+  const beats = [beatWithAcks(onA), beatWithAcks(onB)];
+  await waitUntil(() => viewers.every((v) => v.view.get(s1)?.status === 'online' && v.view.get(s2)?.status === 'online'), 5_000);
+  // A meta change, so the versions before the outage are not just the first ones.
+  expect(await onA.timeout(3_000).emitWithAck('heartbeat', { meta: { set: 'before' } })).toMatchObject({ ok: true });
+  await waitUntil(() => viewers.every((v) => v.view.get(s1)?.meta?.set === 'before'), 5_000);
+  const before = new Map<string, number>();
+  for (const id of [s1, s2]) {
+    const reads = await Promise.all(pods().map(([, app]) => readPresence(app, id)));
+    before.set(id, Math.max(highestVersion(viewers, id), ...reads.map((r) => r.version)));
+  }
+
+  await redis.kill9();
+  await sleep(500);
+  await redis.restart();
+  const restartedAt = Date.now();
+
+  // Every still-connected streamer is online again in the (empty) Redis, read from either pod.
+  await waitUntil(async () => {
+    for (const [, app] of pods()) {
+      for (const id of [s1, s2]) if ((await readPresence(app, id)).status !== 'online') return false;
+    }
+    return true;
+  }, RECOVERY_WITHIN_MS);
+  const keys = (await redis.cli('KEYS', '*')).split('\n').filter((k) => k !== '');
+  expect(keys.length).toBeGreaterThan(0);
+  expect(keys.filter((k) => !k.startsWith(PREFIX))).toEqual([]);
+  for (const id of [s1, s2]) expect(keys.some((k) => k.includes(id))).toBe(true);
+  for (const [, app] of pods()) {
+    for (const id of [s1, s2]) expect((await readPresence(app, id)).version).toBeGreaterThan(before.get(id)!);
+  }
+
+  // Both pods tell their viewers to resync; the viewers subscribe again and see everyone online.
+  await Promise.all(viewers.map((v) => v.resyncs.waitFor(() => true, 10_000)));
+  for (const viewer of viewers) expect(viewer.resyncs.all()[0]!.at).toBeGreaterThanOrEqual(restartedAt - 500);
+  await waitUntil(() => viewers.every((v) => v.resubscribed.length > 0), 5_000);
+  await waitUntil(
+    () =>
+      viewers.every((v) =>
+        [s1, s2].every((id) => v.view.get(id)?.status === 'online' && v.view.get(id)!.version > before.get(id)!),
+      ),
+    RECOVERY_WITHIN_MS,
+  );
+
+  // Events flow across pods again: a new streamer on A reaches the viewer on B, exactly once.
+  const fromIndex = viewers.map((v) => v.events.count);
+  await streamer(a.url, s3);
+  await Promise.all(
+    viewers.map((v, i) => v.events.waitFor((e) => e.streamerId === s3 && e.reason === 'connected', 3_000, fromIndex[i])),
+  );
+  // And a change to a streamer from before the outage carries a version above all it had before.
+  expect(await onA.timeout(3_000).emitWithAck('heartbeat', { meta: { set: 'after' } })).toMatchObject({ ok: true });
+  const metaAfter = await Promise.all(
+    viewers.map((v, i) => v.events.waitFor((e) => e.streamerId === s1 && e.meta?.set === 'after', 3_000, fromIndex[i])),
+  );
+  for (const event of metaAfter) expect(event.payload.version).toBeGreaterThan(before.get(s1)!);
+  await sleep(500);
+  for (const [i, viewer] of viewers.entries()) {
+    const s3Events = viewer.events.payloads().slice(fromIndex[i]).filter((e) => e.streamerId === s3);
+    expect(s3Events.map((e) => e.reason)).toEqual(['connected']);
+  }
+
+  // The streamers kept their sockets throughout: no viewer ever saw them offline.
+  expect(offlineEventsOf(viewers, [s1, s2])).toEqual([]);
+  for (const beat of beats) beat.stop();
+}, 45_000);
+
+test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, heartbeats unavailable, state intact', async () => {
+  await allReady();
+  const [s4, s5, s6] = ['out-freeze-4', 'out-freeze-5', 'out-freeze-6'];
+  const ids = [s4, s5, s6];
+  const viewers = await Promise.all([syncedViewer('A', a, ids), syncedViewer('B', b, ids)]);
+  const onA = await streamer(a.url, s4);
+  const onB = await streamer(b.url, s5);
+  const beats = [beatWithAcks(onA), beatWithAcks(onB)];
+  await waitUntil(() => viewers.every((v) => v.view.get(s4)?.status === 'online' && v.view.get(s5)?.status === 'online'), 5_000);
+
+  // Poll liveness and readiness of both pods all through the freeze and the recovery.
+  const polls: Array<{ pod: string; path: string; at: number; status: number | string }> = [];
+  let polling = true;
+  const pollers = pods().flatMap(([pod, app]) =>
+    ['/healthz', '/readyz'].map(async (path) => {
+      while (polling) {
+        const at = Date.now();
+        const status = await fetch(`${app.url}${path}`, { signal: AbortSignal.timeout(1_000) }).then(
+          (res) => res.status,
+          (err: Error) => `no answer (${err.name})`,
+        );
+        polls.push({ pod, path, at, status });
+        await sleep(100);
+      }
+    }),
+  );
+
+  const frozenAt = Date.now();
+  redis.freeze();
+  await sleep(200);
+  const duringFreeze = await onA.timeout(5_000).emitWithAck('heartbeat');
+  await sleep(frozenAt + 2 * HEARTBEAT_MS - Date.now());
+  const thawedAt = Date.now();
+  redis.thaw();
+
+  await allReady(5_000);
+  await sleep(500);
+  polling = false;
+  await Promise.all(pollers);
+
+  // The contract's code for "the presence store cannot be reached".
+  expect(duringFreeze).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+  // No crash: both processes still here, and liveness never failed.
+  for (const [, app] of pods()) expect(() => process.kill(app.pid, 0)).not.toThrow();
+  expect(polls.filter((p) => p.path === '/healthz' && p.status !== 200)).toEqual([]);
+  // Unready during the freeze (each pod), ready again after it.
+  for (const [pod] of pods()) {
+    const during = polls.filter((p) => p.pod === pod && p.path === '/readyz' && p.at >= frozenAt && p.at < thawedAt);
+    expect({ pod, sawUnready: during.some((p) => p.status === 503) }).toEqual({ pod, sawUnready: true });
+  }
+  for (const [, app] of pods()) expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+
+  // State after: the streamers that kept their sockets are online on every pod, and heartbeats succeed.
+  for (const socket of [onA, onB]) {
+    await waitUntil(async () => ((await socket.timeout(2_000).emitWithAck('heartbeat')) as { ok: boolean }).ok, RECOVERY_WITHIN_MS, 200);
+  }
+  for (const [, app] of pods()) {
+    for (const id of [s4, s5]) expect(await readPresence(app, id)).toMatchObject({ status: 'online' });
+  }
+  await waitUntil(() => viewers.every((v) => v.view.get(s4)?.status === 'online' && v.view.get(s5)?.status === 'online'), 5_000);
+
+  // Events flow across pods after the thaw: a new streamer on B reaches the viewer on A, exactly once.
+  const fromIndex = viewers.map((v) => v.events.count);
+  await streamer(b.url, s6);
+  await Promise.all(
+    viewers.map((v, i) => v.events.waitFor((e) => e.streamerId === s6 && e.reason === 'connected', 3_000, fromIndex[i])),
+  );
+  await sleep(500);
+  for (const [i, viewer] of viewers.entries()) {
+    const s6Events = viewer.events.payloads().slice(fromIndex[i]).filter((e) => e.streamerId === s6);
+    expect(s6Events.map((e) => e.reason)).toEqual(['connected']);
+  }
+  expect(offlineEventsOf(viewers, [s4, s5])).toEqual([]);
+  for (const beat of beats) beat.stop();
+}, 45_000);
