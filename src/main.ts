@@ -2,8 +2,10 @@ import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
 import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
@@ -21,7 +23,9 @@ const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
 const redis = config.redisUrl === null ? null : new RedisConnections(config.redisUrl);
-const app = await NestFactory.create(AppModule.forRoot(config, redis), { logger });
+const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger });
+// The dashboard page at `/`, built into dist/dashboard/public by `npm run build`.
+app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)));
 // Sharded pub/sub (Redis 7+) in "dynamic" mode: a pod subscribes only to the rooms it has viewers in,
 // so it receives the events of the streamers its viewers follow, not every event of the cluster.
 const crossPod = redis === null ? undefined : createShardedAdapter(redis.publisher, redis.subscriber, { subscriptionMode: 'dynamic' });
@@ -33,7 +37,7 @@ const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : c
 const base = `http://${host}:${port}`;
 const mode = config.redisUrl === null ? 'embedded single-node mode (in-memory store)' : 'Redis mode';
 logger.log(
-  `Listening on ${base} in ${mode}. Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
+  `Listening on ${base} in ${mode}. Dashboard ${base}/ ; Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
     `HTTP ${base}/v1/streamers, ${base}/healthz, ${base}/readyz, ${base}/metrics`,
   'Bootstrap',
 );

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { PresenceService } from '../presence/application/presence.service.js';
+import { DashboardGateway } from '../presence/transport/dashboard.gateway.js';
 import { StreamerGateway } from '../presence/transport/streamer.gateway.js';
 import { ViewerGateway } from '../presence/transport/viewer.gateway.js';
 
@@ -25,6 +26,7 @@ export class DrainService {
     private readonly readiness: Readiness,
     private readonly streamers: StreamerGateway,
     private readonly viewers: ViewerGateway,
+    private readonly dashboards: DashboardGateway,
     private readonly presence: PresenceService,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -51,7 +53,7 @@ export class DrainService {
   }
 
   private openSockets(): Socket[] {
-    const namespaces = [this.streamers.namespace, this.viewers.namespace];
+    const namespaces = [this.streamers.namespace, this.viewers.namespace, this.dashboards.namespace];
     return namespaces.flatMap((namespace) => (namespace === null ? [] : [...namespace.sockets.values()]));
   }
 }

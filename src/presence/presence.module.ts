@@ -8,6 +8,7 @@ import { Sweeper } from './application/sweeper.js';
 import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
+import { DashboardGateway } from './transport/dashboard.gateway.js';
 import { PresenceController } from './transport/presence.controller.js';
 import { StreamerGateway } from './transport/streamer.gateway.js';
 import { ViewerBroadcaster } from './transport/viewer-broadcaster.js';
@@ -41,10 +42,11 @@ export class PresenceModule {
         Sweeper,
         StreamerGateway,
         ViewerGateway,
+        DashboardGateway,
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, StreamerGateway, ViewerGateway, ViewerBroadcaster],
+      exports: [PresenceService, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

@@ -13,6 +13,13 @@ export interface ViewerServerEvents {
   resync: () => void;
 }
 
+/** What the server emits on `/dashboard`: every presence event, and `ready` once they flow. */
+export interface DashboardServerEvents {
+  presence: (event: PresenceEvent) => void;
+  resync: () => void;
+  ready: () => void;
+}
+
 export type HeartbeatAck = { ok: true; serverTime: number; nextHeartbeatMs: number } | AckError;
 export type EndAck = { ok: true } | AckError;
 export type SubscribeAck = { ok: true; presence: PresenceState[] } | AckError;

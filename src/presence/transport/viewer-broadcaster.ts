@@ -2,8 +2,11 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Namespace } from 'socket.io';
 import type { PresencePublisher } from '../application/presence-publisher.port.js';
 import type { PresenceEvent } from '../domain/presence-state.js';
-import type { ViewerServerEvents } from './event-maps.js';
+import type { DashboardServerEvents, ViewerServerEvents } from './event-maps.js';
 import { streamerRoom } from './rooms.js';
+
+/** The room every `/dashboard` socket joins: the dashboard sees every event. */
+export const DASHBOARD_ROOM = 'all-streamers';
 
 /**
  * Emits presence events to the room of their streamer on `/viewer`: one emit, which the Socket.IO adapter
@@ -14,9 +17,14 @@ import { streamerRoom } from './rooms.js';
 export class ViewerBroadcaster implements PresencePublisher {
   private readonly logger = new Logger(ViewerBroadcaster.name);
   private namespace: Namespace<Record<string, never>, ViewerServerEvents> | null = null;
+  private dashboard: Namespace<Record<string, never>, DashboardServerEvents> | null = null;
 
   attach(namespace: Namespace<Record<string, never>, ViewerServerEvents>): void {
     this.namespace = namespace;
+  }
+
+  attachDashboard(namespace: Namespace<Record<string, never>, DashboardServerEvents>): void {
+    this.dashboard = namespace;
   }
 
   publish(event: PresenceEvent): void {
@@ -25,6 +33,7 @@ export class ViewerBroadcaster implements PresencePublisher {
       return;
     }
     this.namespace.to(streamerRoom(event.streamerId)).emit('presence', event);
+    this.dashboard?.to(DASHBOARD_ROOM).emit('presence', event);
   }
 
   /**
@@ -33,5 +42,6 @@ export class ViewerBroadcaster implements PresencePublisher {
    */
   resync(): void {
     this.namespace?.local.emit('resync');
+    this.dashboard?.local.emit('resync');
   }
 }

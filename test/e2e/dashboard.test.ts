@@ -1,0 +1,56 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { startApp } from '../helpers/app-process.js';
+import { launchChromium } from '../helpers/browser.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+
+useCleanup();
+const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
+
+test('the dashboard shows a streamer online within 1 s, and its end in the timeline, with no console error', async () => {
+  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-dashboard' } });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+
+  await page.goto(app.url);
+  await page.locator('[data-testid="connection"][data-state="online"]').waitFor({ timeout: 10_000 });
+
+  // Someone already online before, then one who connects while the page is open.
+  const early = await streamer(app.url, 'dash-early');
+  await page.reload();
+  await page.locator('tr[data-streamer="dash-early"][data-status="online"]').waitFor({ timeout: 5_000 });
+
+  const connectedAt = Date.now();
+  const socket = await streamer(app.url, 'dash-alice');
+  await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: 'Sunday set' } });
+  const row = page.locator('tr[data-streamer="dash-alice"][data-status="online"]');
+  await row.waitFor({ timeout: 5_000 });
+  expect(Date.now() - connectedAt).toBeLessThan(1_000);
+  await expect(row.textContent()).resolves.toContain('title: Sunday set');
+  expect(await page.locator('[data-testid="online-count"]').textContent()).toBe('2');
+
+  await row.click();
+  await page.locator('[data-testid="timeline-entry"][data-reason="connected"]').waitFor({ timeout: 5_000 });
+  expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
+  await page.locator('tr[data-streamer="dash-alice"][data-status="offline"]').waitFor({ timeout: 5_000 });
+  const ended = page.locator('[data-testid="timeline-entry"][data-reason="ended"]');
+  await ended.waitFor({ timeout: 5_000 });
+  expect(await ended.textContent()).toContain('pod-dashboard');
+  expect(await page.locator('[data-testid="online-count"]').textContent()).toBe('1');
+
+  // The search box watches an id nobody has seen: it is listed, offline.
+  await page.fill('[data-testid="watch-input"]', 'dash-nobody');
+  await page.press('[data-testid="watch-input"]', 'Enter');
+  await page.locator('tr[data-streamer="dash-nobody"][data-status="offline"]').waitFor({ timeout: 5_000 });
+
+  mkdirSync(OUTPUT, { recursive: true });
+  await page.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
+  expect(problems).toEqual([]);
+  early.close();
+});
