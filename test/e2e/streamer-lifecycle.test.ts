@@ -32,8 +32,9 @@ test('connect: the subscribe ack holds the snapshot, then exactly one online (co
   ]);
 
   const before = Date.now();
-  const socket = await streamer(app.url, 'life-connect');
-  const session = await new EventRecorder<Record<string, unknown>>(socket, 'session').waitFor();
+  let sessions!: EventRecorder<Record<string, unknown>>;
+  const socket = await streamer(app.url, 'life-connect', { beforeConnect: (s) => (sessions = new EventRecorder(s, 'session')) });
+  const session = await sessions.waitFor();
   expect(session.payload).toMatchObject({ streamerId: 'life-connect', heartbeatIntervalMs: HEARTBEAT_MS, presenceTtlMs: TTL_MS });
 
   const online = await viewer.events.waitFor();

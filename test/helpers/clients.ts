@@ -5,6 +5,11 @@ import { registerCleanup } from './cleanup.js';
 export type ClientOptions = Partial<ManagerOptions & SocketOptions> & {
   /** Give up on the connection after this long. @default 5000 */
   connectTimeoutMs?: number;
+  /**
+   * Called with the socket before it connects, to attach listeners for what the server emits at once
+   * (`session` can arrive in the same read as the connect itself).
+   */
+  beforeConnect?: (socket: Socket) => void;
 };
 
 /**
@@ -47,7 +52,7 @@ export function closeAll(...sockets: Array<Socket | undefined>): void {
 }
 
 function connect(url: string, nsp: string, opts: ClientOptions): Promise<Socket> {
-  const { connectTimeoutMs = 5_000, ...ioOpts } = opts;
+  const { connectTimeoutMs = 5_000, beforeConnect, ...ioOpts } = opts;
   const socket = io(`${url}${nsp}`, {
     transports: ['websocket'],
     reconnection: false,
@@ -55,6 +60,7 @@ function connect(url: string, nsp: string, opts: ClientOptions): Promise<Socket>
     ...ioOpts,
   });
   registerCleanup(() => socket.close());
+  beforeConnect?.(socket);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.close();

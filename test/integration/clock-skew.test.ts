@@ -167,8 +167,11 @@ test('timestamps a viewer sees are on the cluster clock, not on the skewed pod c
   const id = 'skew-since';
   const viewers = await viewersOf(id);
   const connectStart = Date.now();
-  const socket = await streamer(skewed.url, id);
-  const session = await new Promise<{ serverTime: number }>((resolve) => socket.once('session', resolve));
+  let sessionArrived!: Promise<{ serverTime: number }>;
+  const socket = await streamer(skewed.url, id, {
+    beforeConnect: (s) => (sessionArrived = new Promise((resolve) => s.once('session', resolve))),
+  });
+  const session = await sessionArrived;
   const online = await allGet(viewers, 'connected', 0);
   // The time a streamer app syncs its clock to is the cluster's, not the pod's.
   expect(Math.abs(session.serverTime - Date.now())).toBeLessThan(1_000);
