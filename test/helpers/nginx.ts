@@ -15,6 +15,19 @@ export interface NginxOptions {
   proxyReadTimeoutMs: number;
   /** `proxy_send_timeout`. @default proxyReadTimeoutMs */
   proxySendTimeoutMs?: number;
+  /**
+   * `proxy_next_upstream`: when a request goes to the next server, e.g. `'error timeout http_403 http_503'`
+   * so a handshake refused by a draining app is retried on another (as the Ingress's
+   * `proxy-next-upstream` annotation does). @default nginx's own, `'error timeout'`
+   */
+  proxyNextUpstream?: string;
+  /**
+   * `max_fails` of every upstream server; 0 keeps nginx from benching a server after a failed connect,
+   * for upstream lists whose servers come and go (rolling restarts). @default nginx's own, 1
+   */
+  maxFails?: number;
+  /** `worker_connections`; each proxied connection takes two. @default 1024 */
+  workerConnections?: number;
 }
 
 /** A private nginx reverse proxy on 127.0.0.1 and a free port. */
@@ -92,7 +105,9 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
 function renderConfig(dir: string, port: number, options: NginxOptions): string {
   const read = Math.max(1, Math.round(options.proxyReadTimeoutMs));
   const send = Math.max(1, Math.round(options.proxySendTimeoutMs ?? options.proxyReadTimeoutMs));
-  const servers = options.upstreamPorts.map((p) => `    server 127.0.0.1:${p};`).join('\n');
+  const maxFails = options.maxFails === undefined ? '' : ` max_fails=${options.maxFails}`;
+  const servers = options.upstreamPorts.map((p) => `    server 127.0.0.1:${p}${maxFails};`).join('\n');
+  const nextUpstream = options.proxyNextUpstream === undefined ? '' : `\n      proxy_next_upstream ${options.proxyNextUpstream};`;
   // master_process off: one process, no worker to setuid to "nobody", so running as root needs no
   // `user` directive and signals reach the process that serves.
   return `daemon off;
@@ -100,8 +115,8 @@ master_process off;
 worker_processes 1;
 pid ${dir}/nginx.pid;
 error_log ${dir}/logs/error.log info;
-events {
-  worker_connections 1024;
+${options.workerConnections === undefined ? '' : `worker_rlimit_nofile ${2 * options.workerConnections + 64};\n`}events {
+  worker_connections ${options.workerConnections ?? 1024};
 }
 http {
   access_log ${dir}/logs/access.log;
@@ -131,7 +146,7 @@ ${servers}
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_connect_timeout 1s;
       proxy_read_timeout ${read}ms;
-      proxy_send_timeout ${send}ms;
+      proxy_send_timeout ${send}ms;${nextUpstream}
     }
   }
 }
