@@ -1,0 +1,104 @@
+// Heartbeat throughput: the closed loop (load/heartbeat-loop.mjs) against one server for a measured
+// window after a warm-up; acks per second, ack round trips, CPU of every process involved, and what
+// Redis did per heartbeat (background traffic — sweeper, probes — measured just before and subtracted).
+import { log, ticker } from '../progress.mjs';
+import { cpuMeter, redisDelta, redisSample, round } from '../probes.mjs';
+import { sleep } from '../load/clock.mjs';
+import { summarize } from '../stats.mjs';
+
+const BACKGROUND_WINDOW_MS = 2_000;
+
+/** `server`: the target; `workers`: heartbeat workers; `watch`: [{ name, pid }] whose CPU to report. */
+export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch }) {
+  const share = Math.ceil(clients / workers.length);
+  await Promise.all(workers.map((worker, i) =>
+    worker.call('heartbeat.open', { url: server.url, clients: share, idPrefix: `${server.name}-hb${i}-`, secret }, 120_000)));
+
+  const bg0 = await redisSample(redis);
+  await sleep(BACKGROUND_WINDOW_MS);
+  const bg1 = await redisSample(redis);
+  const background = redisDelta(bg0, bg1);
+
+  await Promise.all(workers.map((worker) => worker.call('heartbeat.start')));
+  await sleep(warmupMs);
+  const acksOf = () => workers.reduce((sum, worker) => sum + (worker.progress.heartbeat?.acks ?? 0), 0);
+  const meter = cpuMeter(watch);
+  const marks0 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
+  const t0 = performance.now();
+  meter.start();
+  const r0 = await redisSample(redis);
+  let lastAcks = acksOf();
+  const stopTicker = ticker(() => {
+    const acks = acksOf();
+    const line = `${server.name}: ${Math.round((performance.now() - t0) / 1000)}/${durationMs / 1000} s, ${acks - lastAcks} acks/s`;
+    lastAcks = acks;
+    return line;
+  });
+  await sleep(durationMs);
+  stopTicker();
+  const marks1 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = meter.read();
+  const r1 = await redisSample(redis);
+  const stopped = await Promise.all(workers.map((worker) => worker.call('heartbeat.stop', {}, 30_000)));
+  await Promise.all(workers.map((worker) => worker.call('heartbeat.close', { end }, 120_000)));
+
+  const sum = (marks, key) => marks.reduce((total, mark) => total + mark[key], 0);
+  const acks = sum(marks1, 'acks') - sum(marks0, 'acks');
+  const errors = sum(marks1, 'errors') - sum(marks0, 'errors') + sum(marks1, 'timeouts') - sum(marks0, 'timeouts');
+  const window = redisDelta(r0, r1);
+  const scale = window.seconds / background.seconds;
+  const net = (value, bgValue) => value - bgValue * scale;
+  const perHeartbeat = {};
+  for (const [command, { calls, usec }] of Object.entries(window.commands)) {
+    const bg = background.commands[command] ?? { calls: 0, usec: 0 };
+    const callsPer = net(calls, bg.calls) / acks;
+    if (callsPer >= 0.005) perHeartbeat[command] = { calls: round(callsPer, 3), usec: round(net(usec, bg.usec) / acks, 2) };
+  }
+  const topLevel = (perHeartbeat.evalsha?.calls ?? 0) + (perHeartbeat.eval?.calls ?? 0) + (perHeartbeat.set?.calls ?? 0);
+  const result = {
+    clients,
+    seconds: round(seconds, 2),
+    acks,
+    errors,
+    lostAcks: stopped.reduce((total, counts) => total + counts.timeouts, 0),
+    acksPerSecond: round(acks / seconds, 1),
+    ackRoundTripMs: summarize(marks1.flatMap((mark) => mark.rttMs)),
+    cpu,
+    cpuMicrosPerAck: round((cpu[server.name].cpuSeconds * 1e6) / acks, 1),
+    redis: {
+      commandsPerHeartbeat: round(net(window.total, background.total) / acks, 3),
+      topLevelCommandsPerHeartbeat: round(topLevel, 3),
+      perHeartbeat,
+      redisCpuMicrosPerHeartbeat: round((net(window.cpuSeconds, background.cpuSeconds) * 1e6) / acks, 2),
+      backgroundCommandsPerSecond: round(background.total / background.seconds, 1),
+    },
+  };
+  log(`  ${server.name}: ${result.acksPerSecond} acks/s (${acks} in ${result.seconds} s, ${errors} errors), ack p50 ${result.ackRoundTripMs.p50} ms p99 ${result.ackRoundTripMs.p99} ms; ` +
+    `CPU ${Object.entries(cpu).map(([name, { cores }]) => `${name} ${Math.round(cores * 100)}%`).join(', ')}`);
+  return result;
+}
+
+/** Pools rounds of one target: rates over the summed windows, CPU per ack over the summed CPU. */
+export function poolRounds(rounds) {
+  if (rounds.length === 1) return { ...rounds[0], rounds: 1 };
+  const acks = rounds.reduce((sum, round) => sum + round.acks, 0);
+  const seconds = rounds.reduce((sum, round) => sum + round.seconds, 0);
+  const cpu = {};
+  for (const name of Object.keys(rounds[0].cpu)) {
+    const cpuSeconds = rounds.reduce((sum, round) => sum + (round.cpu[name]?.cpuSeconds ?? 0), 0);
+    cpu[name] = { cpuSeconds: round(cpuSeconds, 3), cores: round(cpuSeconds / seconds, 3) };
+  }
+  const server = Object.keys(rounds[0].cpu)[0];
+  return {
+    ...rounds[rounds.length - 1],
+    rounds: rounds.length,
+    perRoundAcksPerSecond: rounds.map((r) => r.acksPerSecond),
+    seconds: round(seconds, 2),
+    acks,
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+    acksPerSecond: round(acks / seconds, 1),
+    cpu,
+    cpuMicrosPerAck: round((cpu[server].cpuSeconds * 1e6) / acks, 1),
+  };
+}

@@ -1,0 +1,193 @@
+// `npm run bench` (after `npm run build`): the whole benchmark, bounded in time, loopback only.
+// 1. one pod and the bare heartbeat server on one Redis: idle memory, then the closed heartbeat loop
+//    (and, when the heartbeat target is missed, a CPU profile of both), then redis-benchmark's ceiling;
+// 2. N bare broadcast servers, then N pods with scaled timing, on a fresh Redis: the same viewers and
+//    streamers for both → delivery latencies and adapter traffic.
+// Progress goes to stderr; results to bench/results/ and BENCHMARKS.md (see report.mjs).
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_TIMING, parseConfig, SCALED_TIMING } from './config.mjs';
+import { describeMachine, machineLine } from './machine.mjs';
+import { idleMemory } from './phases/memory.mjs';
+import { heapDiff } from './phases/heap-diff.mjs';
+import { heartbeatThroughput, poolRounds } from './phases/throughput.mjs';
+import { profileHeartbeats, profilePath } from './phases/profile.mjs';
+import { redisCeiling } from './phases/ceiling.mjs';
+import { deliveryPlan } from './phases/plan.mjs';
+import { broadcastBaseline } from './phases/broadcast-baseline.mjs';
+import { serviceDeliveries } from './phases/service-deliveries.mjs';
+import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startWorker, stopServer } from './processes.mjs';
+import { log } from './progress.mjs';
+import { withTimeout } from './load/clock.mjs';
+import { writeReports } from './report.mjs';
+
+let config;
+try {
+  config = parseConfig();
+} catch (error) {
+  process.stderr.write(`${error.message}\n`);
+  process.exit(error.message.startsWith('usage:') ? 0 : 2);
+}
+
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+const BENCHMARKS_FILE = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+const started = performance.now();
+const { jwtSecret, ...publicConfig } = config;
+const results = {
+  startedAt: new Date().toISOString(),
+  command: config.command,
+  config: { ...publicConfig, phases: [...config.phases] },
+  machine: describeMachine(),
+  errors: [],
+};
+
+installSignalHandlers((signal) => log(`${signal}: killing every process this run started (logs in ${logDir})`));
+// The last line of defence: whatever hangs, the run ends.
+const hardStop = setTimeout(() => {
+  log(`the run exceeded --timeout-seconds ${config.timeoutSeconds}: killing everything`);
+  results.errors.push(`overall timeout after ${config.timeoutSeconds} s`);
+  finish(3);
+}, config.timeoutSeconds * 1000);
+
+const has = (phase) => config.phases.has(phase);
+const hbMs = (config.hbWarmupSeconds + config.hbSeconds) * 1000;
+
+async function phase(name, timeoutMs, run) {
+  log(`phase: ${name} (timeout ${Math.round(timeoutMs / 1000)} s)`);
+  try {
+    return await withTimeout(run(), timeoutMs, name);
+  } catch (error) {
+    log(`phase ${name} failed: ${error.message}`);
+    results.errors.push(`${name}: ${error.message.split('\n')[0]}`);
+    return null;
+  }
+}
+
+async function singlePodPhases() {
+  const redis = await startRedis('redis-hb');
+  const bare = await startBaseline('bare-heartbeat', { mode: 'heartbeat', redisUrl: redis.url, timing: DEFAULT_TIMING });
+  const pod = await startPod('pod-hb', { redisUrl: redis.url, jwtSecret, timing: DEFAULT_TIMING, entry: config.appEntry });
+  const workers = Array.from({ length: Math.max(1, config.hbProcs) }, (_, i) => startWorker(`hb-generator-${i}`));
+  const redisProc = { name: 'redis', pid: redis.pid };
+  const watchFor = (server) => [{ name: server.name, pid: server.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), redisProc];
+  try {
+    if (has('memory')) {
+      results.memory = await phase('idle memory per connection', 300_000, async () => ({
+        bare: await idleMemory({ server: bare, redis: redis.redis, worker: workers[0], count: config.idleConnections, secret: jwtSecret, end: false }),
+        service: await idleMemory({ server: pod, redis: redis.redis, worker: workers[0], count: config.idleConnections, secret: jwtSecret, end: true }),
+      }));
+      const m = results.memory;
+      const over = m && (m.service.rssPerConnection > 1.2 * m.bare.rssPerConnection || m.service.heapPerConnection > 1.2 * m.bare.heapPerConnection);
+      if (config.profile === 'always' || (config.profile === 'auto' && over)) {
+        const count = Math.min(config.idleConnections, 1000);
+        results.heapDiff = await phase('heap snapshots: what an idle connection keeps', 300_000, async () => ({
+          service: await heapDiff({ server: pod, worker: workers[0], count, secret: jwtSecret, end: true }),
+          bare: await heapDiff({ server: bare, worker: workers[0], count, secret: jwtSecret, end: false }),
+        }));
+      }
+    }
+    if (has('throughput')) {
+      const args = { redis: redis.redis, workers, clients: config.hbClients, warmupMs: config.hbWarmupSeconds * 1000, durationMs: config.hbSeconds * 1000, secret: jwtSecret };
+      results.throughput = await phase('heartbeat throughput', config.hbRounds * (2 * hbMs + 120_000) + 180_000, async () => {
+        const rounds = { bare: [], service: [] };
+        for (let round = 1; round <= config.hbRounds; round++) {
+          if (config.hbRounds > 1) log(`  round ${round}/${config.hbRounds}`);
+          rounds.bare.push(await heartbeatThroughput({ ...args, server: bare, end: false, watch: watchFor(bare) }));
+          rounds.service.push(await heartbeatThroughput({ ...args, server: pod, end: true, watch: watchFor(pod) }));
+        }
+        return { bare: poolRounds(rounds.bare), service: poolRounds(rounds.service) };
+      });
+      const t = results.throughput;
+      const missed = t && t.service.acksPerSecond < t.bare.acksPerSecond;
+      if (config.profile === 'always' || (config.profile === 'auto' && missed)) {
+        const profileArgs = { workers, clients: config.hbClients, durationMs: config.profileSeconds * 1000, secret: jwtSecret };
+        results.profile = await phase('CPU profiles under the heartbeat loop', 2 * config.profileSeconds * 1000 + 300_000, async () => ({
+          service: await profileHeartbeats({ ...profileArgs, server: pod, end: true, outFile: profilePath(RESULTS_DIR, stamp, 'pod') }),
+          bare: await profileHeartbeats({ ...profileArgs, server: bare, end: false, outFile: profilePath(RESULTS_DIR, stamp, 'bare') }),
+        }));
+      }
+    }
+  } finally {
+    await Promise.all([stopServer(bare), stopServer(pod), ...workers.map((worker) => worker.stop())]);
+  }
+  try {
+    if (has('ceiling')) {
+      results.ceiling = await phase('Redis ceiling (redis-benchmark)', 400_000, () =>
+        redisCeiling({ redis: redis.redis, port: redis.port, requests: config.redisBenchRequests, ttlMs: Number(DEFAULT_TIMING.PRESENCE_TTL_MS) }));
+    }
+  } finally {
+    redis.redis.disconnect();
+    await stopServer(redis);
+  }
+}
+
+async function clusterPhases() {
+  const redis = await startRedis('redis-cluster');
+  const plan = deliveryPlan(config);
+  const viewerWorkers = Array.from({ length: Math.max(1, config.viewerProcs) }, (_, i) => startWorker(`viewer-generator-${i}`));
+  const streamerWorker = startWorker('streamer-generator');
+  const generators = [...viewerWorkers, streamerWorker].map((w) => ({ name: w.name, pid: w.pid }));
+  const redisProc = { name: 'redis', pid: redis.pid };
+  const viewersMs = (config.viewers / config.viewerRate) * 1000 * 3;
+  const streamersMs = ((config.streamers + config.silent) / config.connectRate) * 1000 * 2;
+  try {
+    if (has('broadcast')) {
+      const servers = [];
+      try {
+        servers.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+          startBaseline(`bare-broadcast-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
+        results.broadcast = await phase('delivery baseline: bare broadcast through the adapter', viewersMs + streamersMs + 180_000, () =>
+          broadcastBaseline({ plan, servers, viewerWorkers, streamerWorker, config, watch: [...servers, ...generators, redisProc] }));
+      } finally {
+        await Promise.all(servers.map(stopServer));
+      }
+      await redis.redis.flushall();
+    }
+    if (has('service')) {
+      const pods = [];
+      try {
+        pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+          startPod(`pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
+        results.service = await phase('service deliveries: connect→online, deadline→offline', viewersMs + streamersMs * 2 + 240_000, () =>
+          serviceDeliveries({ plan, pods, redis: redis.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, redisProc] }));
+      } finally {
+        await Promise.all(pods.map(stopServer));
+      }
+    }
+  } finally {
+    await Promise.all([...viewerWorkers, streamerWorker].map((worker) => worker.stop()));
+    redis.redis.disconnect();
+    await stopServer(redis);
+  }
+}
+
+let finished = false;
+function finish(code) {
+  if (finished) return;
+  finished = true;
+  clearTimeout(hardStop);
+  killAll();
+  results.finishedAt = new Date().toISOString();
+  results.durationSeconds = (performance.now() - started) / 1000;
+  try {
+    const { jsonFile, mdFile } = writeReports(results, { resultsDir: RESULTS_DIR, stamp, benchmarksFile: BENCHMARKS_FILE, updateDoc: config.updateDoc });
+    log(`results: ${jsonFile}, ${mdFile}${config.updateDoc ? ', BENCHMARKS.md' : ''}`);
+  } catch (error) {
+    log(`could not write the report: ${error.stack}`);
+    code = code || 1;
+  }
+  if (results.errors.length > 0 || config.keepLogs) log(`process logs kept in ${logDir}`);
+  else removeLogs();
+  process.exit(code);
+}
+
+log(`${config.small ? 'small-scale' : 'full-scale'} run on ${machineLine(results.machine)}`);
+log(`phases: ${[...config.phases].join(', ')}; logs in ${logDir}`);
+try {
+  if (['memory', 'throughput', 'ceiling'].some(has)) await singlePodPhases();
+  if (['broadcast', 'service'].some(has)) await clusterPhases();
+} catch (error) {
+  log(`run failed: ${error.stack}`);
+  results.errors.push(error.message.split('\n')[0]);
+}
+finish(results.errors.length > 0 ? 1 : 0);
