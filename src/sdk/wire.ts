@@ -1,21 +1,11 @@
 // The wire protocol as the SDK's sockets see it (docs/PROTOCOL.md). The server's own event maps import
-// server-side types, so the client side restates them here; only the presence states are shared.
+// server-side types, so the client side restates the event maps here; the pure wire types (presence
+// states, refusals) are shared with the server as type-only imports, which leave nothing at run time.
+import type { AckError } from '../presence/domain/ack.js';
 import type { Meta, PresenceEvent, PresenceState } from '../presence/domain/presence-state.js';
 
-/** The codes a refusal carries (switch on them; the message is for humans). */
-export type ErrorCode =
-  | 'invalid_payload'
-  | 'payload_too_large'
-  | 'rate_limited'
-  | 'unauthorized'
-  | 'unavailable'
-  | 'too_many_ids'
-  | 'too_many_subscriptions';
-
-export interface AckError {
-  readonly ok: false;
-  readonly error: { readonly code: ErrorCode; readonly message: string };
-}
+/** The codes a refusal carries (switch on them; the message is for humans), and a refusal's shape. */
+export type { AckError, ErrorCode } from '../presence/domain/ack.js';
 
 /** What the server sends a streamer right after it connects. */
 export interface Session {

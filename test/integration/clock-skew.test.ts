@@ -1,6 +1,5 @@
 // One pod's wall clock runs 30 s behind (libfaketime). Deadlines are measured on the cluster's one clock
 // (Redis TIME), so no offline comes early or late, whichever pod the streamer or the viewer is on.
-import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import {
@@ -13,6 +12,7 @@ import {
   watch,
   type Watcher,
 } from '../helpers/presence-clients.js';
+import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitUntil } from '../helpers/timing.js';
 
@@ -37,7 +37,6 @@ beforeAll(async () => {
   }
 }, 30_000);
 
-type PodViewer = Watcher & { pod: string };
 
 /** A viewer on the normal pod and one on the skewed pod, both watching `id`. */
 async function viewersOf(id: string): Promise<PodViewer[]> {
@@ -47,28 +46,9 @@ async function viewersOf(id: string): Promise<PodViewer[]> {
   ];
 }
 
-const isReason = (reason: PresenceEvent['reason']) => (event: PresenceEvent) => event.reason === reason;
 const reasons = (viewer: Watcher): string[] => viewer.events.payloads().map((e) => e.reason);
 
-function allGet(viewers: PodViewer[], reason: PresenceEvent['reason'], fromIndex: number, timeoutMs = 3_000) {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.waitFor(isReason(reason), timeoutMs, fromIndex).catch((err: Error) => {
-        throw new Error(`viewer on the ${v.pod} pod: ${err.message}`);
-      }),
-    ),
-  );
-}
 
-function noneFor(viewers: PodViewer[], ms: number): Promise<unknown> {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.expectNoneFor(ms).catch((err: Error) => {
-        throw new Error(`viewer on the ${v.pod} pod: ${err.message}`);
-      }),
-    ),
-  );
-}
 
 /** Arrival times relative to `base`, per pod, for one readable failure message. */
 const delays = (events: Array<{ at: number }>, viewers: PodViewer[], base: number) =>

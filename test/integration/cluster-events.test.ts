@@ -15,6 +15,7 @@ import {
   watch,
   type Watcher,
 } from '../helpers/presence-clients.js';
+import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
@@ -44,37 +45,15 @@ async function readPresence(app: AppProcess, id: string): Promise<PresenceState>
   return (await res.json()) as PresenceState;
 }
 
-const isReason = (reason: PresenceEvent['reason']) => (event: PresenceEvent) => event.reason === reason;
 const reasons = (viewer: PodViewer): string[] => viewer.events.payloads().map((e) => e.reason);
 
 /** A viewer and the pod it is connected to, for failure messages. */
-type PodViewer = Watcher & { pod: string };
 
 async function watchOn(pod: string, app: AppProcess, id: string): Promise<PodViewer> {
   return { ...(await watch(app.url, [id])), pod };
 }
 
-/** Every viewer's next event (from `fromIndex`) with `reason`; all of them, in viewer order. */
-function allGet(viewers: PodViewer[], reason: PresenceEvent['reason'], fromIndex: number, timeoutMs = 3_000) {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.waitFor(isReason(reason), timeoutMs, fromIndex).catch((err: Error) => {
-        throw new Error(`viewer on pod ${v.pod}: ${err.message}`);
-      }),
-    ),
-  );
-}
 
-/** Nothing at all for `ms` on any of the viewers. */
-function noneFor(viewers: PodViewer[], ms: number): Promise<unknown> {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.expectNoneFor(ms).catch((err: Error) => {
-        throw new Error(`viewer on pod ${v.pod}: ${err.message}`);
-      }),
-    ),
-  );
-}
 
 async function heartbeat(socket: Socket, payload?: unknown): Promise<void> {
   const ack = await socket.timeout(3_000).emitWithAck('heartbeat', ...(payload === undefined ? [] : [payload]));

@@ -16,6 +16,7 @@ import {
   watch,
   type Watcher,
 } from '../helpers/presence-clients.js';
+import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
@@ -45,34 +46,14 @@ async function readPresence(app: AppProcess, id: string): Promise<PresenceState>
   return (await res.json()) as PresenceState;
 }
 
-type PodViewer = Watcher & { pod: string };
 
 async function watchOn(pod: string, app: AppProcess, id: string): Promise<PodViewer> {
   return { ...(await watch(app.url, [id])), pod };
 }
 
-const isReason = (reason: PresenceEvent['reason']) => (event: PresenceEvent) => event.reason === reason;
 const reasons = (viewer: Watcher): string[] => viewer.events.payloads().map((e) => e.reason);
 
-function allGet(viewers: PodViewer[], reason: PresenceEvent['reason'], fromIndex: number, timeoutMs = 3_000) {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.waitFor(isReason(reason), timeoutMs, fromIndex).catch((err: Error) => {
-        throw new Error(`viewer on pod ${v.pod}: ${err.message}`);
-      }),
-    ),
-  );
-}
 
-function noneFor(viewers: PodViewer[], ms: number): Promise<unknown> {
-  return Promise.all(
-    viewers.map((v) =>
-      v.events.expectNoneFor(ms).catch((err: Error) => {
-        throw new Error(`viewer on pod ${v.pod}: ${err.message}`);
-      }),
-    ),
-  );
-}
 
 /** Sends one acknowledged heartbeat; returns when it was sent and when its ack came back. */
 async function timedHeartbeat(socket: Socket): Promise<{ sentAt: number; ackedAt: number }> {
