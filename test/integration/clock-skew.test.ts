@@ -12,7 +12,7 @@ import {
   watch,
   type Watcher,
 } from '../helpers/presence-clients.js';
-import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
+import { allGet, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { waitUntil } from '../helpers/timing.js';
 

@@ -13,9 +13,8 @@ import {
   TTL_MS,
   versionsOf,
   watch,
-  type Watcher,
 } from '../helpers/presence-clients.js';
-import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
+import { allGet, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 

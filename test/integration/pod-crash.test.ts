@@ -1,7 +1,7 @@
 // A pod killed with SIGKILL closes nothing: its streamers' connections must expire by the TTL, seen from the
 // surviving pods, exactly once, never early; and a streamer that moves to another pod in time shows nothing.
 import type { Socket } from 'socket.io-client';
-import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
+import type { PresenceState } from '../../src/presence/domain/presence-state.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import {
@@ -16,7 +16,7 @@ import {
   watch,
   type Watcher,
 } from '../helpers/presence-clients.js';
-import { allGet, isReason, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
+import { allGet, noneFor, type PodViewer } from '../helpers/pod-viewers.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
