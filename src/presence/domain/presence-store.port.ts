@@ -1,6 +1,12 @@
 import type { Meta, PresenceEvent, PresenceState } from './presence-state.js';
 import type { TimelineEntry } from './timeline.js';
 
+/**
+ * How long a store keeps an offline streamer with no connection after its last transition, before it
+ * may forget it (a later read then says never-seen). Safe because versions are tied to the clock.
+ */
+export const OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 /** What a store operation did: the events to publish, and the store's clock when it did it. */
 export interface StoreResult {
   /** The store's clock (Redis `TIME` in Redis mode), in ms since the epoch. */
@@ -27,6 +33,8 @@ export interface OnlinePage {
  *   per call, and returns the offline events they cause; two concurrent callers never claim the same one.
  * - Versions of a streamer strictly increase, also across a store that lost its data.
  * - Operations reject (never hang) when the store cannot be reached.
+ * - An offline streamer with no connection may be forgotten OFFLINE_RETENTION_MS after its last
+ *   transition, with its timeline.
  * - Every event is also appended, in the same atomic step, to its streamer's timeline (the last
  *   TIMELINE_LENGTH transitions), with the pod of the store that produced it.
  */

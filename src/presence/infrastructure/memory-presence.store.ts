@@ -1,6 +1,6 @@
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import { neverSeen } from '../domain/presence-state.js';
-import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
+import { OFFLINE_RETENTION_MS, type OnlinePage, type PresenceStore, type StoreResult } from '../domain/presence-store.port.js';
 import type { PresenceTiming, StreamerRecord, Transition } from '../domain/streamer-record.js';
 import * as rules from '../domain/streamer-record.js';
 import { TIMELINE_LENGTH, type TimelineEntry, timelineEntry } from '../domain/timeline.js';
@@ -12,9 +12,15 @@ interface Deadline {
   readonly streamerId: string;
 }
 
+/** A streamer that went offline, to forget at `at` unless it has changed since (`version`). */
+interface Forgettable extends Deadline {
+  readonly version: number;
+}
+
 /**
  * The embedded store: presence in this process's memory, for a SINGLE NODE only (no other pod can see
  * it, and it is gone when the process exits; versions still rise across restarts, being tied to time).
+ * Streamers offline for OFFLINE_RETENTION_MS are forgotten, so memory follows the active streamers.
  * Each operation runs synchronously on the event loop, which makes it atomic. Deadlines sit in a heap
  * that is never cleaned in place: an entry whose streamer has since moved its deadline is skipped.
  */
@@ -23,6 +29,9 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly deadlines = new MinHeap<Deadline>();
   private readonly online = new SortedIdSet();
   private readonly timelines = new Map<string, TimelineEntry[]>();
+  // Offline transitions in time order (every entry is now + the same retention), so a FIFO suffices.
+  private readonly forgettable: Forgettable[] = [];
+  private forgetHead = 0;
 
   constructor(
     private readonly timing: PresenceTiming,
@@ -60,6 +69,7 @@ export class MemoryPresenceStore implements PresenceStore {
       claimed += 1;
       events.push(...this.save(rules.expire(record, now), now));
     }
+    this.forgetOffline(now);
     return { serverTime: now, events };
   }
 
@@ -99,7 +109,25 @@ export class MemoryPresenceStore implements PresenceStore {
     }
     const deadline = rules.nextDeadline(next);
     if (deadline !== null && deadline !== rules.nextDeadline(previous)) this.deadlines.push({ at: deadline, streamerId });
+    if (transition.events.length > 0 && next.state.status === 'offline') {
+      this.forgettable.push({ at: now + OFFLINE_RETENTION_MS, streamerId, version: next.state.version });
+    }
     return transition.events;
+  }
+
+  /** Forgets streamers offline, with no connection and unchanged, for the whole retention. */
+  private forgetOffline(now: number): void {
+    while (this.forgetHead < this.forgettable.length && this.forgettable[this.forgetHead]!.at <= now) {
+      const { streamerId, version } = this.forgettable[this.forgetHead++]!;
+      const record = this.records.get(streamerId);
+      if (record === undefined || record.state.version !== version || rules.nextDeadline(record) !== null) continue;
+      this.records.delete(streamerId);
+      this.timelines.delete(streamerId);
+    }
+    if (this.forgetHead > 1024 && this.forgetHead * 2 > this.forgettable.length) {
+      this.forgettable.splice(0, this.forgetHead);
+      this.forgetHead = 0;
+    }
   }
 
   private appendTimeline(streamerId: string, events: Transition['events'], now: number): void {

@@ -116,3 +116,37 @@ describe('MemoryPresenceStore on a fake clock', () => {
     }
   });
 });
+
+describe('MemoryPresenceStore retention of offline streamers', () => {
+  const WEEK = 7 * 24 * 3600 * 1000;
+
+  it('forgets a streamer offline for the whole retention, timeline included, and versions still rise after', async () => {
+    const { store, clock } = storeWithClock();
+    await store.connect('gone', 'c');
+    const ended = (await store.end('gone')).events[0]!;
+    clock.now = T0 + WEEK - 1;
+    await store.expireDue(10);
+    expect((await store.getMany(['gone']))[0]).toMatchObject({ status: 'offline', version: ended.version });
+    expect(await store.timeline('gone', 50)).toHaveLength(2);
+
+    clock.now = T0 + WEEK;
+    await store.expireDue(10);
+    expect(await store.getMany(['gone'])).toEqual([{ streamerId: 'gone', status: 'offline', since: 0, version: 0 }]);
+    expect(await store.timeline('gone', 50)).toEqual([]);
+    const back = (await store.connect('gone', 'c2')).events[0]!;
+    expect(back.version).toBeGreaterThan(ended.version);
+  });
+
+  it('keeps a streamer that came back, or changed, during the retention', async () => {
+    const { store, clock } = storeWithClock();
+    await store.connect('back', 'c');
+    await store.end('back');
+    clock.now = T0 + 1_000;
+    await store.heartbeat('back', 'c');
+    clock.now = T0 + WEEK + 1;
+    await store.expireDue(10);
+    expect((await store.getMany(['back']))[0]!.version).toBeGreaterThan(0);
+    expect(await store.countOnline()).toBe(0); // its lease timed out meanwhile, but it is remembered
+    expect(await store.timeline('back', 50)).not.toEqual([]);
+  });
+});

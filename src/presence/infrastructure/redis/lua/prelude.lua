@@ -10,6 +10,7 @@
 -- Times are ms on Redis's clock (TIME), never a pod's. Numbers leave Lua formatted with %.0f, since
 -- tostring() would print versions (~1.8e15) in exponent form.
 
+-- OFFLINE_RETENTION_MS of src/presence/domain/presence-store.port.ts.
 local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
 local TIMELINE_LENGTH = 50
 
