@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { startApp } from '../helpers/app-process.js';
 import { launchChromium } from '../helpers/browser.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+import { FAST_TIMING, keepBeating, streamer } from '../helpers/presence-clients.js';
 
 useCleanup();
 const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
@@ -21,14 +21,17 @@ test('the dashboard shows a streamer online within 1 s, and its end in the timel
   await page.goto(app.url);
   await page.locator('[data-testid="connection"][data-state="online"]').waitFor({ timeout: 10_000 });
 
-  // Someone already online before, then one who connects while the page is open.
+  // Someone already online before, then one who connects while the page is open. Both heartbeat for as
+  // long as the test counts them online: a first Chromium start can outlast a scaled-down TTL.
   const early = await streamer(app.url, 'dash-early');
+  const stopEarly = keepBeating(early);
   await page.reload();
   await page.locator('tr[data-streamer="dash-early"][data-status="online"]').waitFor({ timeout: 5_000 });
 
   const connectedAt = Date.now();
   const socket = await streamer(app.url, 'dash-alice');
   await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: 'Sunday set' } });
+  const stopAlice = keepBeating(socket);
   const row = page.locator('tr[data-streamer="dash-alice"][data-status="online"]');
   await row.waitFor({ timeout: 5_000 });
   expect(Date.now() - connectedAt).toBeLessThan(1_000);
@@ -37,6 +40,7 @@ test('the dashboard shows a streamer online within 1 s, and its end in the timel
 
   await row.click();
   await page.locator('[data-testid="timeline-entry"][data-reason="connected"]').waitFor({ timeout: 5_000 });
+  stopAlice(); // a heartbeat after `end` would bring her back online
   expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
   await page.locator('tr[data-streamer="dash-alice"][data-status="offline"]').waitFor({ timeout: 5_000 });
   const ended = page.locator('[data-testid="timeline-entry"][data-reason="ended"]');
@@ -52,5 +56,6 @@ test('the dashboard shows a streamer online within 1 s, and its end in the timel
   mkdirSync(OUTPUT, { recursive: true });
   await page.screenshot({ path: `${OUTPUT}dashboard.png`, fullPage: true });
   expect(problems).toEqual([]);
+  stopEarly();
   early.close();
 });

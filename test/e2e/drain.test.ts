@@ -3,6 +3,7 @@ import { startApp } from '../helpers/app-process.js';
 import { connectViewer } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+import { rawHandshake } from '../helpers/raw-handshake.js';
 import { waitUntil } from '../helpers/timing.js';
 
 useCleanup();
@@ -26,7 +27,7 @@ test('SIGTERM: readiness fails at once, new connections are refused, sockets clo
   const exited = app.stop('SIGTERM', drainMs + 10_000);
   await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 503, 1_000, 20);
 
-  // While draining, a new handshake is refused.
+  // While draining, a new handshake is refused (the next test looks at the answer).
   const late = io(`${app.url}/viewer`, { transports: ['websocket'], reconnection: false, forceNew: true });
   const lateError = await new Promise<Error>((resolve) => late.on('connect_error', resolve));
   expect(lateError).toBeInstanceOf(Error);
@@ -39,4 +40,39 @@ test('SIGTERM: readiness fails at once, new connections are refused, sockets clo
   // Spread over the drain window, not all at once.
   expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThanOrEqual(drainMs / 2);
   expect(Math.max(...closedAt) - signalledAt).toBeLessThan(drainMs + 5_000);
+});
+
+test('while draining, a new handshake gets 503 with Retry-After on both transports (an Origin refusal stays 403), and open sessions go on until closed', async () => {
+  // 60 sockets closed over 3 s, the polling session last: the checks below run while it is still open.
+  const drainMs = 3_000;
+  const app = await startApp({ env: { ...FAST_TIMING, DRAIN_MS: String(drainMs), ALLOWED_ORIGINS: 'https://good.example' } });
+  const viewers = await Promise.all(Array.from({ length: 59 }, () => connectViewer(app.url)));
+  const polling = await connectViewer(app.url, undefined, { transports: ['polling'] });
+  const pollingClosed = new Promise<string>((resolve) => polling.on('disconnect', resolve));
+
+  const exited = app.stop('SIGTERM', drainMs + 10_000);
+  exited.catch(() => undefined); // awaited below; a failed check before that must not leave it unhandled
+  await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 503, 1_000, 20);
+
+  for (const transport of ['polling', 'websocket'] as const) {
+    const draining = await rawHandshake(app.port, transport);
+    expect({ transport, status: draining.status, retryAfter: draining.headers['retry-after'], body: draining.body }).toEqual({
+      transport,
+      status: 503,
+      retryAfter: '1',
+      body: JSON.stringify({ code: 4, message: 'draining' }),
+    });
+    const goodOrigin = await rawHandshake(app.port, transport, { Origin: 'https://good.example' });
+    expect({ transport, status: goodOrigin.status }).toEqual({ transport, status: 503 });
+    // Refused on every pod alike: a load balancer must not retry it, so not a 503.
+    const badOrigin = await rawHandshake(app.port, transport, { Origin: 'https://evil.example' });
+    expect({ transport, status: badOrigin.status, retryAfter: badOrigin.headers['retry-after'] }).toEqual({ transport, status: 403, retryAfter: undefined });
+  }
+  // Requests of an open long-polling session (they carry its `sid`) are served until the drain closes it.
+  expect(polling.connected).toBe(true);
+  expect(await polling.timeout(2_000).emitWithAck('subscribe', { streamerIds: ['still-served'] })).toMatchObject({ ok: true });
+
+  expect(await pollingClosed).toBe('transport close');
+  expect(await exited).toBe(0);
+  for (const viewer of viewers) viewer.close();
 });

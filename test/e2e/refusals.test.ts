@@ -1,11 +1,10 @@
-import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
 import jwt from 'jsonwebtoken';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { DEV_JWT_SECRET } from '../../src/config/app-config.js';
 import { connectError, connectStreamer, connectViewer, EventRecorder } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamer, watch } from '../helpers/presence-clients.js';
+import { rawHandshake } from '../helpers/raw-handshake.js';
 import { signToken } from '../helpers/tokens.js';
 import { sleep } from '../helpers/timing.js';
 
@@ -164,28 +163,6 @@ describe('viewer messages', () => {
   });
 });
 
-/** The HTTP status a raw WebSocket upgrade to Socket.IO gets (101 when it is accepted). */
-function upgradeStatus(port: number, origin: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest({
-      host: '127.0.0.1',
-      port,
-      path: '/socket.io/?EIO=4&transport=websocket',
-      headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64'), Origin: origin },
-    });
-    request.on('response', (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 0);
-    });
-    request.on('upgrade', (_response, socket) => {
-      socket.destroy();
-      resolve(101);
-    });
-    request.on('error', reject);
-    request.end();
-  });
-}
-
 describe('Origin', () => {
   let guarded: AppProcess;
   beforeAll(async () => {
@@ -201,8 +178,8 @@ describe('Origin', () => {
     expect((await handshake()).status).toBe(200);
 
     // A client that skips long-polling and upgrades at once is refused with 403 too.
-    expect(await upgradeStatus(guarded.port, 'https://evil.example')).toBe(403);
-    expect(await upgradeStatus(guarded.port, 'https://good.example')).toBe(101);
+    expect((await rawHandshake(guarded.port, 'websocket', { Origin: 'https://evil.example' })).status).toBe(403);
+    expect((await rawHandshake(guarded.port, 'websocket', { Origin: 'https://good.example' })).status).toBe(101);
 
     (await connectViewer(guarded.url, undefined, { extraHeaders: { Origin: 'http://localhost:8080' } })).close();
     await expect(connectViewer(guarded.url, undefined, { extraHeaders: { Origin: 'https://evil.example' } })).rejects.toThrow();

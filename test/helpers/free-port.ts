@@ -20,3 +20,21 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A port below the kernel's ephemeral range (32768+), free now and not in `taken`. For ports chosen
+ * ahead of time (pods a test starts later, listed in a load balancer's upstreams from the start): a
+ * port from the ephemeral range could meanwhile become the local port of an outgoing connection.
+ */
+export async function portBelowEphemeralRange(taken: readonly number[]): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.includes(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}

@@ -16,8 +16,8 @@ export interface NginxOptions {
   /** `proxy_send_timeout`. @default proxyReadTimeoutMs */
   proxySendTimeoutMs?: number;
   /**
-   * `proxy_next_upstream`: when a request goes to the next server, e.g. `'error timeout http_403 http_503'`
-   * so a handshake refused by a draining app is retried on another (as the Ingress's
+   * `proxy_next_upstream`: when a request goes to the next server, e.g. `'error timeout http_502 http_503'`
+   * so a handshake refused by a draining app (503) is retried on another (as the Ingress's
    * `proxy-next-upstream` annotation does). @default nginx's own, `'error timeout'`
    */
   proxyNextUpstream?: string;
@@ -39,6 +39,12 @@ export interface Nginx {
   readonly config: string;
   /** nginx's error log so far. */
   errorLog(): string;
+  /**
+   * The access log so far, a line per finished request: `<status> upstream=<statuses> <request>`, where
+   * the statuses are one per upstream tried (e.g. `503, 101`: refused by one pod, retried on another).
+   * A WebSocket's line is written when it closes.
+   */
+  accessLog(): string;
   /** Stops it (SIGTERM, SIGKILL after 5 s) and removes its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -56,13 +62,14 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   mkdirSync(join(dir, 'logs'));
   const unregisterDir = registerCleanup(() => rmSync(dir, { recursive: true, force: true }));
   const errorLogPath = join(dir, 'logs', 'error.log');
-  const readErrorLog = (): string => {
+  const readLog = (path: string) => (): string => {
     try {
-      return readFileSync(errorLogPath, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch {
       return '';
     }
   };
+  const readErrorLog = readLog(errorLogPath);
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
@@ -93,6 +100,7 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
       url: `http://127.0.0.1:${port}`,
       config,
       errorLog: readErrorLog,
+      accessLog: readLog(join(dir, 'logs', 'access.log')),
       async stop() {
         await terminate(child, 'SIGTERM');
         rmSync(dir, { recursive: true, force: true });
@@ -119,7 +127,8 @@ ${options.workerConnections === undefined ? '' : `worker_rlimit_nofile ${2 * opt
   worker_connections ${options.workerConnections ?? 1024};
 }
 http {
-  access_log ${dir}/logs/access.log;
+  log_format upstreams '$status upstream=$upstream_status $request';
+  access_log ${dir}/logs/access.log upstreams;
   client_body_temp_path ${dir}/client_body;
   proxy_temp_path ${dir}/proxy;
   fastcgi_temp_path ${dir}/fastcgi;

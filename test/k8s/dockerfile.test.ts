@@ -1,7 +1,8 @@
 // The image, checked without a Docker engine: the Dockerfile is read and its rules tested, and the file set
 // its runtime stage assembles (package.json, dist/, node_modules) is started as the image's user from a
 // directory that user cannot write, with the prod ConfigMap's environment.
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -173,13 +174,7 @@ function jsFiles(dir: string): string[] {
 
 test("the runtime stage's files start as the image's user, from a directory it cannot write, with the prod config", async () => {
   const [uid = '', gid = ''] = (all(runtime, 'USER')[0] ?? '').split(':');
-  // The runtime stage's layout: package.json, dist/, node_modules (here the repo's, a superset).
-  const image = mkdtempSync(join(tmpdir(), 'image-layout-'));
-  registerCleanup(() => rmSync(image, { recursive: true, force: true }));
-  cpSync(join(REPO_ROOT, 'package.json'), join(image, 'package.json'));
-  cpSync(join(REPO_ROOT, 'dist'), join(image, 'dist'), { recursive: true });
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(image, 'node_modules'));
-  chmodSync(image, 0o755); // owned by root: readable, not writable, by the image's user
+  const image = imageLayout();
 
   const prod = await render('overlays/prod');
   const config = find<ConfigMap>(prod, 'ConfigMap', 'vj-presence-config').data!;
@@ -207,4 +202,25 @@ test("the runtime stage's files start as the image's user, from a directory it c
   const exit = await terminate(child, 'SIGTERM', 15_000);
   expect([exit, output]).toEqual([{ code: 0, signal: null }, output]);
   expect(output).not.toMatch(/EACCES|EROFS/);
-}, 30_000);
+}, 120_000);
+
+/**
+ * The runtime stage's files in a tree of their own, as the image holds them: package.json, a copy of
+ * dist/, and production dependencies installed by the deps stage's own `npm ci --omit=dev`. Nothing
+ * points back into the checkout, whose parent folders the image's user may not be allowed to enter
+ * (a clone under `mktemp -d` or a home directory is 0700), and everything is world-readable, owned by
+ * whoever runs the test, as root owns it in the image.
+ */
+function imageLayout(): string {
+  const image = mkdtempSync(join(tmpdir(), 'image-layout-'));
+  registerCleanup(() => rmSync(image, { recursive: true, force: true }));
+  for (const file of ['package.json', 'package-lock.json']) cpSync(join(REPO_ROOT, file), join(image, file));
+  cpSync(join(REPO_ROOT, 'dist'), join(image, 'dist'), { recursive: true });
+  const install = all(stageRunning(/\bnpm ci\b.*--omit=dev/)!, 'RUN').find((r) => /\bnpm ci\b.*--omit=dev/.test(r))!;
+  const npmCi = install.split('&&')[0]!.trim().split(/\s+/).slice(1);
+  // --prefer-offline: the packages are in npm's cache since the checkout's own `npm ci`.
+  execFileSync('npm', [...npmCi, '--prefer-offline'], { cwd: image, stdio: 'pipe', timeout: 90_000 });
+  rmSync(join(image, 'package-lock.json'));
+  chmodSync(image, 0o755); // mkdtemp makes it 0700; the image's /app is readable, not writable, by its user
+  return image;
+}

@@ -100,10 +100,14 @@ describe.each(OVERLAYS)('%s', (overlay) => {
     expect(config.pingIntervalMs + config.pingTimeoutMs).toBeLessThan(config.lbIdleTimeoutMs);
     expect(config.presenceTtlMs).toBeGreaterThanOrEqual(2 * config.heartbeatIntervalMs);
 
-    // A handshake refused by a draining pod (403) is retried on another; ingress-nginx's own check of the value.
+    // A handshake refused by a draining pod (503) is retried on another; ingress-nginx's own check of the value.
     const nextUpstream = annotations['nginx.ingress.kubernetes.io/proxy-next-upstream'] ?? '';
     expect(nextUpstream).toMatch(/^((error|timeout|invalid_header|http_500|http_502|http_503|http_504|http_403|http_404|http_429|non_idempotent|off)\s?)+$/);
-    expect(nextUpstream.split(/\s+/)).toEqual(expect.arrayContaining(['error', 'timeout', 'http_403']));
+    const retried = nextUpstream.split(/\s+/);
+    expect(retried).toEqual(expect.arrayContaining(['error', 'timeout', 'http_503']));
+    // No 4xx: an Origin refusal (403) or a rate limit (429) would be tried again on every pod.
+    expect(retried.filter((condition) => /^http_4/.test(condition))).toEqual([]);
+    expect(retried).not.toContain('non_idempotent');
   });
 
   test('terminationGracePeriodSeconds > preStop + DRAIN_MS (+ the shutdown after it); rollouts drain one pod at a time', () => {

@@ -1,12 +1,12 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
+import { DRAINING, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
 
 /** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -26,7 +26,8 @@ function isWsResponse(value: unknown): value is { event: string; data: unknown }
 /**
  * The one place the Socket.IO server is configured: timing from config (so the Socket.IO ping keeps a
  * connection inside the load balancer's idle timeout), the frame limit, the Origin check, refusing new
- * connections while draining, and, in Redis mode, the cross-pod adapter.
+ * connections while draining (503, which the load balancer retries on another pod), and, in Redis mode,
+ * the cross-pod adapter.
  */
 export class PresenceIoAdapter extends IoAdapter {
   constructor(
@@ -64,25 +65,9 @@ export class PresenceIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
-    this.refuseUpgradesWith403();
+    const http = this.httpServer as HttpServer | undefined;
+    if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request));
     return server;
-  }
-
-  /**
-   * engine.io answers a refused WebSocket upgrade (a client that skips long-polling) with 400; the
-   * contract says 403, as for polling. So refused upgrades are answered here first, and engine.io,
-   * finding the socket no longer writable, only closes it.
-   */
-  private refuseUpgradesWith403(): void {
-    const http = this.httpServer as import('node:http').Server | undefined;
-    http?.prependListener('upgrade', (request: IncomingMessage, socket: Duplex) => {
-      const [reason, admitted] = this.admit(request);
-      if (admitted) return;
-      const body = JSON.stringify({ code: 4, message: reason });
-      socket.end(
-        `HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-      );
-    });
   }
 
   private serverOptions(): Partial<ServerOptions> {
@@ -92,18 +77,26 @@ export class PresenceIoAdapter extends IoAdapter {
       pingInterval: this.config.pingIntervalMs,
       pingTimeout: this.config.pingTimeoutMs,
       // `cors` only tells browsers what they may read; any other client ignores it, so refusing an
-      // Origin is done in `allowRequest`, which engine.io answers with HTTP 403.
+      // Origin is done at the handshake (see handshake-gate.ts). `allowRequest` refuses the same
+      // requests, in case one ever reaches engine.io.
       cors: { origin: allowed === null ? true : [...allowed] },
-      allowRequest: (request, callback) => callback(...this.admit(request)),
+      allowRequest: (request, callback) => {
+        const refusal = this.refusal(request);
+        callback(refusal?.message ?? null, refusal === null);
+      },
       ...(this.crossPodAdapter === undefined ? {} : { adapter: this.crossPodAdapter }),
     };
   }
 
-  private admit(request: IncomingMessage): [string | null, boolean] {
-    if (this.readiness.isDraining) return ['draining', false];
+  /**
+   * Origin first: its 403 is the answer on every pod, so a load balancer should not retry it; a
+   * draining pod's 503 is retried on another.
+   */
+  private refusal(request: IncomingMessage): HandshakeRefusal | null {
     const origin = request.headers.origin;
     const allowed = this.config.allowedOrigins;
-    if (allowed !== null && origin !== undefined && !allowed.includes(origin)) return ['origin not allowed', false];
-    return [null, true];
+    if (allowed !== null && origin !== undefined && !allowed.includes(origin)) return ORIGIN_REFUSED;
+    if (this.readiness.isDraining) return DRAINING;
+    return null;
   }
 }
