@@ -1,6 +1,6 @@
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, keepBeating, streamer, watch } from '../helpers/presence-clients.js';
+import { beatingStreamer, FAST_TIMING, streamer, watch } from '../helpers/presence-clients.js';
 import { waitUntil } from '../helpers/timing.js';
 
 useCleanup();
@@ -19,9 +19,10 @@ test('GET /v1/streamers/:id/presence: a never-seen streamer is offline with vers
   expect((await get('/v1/streamers/http-nobody/presence')).json()).toEqual({ streamerId: 'http-nobody', status: 'offline', since: 0, version: 0 });
 
   const viewer = await watch(app.url, ['http-one']);
-  await streamer(app.url, 'http-one');
+  const { stop } = await beatingStreamer(app.url, 'http-one');
   const online = await viewer.events.waitFor();
   const read = await get('/v1/streamers/http-one/presence');
+  stop();
   expect(read.status).toBe(200);
   expect(read.json()).toEqual({ streamerId: 'http-one', status: 'online', since: online.payload.since, version: online.payload.version });
 });
@@ -37,8 +38,8 @@ test.each([['a space', 'bad%20id'], ['65 characters', 'x'.repeat(65)], ['a slash
 
 test('GET /v1/streamers?status=online pages through more online streamers than one page holds', async () => {
   const ids = Array.from({ length: 25 }, (_, i) => `page-${String(i).padStart(2, '0')}`);
-  const sockets = await Promise.all(ids.map((id) => streamer(app.url, id)));
-  const stops = sockets.map((socket) => keepBeating(socket));
+  // Each beats from its own connect on: 25 handshakes on a busy machine can outlast the TTL.
+  const beating = await Promise.all(ids.map((id) => beatingStreamer(app.url, id)));
   await waitUntil(async () => (await get('/v1/streamers/page-24/presence')).json().status === 'online', 5_000);
 
   const seen: string[] = [];
@@ -60,11 +61,12 @@ test('GET /v1/streamers?status=online pages through more online streamers than o
   expect(pages).toBeGreaterThanOrEqual(3);
 
   // An ended streamer leaves the list.
-  await sockets[0]!.timeout(5_000).emitWithAck('end');
+  beating[0]!.stop(); // a heartbeat after `end` would bring it back
+  await beating[0]!.socket.timeout(5_000).emitWithAck('end');
   const all = (await get('/v1/streamers?status=online&limit=1000')).json();
   expect(all.items.map((item: { streamerId: string }) => item.streamerId)).not.toContain('page-00');
   expect(all.nextCursor).toBeNull();
-  stops.forEach((stop) => stop());
+  for (const { stop } of beating) stop();
 });
 
 test.each([

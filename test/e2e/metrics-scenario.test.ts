@@ -8,7 +8,9 @@ import type { PresenceEvent } from '../../src/presence/domain/presence-state.js'
 useCleanup();
 
 test('/metrics after a scripted scenario shows exactly the counts the scenario produced', async () => {
-  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-metrics' } });
+  // A TTL far beyond the scenario's length: the counts must not depend on how fast a busy machine runs
+  // it (a silent streamer timing out would add a `timeout`), and heartbeats are counted, so none extra.
+  const app = await startApp({ env: { ...FAST_TIMING, PRESENCE_TTL_MS: '30000', POD_NAME: 'pod-metrics' } });
   const viewer = await watch(app.url, ['m-alice', 'm-bob']);
   const is = (reason: string) => (event: PresenceEvent) => event.reason === reason;
 

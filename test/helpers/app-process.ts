@@ -24,7 +24,7 @@ export interface StartAppOptions {
   extraArgs?: string[];
   /** A libfaketime spec such as `'-30s'`: the app's wall clock is shifted by that much. */
   faketime?: string;
-  /** How long to wait for the "Listening on" line. @default 15000 */
+  /** How long to wait for the "Listening on" line (pods started in parallel on a busy machine are slow). @default 30000 */
   startTimeoutMs?: number;
 }
 
@@ -64,7 +64,7 @@ export interface AppExit {
 /**
  * Starts `node dist/main.js` on a free port (PORT=0) on 127.0.0.1 and resolves once it logs
  * "Listening on http://…:<port>". Rejects, with everything it printed, if it exits first or is not
- * listening within 15 s. The process is killed by the file's cleanup (cleanup.ts) if not stopped.
+ * listening within 30 s. The process is killed by the file's cleanup (cleanup.ts) if not stopped.
  */
 export async function startApp(options: StartAppOptions = {}): Promise<AppProcess> {
   const env: AppEnv = { PORT: '0', HOST: '127.0.0.1', ...options.env };
@@ -114,7 +114,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
       check();
     });
 
-  const startTimeoutMs = options.startTimeoutMs ?? 15_000;
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   let port: number;
   try {
     const line = await waitForLine(LISTENING, startTimeoutMs);
@@ -176,13 +176,17 @@ export async function runAppExpectingExit(options: { env?: AppEnv; timeoutMs?: n
   return { code: first.code, stdout, stderr };
 }
 
+/** The test process's variables an app inherits; every other one comes from the test. */
+const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
+
 function spawnApp(overrides: AppEnv, extraArgs: string[]): ChildProcess {
   if (!existsSync(APP_ENTRY)) {
     throw new Error(`${APP_ENTRY} not found: run 'npm run build' first (npm test does it before Jest)`);
   }
-  // Jest runs with NODE_OPTIONS=--experimental-vm-modules; the app must not inherit it.
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.NODE_OPTIONS;
+  // Only what a process needs to run: a runner's own JWT_SECRET, NODE_ENV, REDIS_URL, NODE_OPTIONS
+  // (Jest's --experimental-vm-modules) or any other setting of the app must not leak into it.
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of INHERITED_ENV) if (process.env[key] !== undefined) env[key] = process.env[key];
   for (const [key, value] of Object.entries(overrides)) {
     if (value === undefined) delete env[key];
     else env[key] = value;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -21,14 +22,26 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The first port of Linux's ephemeral range (outgoing connections' local ports); 32768 by default. */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
 /**
- * A port below the kernel's ephemeral range (32768+), free now and not in `taken`. For ports chosen
+ * A port below the kernel's ephemeral range (usually 32768+), free now and not in `taken`. For ports chosen
  * ahead of time (pods a test starts later, listed in a load balancer's upstreams from the start): a
  * port from the ephemeral range could meanwhile become the local port of an outgoing connection.
  */
 export async function portBelowEphemeralRange(taken: readonly number[]): Promise<number> {
+  const low = ephemeralRangeStart();
+  const from = Math.max(10_000, low - 12_000);
   for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const port = from + Math.floor(Math.random() * (low - from));
     if (taken.includes(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const server = createServer();

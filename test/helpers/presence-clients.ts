@@ -44,6 +44,16 @@ export function keepBeating(socket: Socket, everyMs = HEARTBEAT_MS): () => void 
   return () => clearInterval(timer);
 }
 
+/**
+ * Connects `streamerId` and heartbeats from the moment it is connected, for a test that needs it online
+ * throughout: beating only once several sockets are connected lets the first ones' TTL run out on a
+ * busy machine. Call `stop` before `end`, or a later heartbeat brings the streamer back.
+ */
+export async function beatingStreamer(url: string, streamerId: string, everyMs = HEARTBEAT_MS): Promise<{ socket: Socket; stop: () => void }> {
+  const socket = await streamer(url, streamerId);
+  return { socket, stop: keepBeating(socket, everyMs) };
+}
+
 /** Versions of a stream of events for one streamer must strictly increase. */
 export function versionsOf(events: readonly { payload: PresenceEvent }[]): number[] {
   return events.map((event) => event.payload.version);

@@ -4,7 +4,7 @@ import { registerCleanup, registerExitKill } from './cleanup.js';
 
 // setpriv is in util-linux (essential on Debian). With it the kernel SIGKILLs the child when the
 // spawning Node process dies, however it dies; it execs, so the child's pid is the program's own.
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+export const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** How a child process ended. */
 export interface ExitStatus {

@@ -3,6 +3,7 @@
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import {
+  beatingStreamer,
   FAST_TIMING,
   GRACE_MS,
   HEARTBEAT_MS,
@@ -35,7 +36,7 @@ beforeAll(async () => {
   for (const app of [normal, skewed]) {
     await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
   }
-}, 30_000);
+}, 60_000);
 
 
 /** A viewer on the normal pod and one on the skewed pod, both watching `id`. */
@@ -111,8 +112,9 @@ test('streamers heartbeating on time on either pod never go offline, whichever p
     { ...(await watch(normal.url, [onSkewed, onNormal])), pod: 'normal' },
     { ...(await watch(skewed.url, [onSkewed, onNormal])), pod: 'skewed' },
   ];
-  const sockets = [await streamer(skewed.url, onSkewed), await streamer(normal.url, onNormal)];
-  const stops = sockets.map((socket) => keepBeating(socket));
+  const beating = [await beatingStreamer(skewed.url, onSkewed), await beatingStreamer(normal.url, onNormal)];
+  const sockets = beating.map((b) => b.socket);
+  const stops = beating.map((b) => b.stop);
   await waitUntil(() => viewers.every((v) => v.events.count === 2), 3_000);
 
   await noneFor(viewers, 3 * TTL_MS);

@@ -32,7 +32,7 @@ beforeAll(async () => {
   const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `cluster-events-${process.pid}:` };
   [a, b, c] = await Promise.all([0, 1, 2].map(() => startApp({ env, redisUrl: redis.url })));
   await Promise.all([a, b, c].map(untilReady));
-}, 30_000);
+}, 60_000);
 
 async function untilReady(app: AppProcess): Promise<void> {
   await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
@@ -76,11 +76,11 @@ test('a streamer on pod A: each viewer on A, B and C gets exactly one online, an
 
   // Heartbeats on time, seen from three pods: nothing more, ever.
   await noneFor(viewers, 3 * HEARTBEAT_MS);
-  stop();
   for (const viewer of viewers) expect(reasons(viewer)).toEqual(['connected']);
   for (const app of [a, b, c]) {
     expect(await readPresence(app, id)).toMatchObject({ status: 'online', version: online[0]!.payload.version });
   }
+  stop();
   socket.close();
 });
 
@@ -88,8 +88,8 @@ test('connections on two pods: online until both are gone, then exactly one disc
   const id = 'cl-two-pods';
   const viewers = await Promise.all([watchOn('B', b, id), watchOn('C', c, id)]);
   const onA = await streamer(a.url, id);
-  const onB = await streamer(b.url, id);
   const stopA = keepBeating(onA);
+  const onB = await streamer(b.url, id);
   const stopB = keepBeating(onB);
   await allGet(viewers, 'connected', 0);
 
@@ -119,7 +119,8 @@ test('a reconnect to another pod inside the grace produces no event on any pod',
   await allGet(viewers, 'connected', 0);
 
   first.close();
-  await sleep(GRACE_MS / 3);
+  // A moment, not a share of the grace: the new handshake must fit in what is left of it on a busy machine.
+  await sleep(50);
   const second = await streamer(c.url, id);
   const stop = keepBeating(second);
   await noneFor(viewers, GRACE_MS + 2 * TTL_MS);

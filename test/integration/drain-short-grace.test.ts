@@ -1,9 +1,11 @@
 // A rolling update behind nginx with the usual upstream retry (`error timeout http_502 http_503`, no
 // 4xx), stock socket.io-clients, and a reconnect grace too short for a client that is refused twice.
 //
-// The clients' backoff (reconnectionDelay 250 ms, ± 50 %) retries 125–375 ms after the close, then
-// 250–750 ms later, then 500–1500 ms later: a client whose first two tries fail tries a third time at
-// least 875 ms after its socket closed, past the 800 ms grace, and its streamer goes offline. While a pod
+// The clients' backoff (reconnectionDelay 500 ms, ± 50 %) retries 250–750 ms after the close, then
+// 500–1500 ms later, then 1000–3000 ms later: a client whose first two tries fail tries a third time at
+// least 1750 ms after its socket closed, past the 1600 ms grace, and its streamer goes offline. A first
+// try that succeeds leaves 850 ms for the handshake itself, room for a machine with both cores busy
+// (seen there: up to 970 ms from close to connected with a 250 ms delay). While a pod
 // drains, nginx keeps sending it a share of the handshakes; only if that pod's refusal is one nginx
 // retries on another pod (503) does every client get in on its first try. With a 403 (the old answer),
 // one reconnect in three failed, 1 in 9 twice, and viewers saw streamers go offline.
@@ -21,11 +23,11 @@ const TIMING = {
   HEARTBEAT_INTERVAL_MS: '1000',
   // Long against the grace: a streamer can only go offline here by missing the grace.
   PRESENCE_TTL_MS: '3000',
-  RECONNECT_GRACE_MS: '800',
+  RECONNECT_GRACE_MS: '1600',
   LB_IDLE_TIMEOUT_MS: '6000',
   DRAIN_MS: '1000',
 } as const;
-const BACKOFF = { reconnectionDelay: 250, reconnectionDelayMax: 2_000, randomizationFactor: 0.5 };
+const BACKOFF = { reconnectionDelay: 500, reconnectionDelayMax: 5_000, randomizationFactor: 0.5 };
 const GRACE_MS = Number(TIMING.RECONNECT_GRACE_MS);
 const EXIT_WITHIN_MS = Number(TIMING.DRAIN_MS) + 5_000;
 /** An offline event is due within 1 s of close + grace: wait that long past the last move. */

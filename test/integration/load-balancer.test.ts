@@ -47,8 +47,10 @@ test('two pods behind nginx: streamer and viewers live through ten proxy timeout
   const cuts = [...viewers.map((v) => disconnects(v.socket)), disconnects(socket)];
   const acks: unknown[] = [];
   const beat = setInterval(() => {
+    // A generous ack timeout: what is tested is that nginx never cuts the socket, not how fast a busy
+    // machine answers.
     socket
-      .timeout(HEARTBEAT_MS)
+      .timeout(5_000)
       .emitWithAck('heartbeat')
       .then(
         (ack: unknown) => acks.push(ack),

@@ -37,7 +37,7 @@ beforeAll(async () => {
   redis = await startRedis();
   [a, b] = await Promise.all([0, 1].map(() => startApp({ env: { ...TIMING, REDIS_KEY_PREFIX: PREFIX }, redisUrl: redis.url })));
   await allReady();
-}, 30_000);
+}, 60_000);
 
 async function allReady(timeoutMs = 10_000): Promise<void> {
   await Promise.all(pods().map(([, app]) => waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, timeoutMs, 50)));

@@ -2,14 +2,13 @@
 // its runtime stage assembles (package.json, dist/, node_modules) is started as the image's user from a
 // directory that user cannot write, with the prod ConfigMap's environment.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Deployment } from 'kubernetes-types/apps/v1.js';
 import type { ConfigMap } from 'kubernetes-types/core/v1.js';
 import { registerCleanup, useCleanup } from '../helpers/cleanup.js';
-import { spawnTracked, terminate } from '../helpers/spawn.js';
+import { SETPRIV, spawnTracked, terminate } from '../helpers/spawn.js';
 import { waitUntil } from '../helpers/timing.js';
 import { find, render, REPO_ROOT } from './kustomize.js';
 
@@ -179,7 +178,7 @@ test("the runtime stage's files start as the image's user, from a directory it c
   const prod = await render('overlays/prod');
   const config = find<ConfigMap>(prod, 'ConfigMap', 'vj-presence-config').data!;
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...config, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'test-only-'.padEnd(48, 'x') };
-  const asUser = process.getuid?.() === 0 ? ['/usr/bin/setpriv', '--reuid', uid, '--regid', gid, '--clear-groups', '--'] : [];
+  const asUser = process.getuid?.() === 0 ? [requireSetpriv(), '--reuid', uid, '--regid', gid, '--clear-groups', '--'] : [];
   const [command, ...args] = [...asUser, process.execPath, 'dist/main.js'];
   const child = spawnTracked(command!, args, { cwd: image, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -212,7 +211,8 @@ test("the runtime stage's files start as the image's user, from a directory it c
  * whoever runs the test, as root owns it in the image.
  */
 function imageLayout(): string {
-  const image = mkdtempSync(join(tmpdir(), 'image-layout-'));
+  // /tmp, not TMPDIR: a per-user TMPDIR (0700) is as closed to the image's user as the checkout.
+  const image = mkdtempSync(join('/tmp', 'image-layout-'));
   registerCleanup(() => rmSync(image, { recursive: true, force: true }));
   for (const file of ['package.json', 'package-lock.json']) cpSync(join(REPO_ROOT, file), join(image, file));
   cpSync(join(REPO_ROOT, 'dist'), join(image, 'dist'), { recursive: true });
@@ -221,6 +221,13 @@ function imageLayout(): string {
   // --prefer-offline: the packages are in npm's cache since the checkout's own `npm ci`.
   execFileSync('npm', [...npmCi, '--prefer-offline'], { cwd: image, stdio: 'pipe', timeout: 90_000 });
   rmSync(join(image, 'package-lock.json'));
-  chmodSync(image, 0o755); // mkdtemp makes it 0700; the image's /app is readable, not writable, by its user
+  // mkdtemp makes it 0700, and a checkout made under umask 077 has unreadable files: the image's /app is
+  // readable (and its folders enterable), not writable, by its user.
+  execFileSync('chmod', ['-R', 'u=rwX,go=rX', image]);
   return image;
+}
+
+function requireSetpriv(): string {
+  if (SETPRIV === undefined) throw new Error("setpriv not found: install it with 'apt-get install -y util-linux'");
+  return SETPRIV;
 }

@@ -3,7 +3,7 @@
 import type { PresenceState } from '../../src/presence/domain/presence-state.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, GRACE_MS, TTL_MS } from '../helpers/presence-clients.js';
+import { FAST_TIMING } from '../helpers/presence-clients.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { waitUntil } from '../helpers/timing.js';
 import { closeClients, record, streamerClient, viewerClient } from './sdk-helpers.js';
@@ -12,7 +12,17 @@ useCleanup();
 afterEach(closeClients);
 let redis: RedisServer;
 let stable: AppProcess;
-const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `sdk-failover-${process.pid}:`, DRAIN_MS: '200' };
+// Twice the usual scaled-down TTL and grace: a client whose pod is SIGKILLed must get to another pod
+// before its last lease runs out, on a machine whose two cores may both be busy.
+const TTL_MS = 2 * Number(FAST_TIMING.PRESENCE_TTL_MS);
+const GRACE_MS = 2 * Number(FAST_TIMING.RECONNECT_GRACE_MS);
+const env = {
+  ...FAST_TIMING,
+  PRESENCE_TTL_MS: String(TTL_MS),
+  RECONNECT_GRACE_MS: String(GRACE_MS),
+  REDIS_KEY_PREFIX: `sdk-failover-${process.pid}:`,
+  DRAIN_MS: '200',
+};
 
 /** A pod of the cluster, ready for traffic. */
 async function pod(): Promise<AppProcess> {
@@ -24,7 +34,7 @@ async function pod(): Promise<AppProcess> {
 beforeAll(async () => {
   redis = await startRedis();
   stable = await pod();
-}, 30_000);
+}, 60_000);
 
 const isStatus = (id: string, status: PresenceState['status']) => (state: PresenceState) => state.streamerId === id && state.status === status;
 
