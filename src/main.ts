@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { AppModule } from './app.module.js';
+import { devOperatorToken } from './auth/dev-operator-token.js';
 import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
 import { DrainService } from './lifecycle/drain.service.js';
@@ -41,6 +42,11 @@ logger.log(
     `HTTP ${base}/v1/streamers, ${base}/healthz, ${base}/readyz, ${base}/metrics`,
   'Bootstrap',
 );
+if (!config.production) {
+  // The fragment never reaches a server, a proxy or a log; the page keeps the token in session storage.
+  const token = await devOperatorToken(config.jwtSecret);
+  logger.log(`Dashboard (operator, development only): ${base}/#token=${token}`, 'Bootstrap');
+}
 
 let stopping = false;
 async function shutdown(signal: string, drain: boolean): Promise<void> {

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { JwtModule } from '@nestjs/jwt';
+import { OperatorGuard } from './operator.guard.js';
 import { TokenVerifier } from './token-verifier.js';
 
 @Module({})
@@ -8,8 +9,8 @@ export class AuthModule {
     return {
       module: AuthModule,
       imports: [JwtModule.register({ secret, verifyOptions: { algorithms: ['HS256'] } })],
-      providers: [TokenVerifier],
-      exports: [TokenVerifier],
+      providers: [TokenVerifier, OperatorGuard],
+      exports: [TokenVerifier, OperatorGuard],
     };
   }
 }

@@ -1,4 +1,5 @@
-export type Role = 'streamer' | 'viewer';
+/** `operator`: people and backends that run the service (the event feed, the timeline, the dashboard's stream). */
+export type Role = 'streamer' | 'viewer' | 'operator';
 
 /** Who is on the other end of a socket or request, as its verified token says. */
 export interface Identity {

@@ -24,7 +24,7 @@ export class TokenVerifier {
     if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return null;
     const expiresAt = typeof exp === 'number' ? exp * 1000 : null;
     if (role === 'streamer' && isStreamerId(sub)) return { role, id: sub, expiresAt };
-    if (role === 'viewer') return { role, id: sub, expiresAt };
+    if (role === 'viewer' || role === 'operator') return { role, id: sub, expiresAt };
     return null;
   }
 }

@@ -7,14 +7,14 @@ import { JwtService } from '@nestjs/jwt';
 import { parseConfig } from '../config/app-config.js';
 import { isStreamerId } from '../presence/domain/streamer-id.js';
 
-const USAGE = `usage: npm run -s token -- --role streamer|viewer --sub <id> [--ttl <seconds>]
-       node dist/cli/token.js --role streamer|viewer --sub <id> [--ttl <seconds>]
+const USAGE = `usage: npm run -s token -- --role streamer|viewer|operator --sub <id> [--ttl <seconds>]
+       node dist/cli/token.js --role streamer|viewer|operator --sub <id> [--ttl <seconds>]
 
 Prints one HS256 JWT with claims sub, role and exp, signed with JWT_SECRET
 (outside production, the public development secret when JWT_SECRET is unset).
 
-  --role  streamer or viewer
-  --sub   the streamer or viewer id; streamer ids match ^[A-Za-z0-9_.:-]{1,64}$
+  --role  streamer, viewer, or operator (the event feed, the timeline)
+  --sub   the streamer, viewer or operator id; streamer ids match ^[A-Za-z0-9_.:-]{1,64}$
   --ttl   lifetime in seconds (default 86400, 24 hours)`;
 
 /** @default 24 hours */
@@ -25,7 +25,7 @@ const MAX_TTL_SECONDS = 366 * 86_400;
 const MAX_VIEWER_ID_LENGTH = 256;
 
 interface TokenRequest {
-  readonly role: 'streamer' | 'viewer';
+  readonly role: 'streamer' | 'viewer' | 'operator';
   readonly sub: string;
   readonly ttlSeconds: number;
 }
@@ -55,8 +55,8 @@ function parseTokenArgs(argv: string[]): ArgsResult {
   if (values.help) return { kind: 'help' };
 
   const { role, sub, ttl } = values;
-  if (role !== 'streamer' && role !== 'viewer') {
-    return { kind: 'bad', problem: `--role must be streamer or viewer, got ${JSON.stringify(role ?? '')}` };
+  if (role !== 'streamer' && role !== 'viewer' && role !== 'operator') {
+    return { kind: 'bad', problem: `--role must be streamer, viewer or operator, got ${JSON.stringify(role ?? '')}` };
   }
   if (sub === undefined || sub === '') return { kind: 'bad', problem: '--sub is required' };
   if (role === 'streamer' && !isStreamerId(sub)) {

@@ -4,6 +4,7 @@ import { resolveJwtSecret } from './jwt-secret.js';
 import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
 import { checkRedisUrl } from './redis-url.js';
 import { checkTiming, defaultPingIntervalMs, defaultPingTimeoutMs } from './timing-rules.js';
+import { checkWebhookSecret, checkWebhookUrl } from './webhook-settings.js';
 
 export { DEV_JWT_SECRET } from './jwt-secret.js';
 export type { Env } from './env-reader.js';
@@ -45,7 +46,23 @@ export interface AppConfig {
   readonly messageRateLimit: number;
   /** DRAIN_MS, the time over which SIGTERM closes this pod's sockets; 0 allowed. @default 10000 */
   readonly drainMs: number;
+  /** EVENT_LOG_RETENTION_MS, how long the transition log keeps an event (and webhooks retry it). @default 86400000 */
+  readonly eventLogRetentionMs: number;
+  /** WEBHOOK_URL, where every transition is POSTed; null turns webhooks off. @default null */
+  readonly webhookUrl: string | null;
+  /** WEBHOOK_SECRET's key bytes (the base64 after `whsec_`); required with WEBHOOK_URL. @default null */
+  readonly webhookSecret: Buffer | null;
+  /**
+   * FAULT_INJECTION, for tests only: a named point where the process stops on purpose, e.g.
+   * `relay-exit-before-ack` (a relay dies after taking events from the log, before acknowledging them).
+   * @default null (none)
+   */
+  readonly faultInjection: FaultPoint | null;
 }
+
+/** The fault-injection points; each is off unless FAULT_INJECTION names it. */
+export const FAULT_POINTS = ['relay-exit-before-ack'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export type ConfigResult =
   | { ok: true; config: AppConfig; warnings: string[] }
@@ -97,11 +114,23 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const drainMs = read.integer('DRAIN_MS', 10_000, ZERO_OK_MS);
   const messageRateLimit = read.integer('MESSAGE_RATE_LIMIT', 10, RATE);
   const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);
+  const eventLogRetentionMs = read.integer('EVENT_LOG_RETENTION_MS', 86_400_000, POSITIVE_MS);
+  const webhookUrl = read.checked<string | null>('WEBHOOK_URL', null, checkWebhookUrl);
+  const webhookSecret = read.checked<Buffer | null>('WEBHOOK_SECRET', null, checkWebhookSecret);
+  const webhookErrors =
+    typeof webhookUrl === 'string' && read.raw('WEBHOOK_SECRET') === undefined
+      ? ['WEBHOOK_SECRET is required when WEBHOOK_URL is set (receivers verify every delivery with it)']
+      : [];
+  const faultInjection = read.checked<FaultPoint | null>('FAULT_INJECTION', null, (raw) =>
+    (FAULT_POINTS as readonly string[]).includes(raw)
+      ? { ok: true, value: raw as FaultPoint }
+      : { ok: false, error: `FAULT_INJECTION must be one of ${FAULT_POINTS.join(', ')}, got ${JSON.stringify(raw)}` },
+  );
 
   const secret = resolveJwtSecret(read.raw('JWT_SECRET'), production);
   const timing = checkTiming({ heartbeatIntervalMs, presenceTtlMs, lbIdleTimeoutMs, pingIntervalMs, pingTimeoutMs });
 
-  const errors = [...read.errors, ...secret.errors, ...timing.errors];
+  const errors = [...read.errors, ...secret.errors, ...timing.errors, ...webhookErrors];
   if (errors.length > 0) return { ok: false, errors };
 
   const config: AppConfig = Object.freeze(
@@ -123,6 +152,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       allowedOrigins: allowedOrigins && Object.freeze([...allowedOrigins]),
       messageRateLimit,
       drainMs,
+      eventLogRetentionMs,
+      webhookUrl,
+      webhookSecret,
+      faultInjection,
     }),
   );
   return { ok: true, config, warnings: [...secret.warnings, ...timing.warnings] };

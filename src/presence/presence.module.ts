@@ -2,19 +2,28 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PRESENCE_PUBLISHER, PRESENCE_STORE, SUBSCRIPTION_FENCE } from './application/injection-tokens.js';
+import { PRESENCE_PUBLISHER, PRESENCE_STORE, PUBLISH_FENCE, SUBSCRIPTION_FENCE, TRANSITION_LOG } from './application/injection-tokens.js';
 import { PresenceService } from './application/presence.service.js';
+import { EventFeed } from './application/event-feed.js';
 import { Sweeper } from './application/sweeper.js';
+import { ViewerRelay } from './application/viewer-relay.js';
+import type { PresenceStore } from './domain/presence-store.port.js';
 import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
+import { MemoryTransitionLog } from './infrastructure/memory-transition-log.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
+import { RedisTransitionLog } from './infrastructure/redis/redis-transition-log.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
 import { DashboardGateway } from './transport/dashboard.gateway.js';
+import { EventsController } from './transport/events.controller.js';
 import { PresenceController } from './transport/presence.controller.js';
 import { StreamerGateway } from './transport/streamer.gateway.js';
 import { ViewerBroadcaster } from './transport/viewer-broadcaster.js';
 import { ViewerGateway } from './transport/viewer.gateway.js';
 
-/** Presence: the store chosen from config, the service and sweeper, and the gateways and routes at its edge. */
+/**
+ * Presence: the store and its transition log chosen from config, the service, sweeper and viewer
+ * relay, and the gateways and routes at its edge.
+ */
 @Module({})
 export class PresenceModule {
   /** `redis` null: embedded single-node mode. */
@@ -24,29 +33,43 @@ export class PresenceModule {
       inject: [MetricsService],
       useFactory: (metrics: MetricsService) =>
         redis === null
-          ? new MemoryPresenceStore(config, Date.now, config.podId)
-          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId, metrics.observeStore),
+          ? new MemoryPresenceStore(config, Date.now, config.podId, new MemoryTransitionLog(config.eventLogRetentionMs))
+          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId, config.eventLogRetentionMs, metrics.observeStore),
+    };
+    const log: Provider = {
+      provide: TRANSITION_LOG,
+      inject: [PRESENCE_STORE],
+      useFactory: (presenceStore: PresenceStore) =>
+        redis === null
+          ? (presenceStore as MemoryPresenceStore).log
+          : new RedisTransitionLog(redis.command, redis.relay, config.redisKeyPrefix, config.eventLogRetentionMs),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,
       useValue: redis === null ? async () => {} : () => redis.subscriptionsSettled(),
     };
+    // In-process emits have left the pod once made; through Redis, once the publisher's PING returns.
+    const published: Provider = { provide: PUBLISH_FENCE, useValue: redis === null ? async () => {} : () => redis.published() };
     return {
       module: PresenceModule,
       imports: [AuthModule.forRoot(config.jwtSecret)],
-      controllers: [PresenceController],
+      controllers: [PresenceController, EventsController],
       providers: [
         store,
+        log,
         fence,
+        published,
         PresenceService,
         Sweeper,
+        ViewerRelay,
+        EventFeed,
         StreamerGateway,
         ViewerGateway,
         DashboardGateway,
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

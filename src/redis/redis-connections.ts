@@ -3,6 +3,8 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 /** How long any command may take before it fails (and the caller answers `unavailable`). */
 export const COMMAND_TIMEOUT_MS = 1_000;
+/** The longest a relay's blocking read (XREADGROUP … BLOCK) waits; its connection's timeout allows for it. */
+export const RELAY_BLOCK_MAX_MS = 1_000;
 /** How often the command connection is probed; a frozen Redis keeps its sockets open, so only a probe sees it. */
 const PROBE_INTERVAL_MS = 1_000;
 
@@ -13,6 +15,8 @@ const PROBE_INTERVAL_MS = 1_000;
  * - `publisher`: the Socket.IO adapter's publishes, with the same limits.
  * - `subscriber`: the adapter's subscriptions. It queues while disconnected and re-subscribes by itself
  *   when Redis comes back (ioredis `autoResubscribe`).
+ * - `relay`: the relays' blocking reads of the transition log, which hold their connection while they
+ *   wait; its timeout is the longest block plus the command timeout.
  * It tracks whether Redis is usable (for /readyz) and tells listeners when it is usable again after an
  * outage, so the pod can re-assert its connections and ask its viewers to resync.
  */
@@ -20,6 +24,7 @@ export class RedisConnections {
   readonly command: Redis;
   readonly publisher: Redis;
   readonly subscriber: Redis;
+  readonly relay: Redis;
   private readonly logger = new Logger(RedisConnections.name);
   private readonly recoveryListeners: Array<() => void> = [];
   private probeTimer: NodeJS.Timeout | null = null;
@@ -33,6 +38,7 @@ export class RedisConnections {
     this.command = new Redis(url, { ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
     this.publisher = new Redis(url, { ...bounded, connectionName: 'presence-publish' });
     this.subscriber = new Redis(url, { connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.relay = new Redis(url, { ...bounded, connectionName: 'presence-relay', commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS });
     for (const [name, client] of this.named()) {
       // Without a listener ioredis reports every failed reconnect as an unhandled error event.
       client.on('error', (error: Error) => this.logger.warn({ msg: 'redis connection error', connection: name, error: error.message }));
@@ -75,6 +81,14 @@ export class RedisConnections {
     clearTimeout(timer);
   }
 
+  /**
+   * Resolves once everything published so far on the publisher connection has reached Redis: its PING
+   * is answered after them. Rejects after the command timeout.
+   */
+  async published(): Promise<void> {
+    await this.publisher.ping();
+  }
+
   async close(): Promise<void> {
     if (this.probeTimer !== null) clearInterval(this.probeTimer);
     await Promise.all(this.named().map(([, client]) => client.quit().catch(() => client.disconnect())));
@@ -110,6 +124,7 @@ export class RedisConnections {
       ['command', this.command],
       ['publisher', this.publisher],
       ['subscriber', this.subscriber],
+      ['relay', this.relay],
     ];
   }
 }

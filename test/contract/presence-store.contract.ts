@@ -1,6 +1,8 @@
 import type { Meta, PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
 import type { PresenceStore, StoreResult } from '../../src/presence/domain/presence-store.port.js';
 import type { PresenceTiming } from '../../src/presence/domain/streamer-record.js';
+import { feedPage, type LogPosition } from '../../src/presence/domain/transition-log.js';
+import type { TransitionLog } from '../../src/presence/domain/transition-log.port.js';
 
 /**
  * The store contract suite: the one set of tests every PresenceStore implementation must pass (after
@@ -33,6 +35,8 @@ export interface StoreScope {
 
 export interface StoreUnderTest {
   readonly store: PresenceStore;
+  /** The transition log the store appends to (for a shared store, all stores of a scope share its data). */
+  readonly log: TransitionLog;
   /** Frees what the store holds (connections, keys under its prefix); called after each test. */
   readonly teardown: () => Promise<void>;
 }
@@ -133,27 +137,80 @@ function expectNothingBefore(sweeps: readonly Sweep[], deadline: number): void {
   expect(early).toEqual([]);
 }
 
+interface LogWitness {
+  readonly log: TransitionLog;
+  readonly returned: PresenceEvent[];
+}
+
+const MUTATIONS = new Set(['connect', 'heartbeat', 'disconnect', 'end', 'expireDue']);
+
+/** `store`, noting every event its changes return into `returned`. */
+function recordingEvents(store: PresenceStore, returned: PresenceEvent[]): PresenceStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!MUTATIONS.has(String(property))) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const result = (await value.apply(target, args)) as StoreResult;
+        returned.push(...result.events);
+        return result;
+      };
+    },
+  });
+}
+
+/** Every entry the log keeps, oldest first, paging through all shards. */
+async function readWholeLog(log: TransitionLog): Promise<PresenceEvent[]> {
+  let position: LogPosition = Array.from({ length: log.shardCount }, () => null);
+  const events: PresenceEvent[] = [];
+  for (;;) {
+    const { now, shards } = await log.readAfter(position, 500);
+    const page = feedPage(shards, position, 500, now);
+    events.push(...page.items.map((entry) => entry.event));
+    position = page.next;
+    if (page.items.length === 0) return events;
+  }
+}
+
+function sortedEvents(events: readonly PresenceEvent[]): string[] {
+  return events.map((e) => JSON.stringify(e)).sort();
+}
+
 export function describeStoreContract(name: string, makeStore: MakeStore, options: StoreContractOptions = {}): void {
   describe(`PresenceStore contract: ${name}`, () => {
     let built: StoreUnderTest[] = [];
     let scope: StoreScope;
+    /** Per log (one per scope for a shared store, else one per store): the events its stores returned. */
+    let witnesses: Map<string | StoreUnderTest, LogWitness>;
 
     /** A store for this test (stores of one test share their scope). */
     async function open(timing: PresenceTiming = CONTRACT_TIMING, inScope: StoreScope = scope): Promise<PresenceStore> {
       const made = await makeStore(timing, inScope);
       built.push(made);
-      return made.store;
+      const key = options.shared ? inScope.id : made;
+      const witness = witnesses.get(key) ?? { log: made.log, returned: [] };
+      witnesses.set(key, witness);
+      return recordingEvents(made.store, witness.returned);
     }
 
     beforeEach(() => {
       scope = newScope();
       built = [];
+      witnesses = new Map();
     });
 
     afterEach(async () => {
-      const toTear = built.reverse();
-      built = [];
-      for (const made of toTear) await made.teardown();
+      // Whatever the test did, the log holds exactly the events the store calls returned, each once.
+      const checks = [...witnesses.values()];
+      witnesses = new Map();
+      try {
+        for (const { log, returned } of checks) expect(sortedEvents(await readWholeLog(log))).toEqual(sortedEvents(returned));
+      } finally {
+        const toTear = built.reverse();
+        built = [];
+        for (const made of toTear) await made.teardown();
+      }
     });
 
     describe('connect, heartbeat, disconnect, end', () => {

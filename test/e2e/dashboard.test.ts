@@ -18,7 +18,10 @@ test('the dashboard shows a streamer online within 1 s, and its end in the timel
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 
-  await page.goto(app.url);
+  // The operator link the service prints in development carries its token in the fragment.
+  const link = app.lines.map((line) => /Dashboard \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
+  expect(link).toMatch(/\/#token=[\w-]+\.[\w-]+\.[\w-]+$/);
+  await page.goto(link!.replace(/^http:\/\/[^/]+/, app.url));
   await page.locator('[data-testid="connection"][data-state="online"]').waitFor({ timeout: 10_000 });
 
   // Someone already online before, then one who connects while the page is open. Both heartbeat for as

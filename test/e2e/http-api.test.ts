@@ -2,6 +2,7 @@ import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { beatingStreamer, FAST_TIMING, streamer, watch } from '../helpers/presence-clients.js';
 import { waitUntil } from '../helpers/timing.js';
+import { operatorHeaders, signToken } from '../helpers/tokens.js';
 
 useCleanup();
 let app: AppProcess;
@@ -9,8 +10,8 @@ beforeAll(async () => {
   app = await startApp({ env: FAST_TIMING });
 });
 
-const get = async (path: string) => {
-  const res = await fetch(`${app.url}${path}`);
+const get = async (path: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${app.url}${path}`, { headers });
   const text = await res.text();
   return { status: res.status, type: res.headers.get('content-type') ?? '', text, json: () => JSON.parse(text) };
 };
@@ -112,13 +113,26 @@ test('GET /v1/streamers/:id/timeline answers why a streamer is offline, newest f
   await socket.timeout(5_000).emitWithAck('end');
   await viewer.events.waitFor((event) => event.reason === 'ended');
 
-  const res = await get('/v1/streamers/http-timeline/timeline');
+  const operator = operatorHeaders();
+  const res = await get('/v1/streamers/http-timeline/timeline', operator);
   expect(res.status).toBe(200);
   const body = res.json();
   expect(body.streamerId).toBe('http-timeline');
   expect(body.items.map((item: { reason: string }) => item.reason)).toEqual(['ended', 'connected']);
   for (const item of body.items) expect(item).toMatchObject({ pod: expect.stringMatching(/.+/), at: expect.any(Number), version: expect.any(Number) });
-  expect((await get('/v1/streamers/http-timeline/timeline?limit=1')).json().items).toHaveLength(1);
-  expect((await get('/v1/streamers/bad%20id/timeline')).status).toBe(400);
-  expect((await get('/v1/streamers/http-timeline/timeline?limit=0')).status).toBe(400);
+  expect((await get('/v1/streamers/http-timeline/timeline?limit=1', operator)).json().items).toHaveLength(1);
+  expect((await get('/v1/streamers/bad%20id/timeline', operator)).status).toBe(400);
+  expect((await get('/v1/streamers/http-timeline/timeline?limit=0', operator)).status).toBe(400);
+});
+
+test.each([
+  ['no Authorization', {}],
+  ['a viewer token', { Authorization: `Bearer ${signToken({ sub: 'v', role: 'viewer' })}` }],
+  ['a streamer token', { Authorization: `Bearer ${signToken({ sub: 'http-timeline', role: 'streamer' })}` }],
+  ['an expired operator token', { Authorization: `Bearer ${signToken({ sub: 'ops', role: 'operator', expiresInSec: -60 })}` }],
+  ['an operator token in another scheme', { Authorization: `Token ${signToken({ sub: 'ops', role: 'operator' })}` }],
+])('the timeline with %s: 401 unauthorized', async (_name, headers) => {
+  const res = await get('/v1/streamers/http-timeline/timeline', headers);
+  expect(res.status).toBe(401);
+  expect(res.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
 });

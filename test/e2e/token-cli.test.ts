@@ -59,6 +59,12 @@ describe('token CLI', () => {
     expect(claims.exp! - claims.iat!).toBe(60);
   });
 
+  it('mints operator tokens (npm run token -- --role operator --sub ops)', async () => {
+    const run = await runCli(['--role', 'operator', '--sub', 'ops']);
+    expect(run.code).toBe(0);
+    expect(verify(run.stdout.trim(), DEV_JWT_SECRET)).toMatchObject({ sub: 'ops', role: 'operator' });
+  });
+
   it('signs with JWT_SECRET in production, with nothing on stderr', async () => {
     const secret = 's'.repeat(40);
     const run = await runCli(['--role', 'streamer', '--sub', 'bob'], { NODE_ENV: 'production', JWT_SECRET: secret });

@@ -22,3 +22,8 @@ export function signToken(options: TokenOptions): string {
   // exp is set by hand rather than with `expiresIn`, so that a negative lifetime is possible.
   return jwt.sign({ sub, role, iat, exp: iat + expiresInSec }, secret, { algorithm });
 }
+
+/** `Authorization` for the operators' routes (the event feed, the timeline), signed with the dev secret. */
+export function operatorHeaders(sub = 'test-operator'): Record<string, string> {
+  return { Authorization: `Bearer ${signToken({ sub, role: 'operator' })}` };
+}

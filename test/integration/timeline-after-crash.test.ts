@@ -1,3 +1,4 @@
+import { operatorHeaders } from '../helpers/tokens.js';
 import { startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamer, TTL_MS, watch } from '../helpers/presence-clients.js';
@@ -20,7 +21,7 @@ test('the timeline of a streamer whose pod was killed shows the timeout and whic
   await doomed.kill9();
   const offline = await viewer.events.waitFor((event) => event.reason === 'timeout', TTL_MS + 5_000);
 
-  const res = await fetch(`${survivors[1]!.url}/v1/streamers/crash-victim/timeline`);
+  const res = await fetch(`${survivors[1]!.url}/v1/streamers/crash-victim/timeline`, { headers: operatorHeaders() });
   expect(res.status).toBe(200);
   const { items } = (await res.json()) as { items: Array<{ reason: string; status: string; pod: string; version: number; since: number }> };
   expect(items.map((item) => item.reason)).toEqual(['timeout', 'connected']);

@@ -11,6 +11,21 @@ import { renderRows, renderTimeline, type TimelineEntry } from './render.js';
  * ids through the viewer SDK. Everything is merged by version, so the three sources may race.
  */
 const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;
+
+/**
+ * The operator token: from the URL fragment (`/#token=…`, as the service prints it at start in
+ * development; a fragment never reaches a server or its logs), then kept in this tab's session storage.
+ */
+function operatorToken(): string | null {
+  const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromFragment !== null && fromFragment !== '') {
+    sessionStorage.setItem('operator-token', fromFragment);
+    history.replaceState(null, '', location.pathname + location.search);
+  }
+  return sessionStorage.getItem('operator-token');
+}
+const token = operatorToken();
+const asOperator: RequestInit = token === null ? {} : { headers: { Authorization: `Bearer ${token}` } };
 const model = new PageModel();
 let selected: string | null = null;
 
@@ -37,7 +52,11 @@ async function loadOnline(): Promise<void> {
 async function loadTimeline(): Promise<void> {
   if (selected === null) return;
   const id = selected;
-  const response = await fetch(`/v1/streamers/${encodeURIComponent(id)}/timeline`);
+  const response = await fetch(`/v1/streamers/${encodeURIComponent(id)}/timeline`, asOperator);
+  if (response.status === 401) {
+    byTestId('timeline-hint').textContent = 'The timeline needs an operator token: open the link with #token=… that the service printed at start.';
+    return;
+  }
   if (!response.ok || id !== selected) return;
   const { items } = (await response.json()) as { items: TimelineEntry[] };
   byTestId('timeline-title').textContent = id;

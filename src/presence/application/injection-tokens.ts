@@ -3,3 +3,6 @@ export const PRESENCE_STORE = Symbol('PresenceStore');
 export const PRESENCE_PUBLISHER = Symbol('PresencePublisher');
 /** `() => Promise<void>`: resolves once this pod receives the events of rooms it just joined. */
 export const SUBSCRIPTION_FENCE = Symbol('SubscriptionFence');
+export const TRANSITION_LOG = Symbol('TransitionLog');
+/** `() => Promise<void>`: resolves once the events this pod emitted so far have left it (Redis: a PING after the publishes). */
+export const PUBLISH_FENCE = Symbol('PublishFence');

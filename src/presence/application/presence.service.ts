@@ -1,18 +1,11 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { APP_CONFIG } from '../../config/config.module.js';
-import type { AppConfig } from '../../config/app-config.js';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { TimelineEntry } from '../domain/timeline.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { ConnectionQueue } from './connection-queue.js';
-import { PRESENCE_PUBLISHER, PRESENCE_STORE } from './injection-tokens.js';
-import type { PresencePublisher } from './presence-publisher.port.js';
+import { PRESENCE_STORE } from './injection-tokens.js';
 
-/**
- * Runs presence changes against the store and publishes the events the store returns. It holds no
- * presence state of its own: the store decides, this service only sequences and delivers.
- */
 /** What this pod knows of one of its own streamer connections, to re-assert it after a store outage. */
 interface LocalConnection {
   readonly streamerId: string;
@@ -21,22 +14,25 @@ interface LocalConnection {
   ended: boolean;
 }
 
+/**
+ * Runs presence changes against the store. It holds no presence state of its own and publishes
+ * nothing: the store decides, and appends each event to the transition log in the same atomic step,
+ * and the relays deliver from the log (see viewer-relay.ts). This service only sequences each
+ * connection's calls and remembers this pod's live connections, to re-assert them after an outage.
+ */
 @Injectable()
 export class PresenceService {
   private readonly queue = new ConnectionQueue();
   private readonly local = new Map<string, LocalConnection>();
-  private readonly logger = new Logger(PresenceService.name);
 
   constructor(
     @Inject(PRESENCE_STORE) private readonly store: PresenceStore,
-    @Inject(PRESENCE_PUBLISHER) private readonly publisher: PresencePublisher,
     private readonly metrics: MetricsService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
     this.local.set(connectionId, { streamerId, meta: undefined, ended: false });
-    return this.queue.run(connectionId, () => this.deliver(this.store.connect(streamerId, connectionId)));
+    return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId));
   }
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
@@ -46,17 +42,17 @@ export class PresenceService {
       local.ended = false;
       if (meta !== undefined) local.meta = meta;
     }
-    return this.queue.run(connectionId, () => this.deliver(this.store.heartbeat(streamerId, connectionId, meta)));
+    return this.queue.run(connectionId, () => this.store.heartbeat(streamerId, connectionId, meta));
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
     this.local.delete(connectionId);
-    return this.queue.run(connectionId, () => this.deliver(this.store.disconnect(streamerId, connectionId)));
+    return this.queue.run(connectionId, () => this.store.disconnect(streamerId, connectionId));
   }
 
   end(streamerId: string, connectionId: string): Promise<StoreResult> {
     for (const local of this.local.values()) if (local.streamerId === streamerId) local.ended = true;
-    return this.queue.run(connectionId, () => this.deliver(this.store.end(streamerId)));
+    return this.queue.run(connectionId, () => this.store.end(streamerId));
   }
 
   /**
@@ -69,7 +65,7 @@ export class PresenceService {
     for (const [connectionId, local] of [...this.local]) {
       if (local.ended) continue;
       await this.queue
-        .run(connectionId, () => this.deliver(this.store.heartbeat(local.streamerId, connectionId, local.meta)))
+        .run(connectionId, () => this.store.heartbeat(local.streamerId, connectionId, local.meta))
         .then(() => (done += 1), () => undefined);
     }
     return done;
@@ -77,7 +73,7 @@ export class PresenceService {
 
   /** Claims leases past their deadline; called by the sweeper. */
   expireDue(limit: number): Promise<StoreResult> {
-    return this.deliver(this.store.expireDue(limit));
+    return this.store.expireDue(limit);
   }
 
   snapshot(streamerIds: readonly string[]): Promise<PresenceState[]> {
@@ -102,14 +98,4 @@ export class PresenceService {
     while (this.queue.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  private async deliver(pending: Promise<StoreResult>): Promise<StoreResult> {
-    const result = await pending;
-    for (const event of result.events) {
-      this.publisher.publish(event);
-      this.metrics.recordEvent(event, result.serverTime);
-      const { streamerId, status, reason, since, version } = event;
-      this.logger.log({ msg: 'transition', streamerId, status, reason, since, version, pod: this.config.podId });
-    }
-    return result;
-  }
 }

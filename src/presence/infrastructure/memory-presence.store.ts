@@ -4,8 +4,12 @@ import { OFFLINE_RETENTION_MS, type OnlinePage, type PresenceStore, type StoreRe
 import type { PresenceTiming, StreamerRecord, Transition } from '../domain/streamer-record.js';
 import * as rules from '../domain/streamer-record.js';
 import { TIMELINE_LENGTH, type TimelineEntry, timelineEntry } from '../domain/timeline.js';
+import { MemoryTransitionLog } from './memory-transition-log.js';
 import { MinHeap } from './min-heap.js';
 import { SortedIdSet } from './sorted-id-set.js';
+
+/** EVENT_LOG_RETENTION_MS's default. */
+const DEFAULT_LOG_RETENTION_MS = 86_400_000;
 
 interface Deadline {
   readonly at: number;
@@ -33,10 +37,15 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly forgettable: Forgettable[] = [];
   private forgetHead = 0;
 
+  /**
+   * @param log the transition log this store appends every event to, in the same synchronous step as
+   *   the change @default a log of its own keeping a day
+   */
   constructor(
     private readonly timing: PresenceTiming,
     private readonly clock: () => number = Date.now,
     private readonly pod = 'local',
+    readonly log: MemoryTransitionLog = new MemoryTransitionLog(DEFAULT_LOG_RETENTION_MS, clock),
   ) {}
 
   async connect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -101,6 +110,7 @@ export class MemoryPresenceStore implements PresenceStore {
   private save(transition: Transition, now: number): Transition['events'] {
     const { previous, next } = transition;
     if (transition.events.length > 0) this.appendTimeline(next.state.streamerId, transition.events, now);
+    for (const event of transition.events) this.log.append(event, now, this.pod);
     const streamerId = next.state.streamerId;
     this.records.set(streamerId, next);
     if (previous.state.status !== next.state.status) {

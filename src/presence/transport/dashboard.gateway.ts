@@ -30,7 +30,7 @@ export class DashboardGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(namespace: Namespace<Record<string, never>, DashboardServerEvents>): void {
     this.namespace = namespace as unknown as Namespace;
-    namespace.use(authenticate(this.verifier, ['viewer', 'streamer'], { anonymous: true, pod: this.config.podId }, this.metrics));
+    namespace.use(authenticate(this.verifier, ['viewer', 'streamer', 'operator'], { anonymous: true, pod: this.config.podId }, this.metrics));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
     this.broadcaster.attachDashboard(namespace);
   }

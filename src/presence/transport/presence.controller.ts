@@ -1,15 +1,17 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { OperatorGuard } from '../../auth/operator.guard.js';
 import { PresenceService } from '../application/presence.service.js';
 import type { PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 import { TIMELINE_LENGTH, type TimelineEntry } from '../domain/timeline.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { decodeCursor, encodeCursor } from './online-cursor.js';
+import { parseWholeNumber } from './query-params.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 
-/** HTTP presence reads. Public, like anonymous viewers: presence is what any viewer may watch. */
+/** HTTP presence reads. Public, like anonymous viewers (presence is what any viewer may watch), but for the timeline. */
 @Controller('v1/streamers')
 export class PresenceController {
   constructor(private readonly presence: PresenceService) {}
@@ -23,14 +25,15 @@ export class PresenceController {
     return state!;
   }
 
-  /** The streamer's recent transitions, newest first: "why was X offline at 12:03", and which pod said so. */
+  /** The streamer's recent transitions, newest first: "why was X offline at 12:03", and which pod said so. Operators only. */
   @Get(':id/timeline')
+  @UseGuards(OperatorGuard)
   async timeline(
     @Param('id') id: string,
     @Query('limit') limitText: string | undefined,
   ): Promise<{ streamerId: string; items: TimelineEntry[] }> {
     if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
-    const limit = parseLimit(limitText, TIMELINE_LENGTH, TIMELINE_LENGTH);
+    const limit = parseWholeNumber('limit', limitText, TIMELINE_LENGTH, 1, TIMELINE_LENGTH);
     const items = await this.presence.timeline(id, limit).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
@@ -46,7 +49,7 @@ export class PresenceController {
     if (status !== undefined && status !== 'online') {
       throw badRequest('invalid_query', 'status must be "online" (offline streamers are not listed)');
     }
-    const limit = parseLimit(limitText, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const limit = parseWholeNumber('limit', limitText, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
     const afterId = cursor === undefined || cursor === '' ? null : decodeCursor(cursor);
     if (cursor !== undefined && cursor !== '' && afterId === null) throw badRequest('invalid_query', 'cursor is not valid');
     const page = await this.presence.listOnline(afterId, limit).catch((error: unknown) => {
@@ -56,10 +59,3 @@ export class PresenceController {
   }
 }
 
-/** `limit` as plain digits from 1 to `max`; `fallback` when absent. */
-function parseLimit(text: string | undefined, fallback: number, max: number): number {
-  if (text === undefined) return fallback;
-  const limit = Number(text);
-  if (!/^\d+$/.test(text) || limit < 1 || limit > max) throw badRequest('invalid_query', `limit must be a whole number from 1 to ${max}`);
-  return limit;
-}

@@ -52,7 +52,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     this.broadcaster.attach(namespace);
     countAdapterMessages(namespace, this.metrics);
     // Any valid token may watch (a streamer app showing its friends); only invalid ones are refused.
-    namespace.use(authenticate(this.verifier, ['viewer', 'streamer'], { anonymous: true, pod: this.config.podId }, this.metrics));
+    namespace.use(authenticate(this.verifier, ['viewer', 'streamer', 'operator'], { anonymous: true, pod: this.config.podId }, this.metrics));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 

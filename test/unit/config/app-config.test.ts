@@ -45,6 +45,10 @@ describe('parseConfig defaults', () => {
       allowedOrigins: null,
       messageRateLimit: 10,
       drainMs: 10_000,
+      eventLogRetentionMs: 86_400_000,
+      webhookUrl: null,
+      webhookSecret: null,
+      faultInjection: null,
     });
   });
 
@@ -115,7 +119,7 @@ describe('parseConfig derived ping defaults', () => {
 });
 
 describe('parseConfig invalid variables', () => {
-  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS'];
+  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS', 'EVENT_LOG_RETENTION_MS'];
   const zeroOkDurations = ['RECONNECT_GRACE_MS', 'DRAIN_MS'];
   const notWhole = ['abc', '1e3', '10.5', '-1', ' 5000', '5000ms', '0x10', '+5'];
 
@@ -140,12 +144,26 @@ describe('parseConfig invalid variables', () => {
     ['ALLOWED_ORIGINS', 'https://a.example:99999'],
     ['ALLOWED_ORIGINS', 'https://a.example?x=1'],
     ['ALLOWED_ORIGINS', ' , '],
+    ['WEBHOOK_URL', 'receiver.internal/hooks'],
+    ['WEBHOOK_URL', 'ftp://receiver.internal/hooks'],
+    ['WEBHOOK_SECRET', 'c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0'],
+    ['WEBHOOK_SECRET', 'whsec_not base64!'],
+    ['WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
+    ['FAULT_INJECTION', 'everything'],
   ];
 
   it.each(cases)('%s=%j is reported by name, alone', (name, value) => {
     const found = errors({ [name]: value });
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(name);
+  });
+
+  it('WEBHOOK_URL needs WEBHOOK_SECRET; a secret is decoded and never echoed in a message', () => {
+    expect(errors({ WEBHOOK_URL: 'https://backend.example/hooks' })).toEqual([expect.stringMatching(/^WEBHOOK_SECRET is required when WEBHOOK_URL is set/)]);
+    const key = Buffer.alloc(32, 7);
+    expect(config({ WEBHOOK_URL: 'https://backend.example/hooks', WEBHOOK_SECRET: `whsec_${key.toString('base64')}` }).webhookSecret).toEqual(key);
+    const short = `whsec_${Buffer.alloc(16, 1).toString('base64')}`;
+    expect(errors({ WEBHOOK_SECRET: short })[0]).not.toContain(short.slice(6));
   });
 
   it('words a non-number duration as in the contract example', () => {

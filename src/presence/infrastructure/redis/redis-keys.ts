@@ -18,10 +18,15 @@ export class RedisKeys {
     return this.tag(shardOf(streamerId));
   }
 
-  /** The KEYS of a per-streamer script, in the order its header names them. */
-  streamerKeys(streamerId: string): [string, string, string, string] {
+  /** The KEYS of a per-streamer script, in the order its header names them (the shard's log last). */
+  streamerKeys(streamerId: string): [string, string, string, string, string] {
     const tag = this.tagOf(streamerId);
-    return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}deadlines`, `${tag}online`];
+    return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}deadlines`, `${tag}online`, `${tag}log`];
+  }
+
+  /** The shard's transition log (a Stream). */
+  log(shard: number): string {
+    return `${this.tag(shard)}log`;
   }
 
   stateKey(streamerId: string): string {

@@ -24,7 +24,8 @@ const RETRY_PAUSE_MS = 50;
 
 /**
  * Presence in Redis, for any number of pods. Each change is one Lua script on one streamer's keys, run
- * atomically on Redis's clock (see lua/prelude.lua for the layout). The client must be created with a
+ * atomically on Redis's clock, which also appends its events to the shard's transition log (see
+ * lua/prelude.lua for the layout, and `RedisTransitionLog` for the reading side). The client must be created with a
  * command timeout and without an offline queue, so calls reject quickly when Redis is unreachable;
  * errors name this store, so a log line says which component failed.
  */
@@ -32,11 +33,13 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly keys: RedisKeys;
   private nextSweepShard = 0;
 
+  /** @param logRetentionMs how long the transition log keeps an entry (EVENT_LOG_RETENTION_MS) */
   constructor(
     private readonly redis: Redis,
     keyPrefix: string,
     private readonly timing: PresenceTiming,
     private readonly pod: string,
+    private readonly logRetentionMs: number,
     private readonly observe: StoreObserver = () => {},
   ) {
     this.keys = new RedisKeys(keyPrefix);
@@ -69,7 +72,12 @@ export class RedisPresenceStore implements PresenceStore {
     for (let i = 0; i < SHARD_COUNT && budget > 0; i += 1) {
       const shard = (first + i) % SHARD_COUNT;
       const reply = (await this.call('expire-due', () =>
-        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard)], [this.keys.tag(shard), this.pod, budget]),
+        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard), this.keys.log(shard)], [
+          this.keys.tag(shard),
+          this.pod,
+          this.logRetentionMs,
+          budget,
+        ]),
       )) as string[];
       serverTime = Math.max(serverTime, Number(reply[0]));
       budget -= Number(reply[1]);
@@ -123,7 +131,7 @@ export class RedisPresenceStore implements PresenceStore {
   private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
     const tag = this.keys.tagOf(streamerId);
     const reply = (await this.call(script.name, () =>
-      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, this.pod, streamerId, ...args]),
+      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, this.pod, this.logRetentionMs, streamerId, ...args]),
     )) as string[];
     return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
   }

@@ -7,6 +7,8 @@
 --   <tag>deadlines zset   streamer id -> its earliest lease deadline
 --   <tag>online    zset   online streamer ids, all with score 0 (ordered by id for paging)
 --   <tag>tl:<id>   list   the streamer's last transitions, newest first (JSON), with the deciding pod
+--   <tag>log       stream the shard's transition log: one entry per event, appended in the same script
+--                         as the change, trimmed by age (fields id, st, since, v, r, m, at, pod)
 -- Times are ms on Redis's clock (TIME), never a pod's. Numbers leave Lua formatted with %.0f, since
 -- tostring() would print versions (~1.8e15) in exponent form.
 
@@ -14,8 +16,9 @@
 local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
 local TIMELINE_LENGTH = 50
 
--- Set by each script from its ARGV: every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod.
-local CTX = { tag = ARGV[1], pod = ARGV[2] }
+-- Every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod, ARGV[3] = the log's retention
+-- (EVENT_LOG_RETENTION_MS), and has the shard's log stream as the LAST of its KEYS.
+local CTX = { tag = ARGV[1], pod = ARGV[2], retention = tonumber(ARGV[3]), log = KEYS[#KEYS] }
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -79,6 +82,11 @@ local function emit(rec, events, status, reason, since, now, meta)
   redis.call('LPUSH', tkey, entry)
   redis.call('LTRIM', tkey, 0, TIMELINE_LENGTH - 1)
   redis.call('PEXPIRE', tkey, OFFLINE_RETENTION_MS)
+  -- The transition log, in the same atomic step as the change: relays deliver from it, so an event
+  -- outlives a caller that timed out or died before it could publish.
+  redis.call('XADD', CTX.log, 'MINID', '~', fmt(now - CTX.retention), '*',
+    'id', rec.id, 'st', status, 'since', fmt(since), 'v', fmt(rec.version), 'r', reason, 'm', meta or '',
+    'at', fmt(now), 'pod', CTX.pod)
 end
 
 -- Drops leases that ran out by now; when the last live one goes, the streamer goes offline as of the

@@ -1,0 +1,127 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import type { LogEntry } from '../domain/transition-log.js';
+import type { TransitionLog } from '../domain/transition-log.port.js';
+import { PRESENCE_PUBLISHER, PUBLISH_FENCE, TRANSITION_LOG } from './injection-tokens.js';
+import type { PresencePublisher } from './presence-publisher.port.js';
+
+/** The consumer group of the viewer relays: every entry of the log is delivered to viewers by one pod. */
+export const VIEWERS_GROUP = 'viewers';
+/** Entries per shard per read. */
+const BATCH = 200;
+/** How long a read waits for new entries; also how long a shutdown may wait for the loop to notice. */
+const BLOCK_MS = 500;
+/** Entries another pod took and left unacknowledged this long are taken over: it died or stalled. */
+export const STALLED_AFTER_MS = 2_000;
+const TAKE_OVER_EVERY_MS = 1_000;
+const PAUSE_AFTER_ERROR_MS = 250;
+
+/**
+ * Delivers the transition log to viewers (and the dashboard) on every pod. Each pod's relay is a
+ * consumer of one group: an entry is taken by one pod, which emits it through the Socket.IO adapter
+ * (to the streamer's room on every pod), waits until the emit has left for Redis (the publish fence),
+ * and only then acknowledges it. Entries a pod took and never acknowledged (it died, or stalled past
+ * STALLED_AFTER_MS) are taken over by another: delivery is at least once, and a repeat carries the same
+ * version, which clients drop.
+ *
+ * The events come from the log, not from whoever called the store: a pod whose store call timed out,
+ * or that died right after it, loses nothing.
+ */
+@Injectable()
+export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ViewerRelay.name);
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private takeOverTimer: NodeJS.Timeout | null = null;
+  private failing = false;
+
+  constructor(
+    @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
+    @Inject(PRESENCE_PUBLISHER) private readonly publisher: PresencePublisher,
+    @Inject(PUBLISH_FENCE) private readonly published: () => Promise<void>,
+    private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private get shards(): number[] {
+    return Array.from({ length: this.log.shardCount }, (_, shard) => shard);
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = true;
+    this.loop = this.run();
+    this.takeOverTimer = setInterval(() => void this.takeOverStalled(), TAKE_OVER_EVERY_MS);
+    this.takeOverTimer.unref();
+  }
+
+  /** Stops taking entries; what was taken is delivered and acknowledged first. */
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    if (this.takeOverTimer !== null) clearInterval(this.takeOverTimer);
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        const entries = await this.log.takeNew(VIEWERS_GROUP, this.config.podId, this.shards, BATCH, BLOCK_MS);
+        if (entries.length > 0 && this.config.faultInjection === 'relay-exit-before-ack') {
+          // Test-only (FAULT_INJECTION): die holding entries, before acknowledging them.
+          this.logger.warn({ msg: 'fault injection: exiting before acknowledging', entries: entries.length });
+          process.kill(process.pid, 'SIGKILL');
+        }
+        await this.deliver(entries);
+        this.recovered();
+      } catch (error) {
+        this.failed(error);
+        await sleep(PAUSE_AFTER_ERROR_MS);
+      }
+    }
+  }
+
+  /** Entries of pods that died or stalled, delivered here. */
+  private async takeOverStalled(): Promise<void> {
+    if (!this.running) return;
+    try {
+      for (const shard of this.shards) {
+        const { entries, lost } = await this.log.takeOver(VIEWERS_GROUP, this.config.podId, shard, STALLED_AFTER_MS, BATCH);
+        if (lost > 0) this.logger.warn({ msg: 'entries trimmed from the log before delivery', shard, lost });
+        if (entries.length === 0) continue;
+        this.logger.log({ msg: 'took over stalled entries', shard, entries: entries.length, pod: this.config.podId });
+        await this.deliver(entries);
+      }
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  private async deliver(entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    for (const { event, at, pod } of entries) {
+      this.publisher.publish(event);
+      this.metrics.recordEvent(event, at);
+      const { streamerId, status, reason, since, version } = event;
+      this.logger.log({ msg: 'transition', streamerId, status, reason, since, version, decidedBy: pod, pod: this.config.podId });
+    }
+    // Acknowledged only once the emits have left this pod: if that fails, they are delivered again.
+    await this.published();
+    await this.log.ack(VIEWERS_GROUP, entries);
+  }
+
+  private failed(error: unknown): void {
+    // Once per outage, not at every retry: the store's own errors say the rest.
+    if (!this.failing) this.logger.warn({ msg: 'viewer relay failing; retrying', error: String(error) });
+    this.failing = true;
+  }
+
+  private recovered(): void {
+    if (this.failing) this.logger.log({ msg: 'viewer relay delivering again' });
+    this.failing = false;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,48 @@
+import type { LogEntry, LogPosition } from './transition-log.js';
+
+/** What one relay group has not delivered yet. */
+export interface GroupBacklog {
+  /** Entries not yet acknowledged: taken by a consumer and in flight, or not taken yet. */
+  readonly undelivered: number;
+  /** When the oldest of them was appended (ms since the epoch, the log's clock), or null when none. */
+  readonly oldestAt: number | null;
+}
+
+/** Entries a consumer took over from consumers that stalled or died. */
+export interface TakenOver {
+  readonly entries: readonly LogEntry[];
+  /** In flight when trimmed by age from the log: they can no longer be delivered. */
+  readonly lost: number;
+}
+
+/**
+ * The transition log: every event a store operation produces, appended in the same atomic step as the
+ * state change (the store writes it; see `PresenceStore`), kept for the retention (by age), and read by
+ * relays and the event feed. Implementations: `MemoryTransitionLog` (single node: the memory store's
+ * own) and `RedisTransitionLog` (one Stream per key shard).
+ *
+ * Relays read it through consumer groups: each group (viewers, webhooks) gets every entry; within a
+ * group each entry is taken by one consumer at a time and stays pending until acknowledged, and a
+ * consumer can take over entries another took and left unacknowledged for a while (it died or stalled).
+ * Delivery is therefore at least once per group.
+ */
+export interface TransitionLog {
+  /** How many shards (positions) the log has; a feed cursor carries one position per shard. */
+  readonly shardCount: number;
+  /**
+   * The log's clock, read first, then up to `count` entries of each shard after its position (null:
+   * from the oldest kept), in id order. Entries appended after the read have ids at or above `now`.
+   */
+  readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }>;
+  /**
+   * Entries of `shards` never taken by any consumer of `group`, at most `count` per shard, now taken by
+   * `consumer`; waits up to `blockMs` for one when there are none. Creates the group when missing (at
+   * the start of the log, so entries appended before it existed, e.g. after a store restart, are not skipped).
+   */
+  takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]>;
+  /** Entries of `shard` that other consumers of `group` took and left unacknowledged for `minIdleMs`, now `consumer`'s. */
+  takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number): Promise<TakenOver>;
+  /** Done with these entries for `group`: they are delivered (or given up on). Acknowledging twice is harmless. */
+  ack(group: string, entries: readonly LogEntry[]): Promise<void>;
+  backlog(group: string): Promise<GroupBacklog>;
+}

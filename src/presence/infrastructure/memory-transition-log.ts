@@ -1,0 +1,128 @@
+import type { PresenceEvent } from '../domain/presence-state.js';
+import type { LogEntry, LogPosition } from '../domain/transition-log.js';
+import { compareIds } from '../domain/transition-log.js';
+import type { GroupBacklog, TakenOver, TransitionLog } from '../domain/transition-log.port.js';
+
+interface Group {
+  /** Index (see `base`) of the first entry no consumer of the group has taken. */
+  next: number;
+  readonly pending: Map<string, LogEntry>;
+}
+
+/**
+ * The embedded transition log: in this process's memory, for a SINGLE NODE, written by the memory
+ * store inside its own (synchronous, so atomic) operations. One shard; entries older than the
+ * retention are dropped as new ones come. Consumer groups are plain cursors here: there is no other
+ * process to take over from.
+ */
+export class MemoryTransitionLog implements TransitionLog {
+  readonly shardCount = 1;
+  private readonly entries: LogEntry[] = [];
+  /** The index of `entries[0]` since the log began: indexes stay valid as the front is trimmed. */
+  private base = 0;
+  /** How many entries at the front of `entries` are past the retention (dropped lazily, see `trim`). */
+  private expired = 0;
+  private lastMs = 0;
+  private lastSeq = 0;
+  private readonly groups = new Map<string, Group>();
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly retentionMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Appends one event; called by the memory store in the same synchronous step as the change. */
+  append(event: PresenceEvent, at: number, pod: string): LogEntry {
+    const ms = Math.max(at, this.lastMs);
+    this.lastSeq = ms === this.lastMs ? this.lastSeq + 1 : 0;
+    this.lastMs = ms;
+    const entry: LogEntry = { shard: 0, id: `${ms}-${this.lastSeq}`, event, at, pod };
+    this.entries.push(entry);
+    this.trim(at);
+    for (const wake of [...this.waiters]) wake();
+    return entry;
+  }
+
+  async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }> {
+    const now = this.clock();
+    this.trim(now);
+    const after = position[0] ?? null;
+    const start = Math.max(this.expired, after === null ? 0 : this.indexAfter(after));
+    return { now, shards: [this.entries.slice(start, start + count)] };
+  }
+
+  async takeNew(group: string, _consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
+    if (!shards.includes(0)) return [];
+    const state = this.group(group);
+    if (this.available(state) === 0 && blockMs > 0) await this.waitForAppend(blockMs);
+    const from = Math.max(state.next - this.base, this.expired);
+    const taken = this.entries.slice(from, from + count);
+    state.next = this.base + from + taken.length;
+    for (const entry of taken) state.pending.set(entry.id, entry);
+    return taken;
+  }
+
+  async takeOver(): Promise<TakenOver> {
+    return { entries: [], lost: 0 };
+  }
+
+  async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
+    const state = this.group(group);
+    for (const entry of entries) state.pending.delete(entry.id);
+  }
+
+  async backlog(group: string): Promise<GroupBacklog> {
+    const state = this.group(group);
+    const untaken = this.entries.slice(Math.max(state.next - this.base, this.expired));
+    const times = [...[...state.pending.values()].map((e) => e.at), ...(untaken.length > 0 ? [untaken[0]!.at] : [])];
+    return { undelivered: state.pending.size + untaken.length, oldestAt: times.length === 0 ? null : Math.min(...times) };
+  }
+
+  private group(name: string): Group {
+    let state = this.groups.get(name);
+    if (state === undefined) {
+      state = { next: this.base, pending: new Map() };
+      this.groups.set(name, state);
+    }
+    return state;
+  }
+
+  private available(state: Group): number {
+    return this.entries.length - Math.max(state.next - this.base, this.expired);
+  }
+
+  /** Index into `entries` of the first entry after `id`. */
+  private indexAfter(id: string): number {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (compareIds(this.entries[mid]!.id, id) <= 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  private waitForAppend(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
+  }
+
+  /** Drops entries older than the retention; the array is compacted in bulk, not at every append. */
+  private trim(now: number): void {
+    while (this.expired < this.entries.length && this.entries[this.expired]!.at < now - this.retentionMs) this.expired += 1;
+    if (this.expired > 1024 && this.expired * 2 > this.entries.length) {
+      this.entries.splice(0, this.expired);
+      this.base += this.expired;
+      this.expired = 0;
+    }
+  }
+}

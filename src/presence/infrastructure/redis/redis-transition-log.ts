@@ -1,0 +1,167 @@
+import type { Redis } from 'ioredis';
+import type { Meta, PresenceEvent, PresenceReason, PresenceStatus } from '../../domain/presence-state.js';
+import type { LogEntry, LogPosition } from '../../domain/transition-log.js';
+import { idTime } from '../../domain/transition-log.js';
+import type { GroupBacklog, TakenOver, TransitionLog } from '../../domain/transition-log.port.js';
+import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
+
+/** A stream entry as ioredis returns it: the id, then field, value, field, value... */
+type RawEntry = [string, string[]];
+
+/**
+ * The reading side of the transition log in Redis: one Stream per key shard (`<tag>log`), which the
+ * presence scripts append to (lua/prelude.lua `emit`). Relays read through consumer groups; the feed
+ * reads with XRANGE.
+ *
+ * `blocking` is a connection of its own for XREADGROUP … BLOCK: a blocked command holds its connection,
+ * so it must not share one with presence calls. Its command timeout must exceed the longest block asked for.
+ */
+export class RedisTransitionLog implements TransitionLog {
+  readonly shardCount = SHARD_COUNT;
+  private readonly keys: RedisKeys;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly blocking: Redis,
+    keyPrefix: string,
+    private readonly retentionMs: number,
+  ) {
+    this.keys = new RedisKeys(keyPrefix);
+  }
+
+  async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }> {
+    // TIME first: Redis runs one connection's commands in order, so anything appended after these reads
+    // has an id at or above `now`.
+    const pipeline = this.redis.pipeline().time();
+    for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
+      const after = position[shard] ?? null;
+      pipeline.xrange(this.keys.log(shard), after === null ? '-' : `(${after}`, '+', 'COUNT', count);
+    }
+    const results = await this.named('read', () => pipeline.exec());
+    const replies = (results ?? []).map(([error, value]) => {
+      if (error) throw this.error('read', error);
+      return value;
+    });
+    const [seconds, micros] = replies[0] as [string, string];
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    // The stream is trimmed lazily (on append, approximately): what is past the retention is gone to readers.
+    const shards = replies.slice(1).map((raw, shard) => (raw as RawEntry[]).map((entry) => decodeEntry(shard, entry)).filter((e) => e.at >= now - this.retentionMs));
+    return { now, shards };
+  }
+
+  async takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
+    if (shards.length === 0) return [];
+    const keys = shards.map((shard) => this.keys.log(shard));
+    const read = () =>
+      this.blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>')) as Promise<
+        [string, RawEntry[]][] | null
+      >;
+    let reply: [string, RawEntry[]][] | null;
+    try {
+      reply = await read();
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOGROUP')) throw this.error('take', error);
+      await this.createGroup(group, keys);
+      reply = await read().catch((again: unknown) => {
+        throw this.error('take', again);
+      });
+    }
+    return (reply ?? []).flatMap(([key, entries]) => {
+      const shard = keys.indexOf(key);
+      return entries.map((entry) => decodeEntry(shards[shard]!, entry));
+    });
+  }
+
+  async takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number): Promise<TakenOver> {
+    const key = this.keys.log(shard);
+    const reply = await this.named('take over', async () => {
+      try {
+        return (await this.redis.xautoclaim(key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, RawEntry[], string[]];
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) return ['0-0', [], []] as [string, RawEntry[], string[]];
+        throw error;
+      }
+    });
+    const [, entries, deleted] = reply;
+    // Redis 7 lists entries trimmed while pending apart (and drops them from the pending list).
+    return { entries: entries.filter((entry) => entry !== null).map((entry) => decodeEntry(shard, entry)), lost: (deleted ?? []).length };
+  }
+
+  async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    const byShard = new Map<number, string[]>();
+    for (const entry of entries) byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id]);
+    for (const [shard, ids] of byShard) pipeline.xack(this.keys.log(shard), group, ...ids);
+    const results = await this.named('ack', () => pipeline.exec());
+    for (const [error] of results ?? []) if (error) throw this.error('ack', error);
+  }
+
+  async backlog(group: string): Promise<GroupBacklog> {
+    let undelivered = 0;
+    let oldestAt: number | null = null;
+    const older = (at: number) => (oldestAt = oldestAt === null ? at : Math.min(oldestAt, at));
+    for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
+      const key = this.keys.log(shard);
+      const groups = (await this.named('backlog', () => this.redis.xinfo('GROUPS', key).catch(() => []))) as unknown[][];
+      const info = groups.map(fieldsOf).find((fields) => fields.name === group);
+      if (info === undefined) {
+        // No group yet: everything the shard holds is undelivered.
+        const length = await this.named('backlog', () => this.redis.xlen(key));
+        undelivered += length;
+        if (length > 0) older(idTime(((await this.redis.xrange(key, '-', '+', 'COUNT', 1)) as RawEntry[])[0]![0]));
+        continue;
+      }
+      const pending = Number(info.pending ?? 0);
+      const lag = info.lag === null || info.lag === undefined ? 0 : Number(info.lag);
+      undelivered += pending + lag;
+      if (pending > 0) {
+        const [, smallest] = (await this.named('backlog', () => this.redis.xpending(key, group))) as [number, string | null];
+        if (smallest) older(idTime(smallest));
+      }
+      if (lag > 0) {
+        const next = (await this.named('backlog', () => this.redis.xrange(key, `(${String(info['last-delivered-id'])}`, '+', 'COUNT', 1))) as RawEntry[];
+        if (next.length > 0) older(idTime(next[0]![0]));
+      }
+    }
+    return { undelivered, oldestAt };
+  }
+
+  /** Creates `group` on each stream (and the stream), at its start; one that exists is left as it is. */
+  private async createGroup(group: string, keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      await this.redis.xgroup('CREATE', key, group, '0', 'MKSTREAM').catch((error: unknown) => {
+        if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw this.error('create group', error);
+      });
+    }
+  }
+
+  private async named<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw this.error(operation, error);
+    }
+  }
+
+  private error(operation: string, error: unknown): Error {
+    if (error instanceof Error && error.message.startsWith('redis transition log:')) return error;
+    const message = error instanceof Error ? error.message : String(error);
+    return new Error(`redis transition log: ${operation} failed: ${message}`, { cause: error });
+  }
+}
+
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = flat[i + 1];
+  return fields;
+}
+
+/** One stream entry (fields written by lua/prelude.lua `emit`) as a log entry. */
+function decodeEntry(shard: number, [id, flat]: RawEntry): LogEntry {
+  const f = fieldsOf(flat) as Record<string, string>;
+  const base = { streamerId: f.id!, status: f.st as PresenceStatus, since: Number(f.since), version: Number(f.v) };
+  const reason = f.r as PresenceReason;
+  const event: PresenceEvent = f.m ? { ...base, meta: JSON.parse(f.m) as Meta, reason } : { ...base, reason };
+  return { shard, id, event, at: Number(f.at), pod: f.pod! };
+}

@@ -1,0 +1,56 @@
+import { Controller, Get, HttpException, HttpStatus, Query, Req, UseGuards } from '@nestjs/common';
+import type { Request } from 'express';
+import { OperatorGuard } from '../../auth/operator.guard.js';
+import { EventFeed } from '../application/event-feed.js';
+import type { PresenceEvent } from '../domain/presence-state.js';
+import { decodeFeedCursor, encodeFeedCursor } from '../domain/transition-log.js';
+import { badRequest, storeUnavailable } from './http-errors.js';
+import { parseWholeNumber } from './query-params.js';
+
+export const DEFAULT_FEED_LIMIT = 100;
+export const MAX_FEED_LIMIT = 1000;
+export const MAX_WAIT_MS = 30_000;
+
+interface FeedResponse {
+  readonly items: ReadonlyArray<{ cursor: string; event: PresenceEvent }>;
+  readonly nextCursor: string;
+}
+
+/**
+ * `GET /v1/events` (operator): every transition the log keeps, oldest first, one streamer's in version
+ * order, with opaque cursors and a long poll. For backends that must not miss a transition (close a
+ * stream record, bill hours): read, process, keep `nextCursor`, read again.
+ */
+@Controller('v1/events')
+@UseGuards(OperatorGuard)
+export class EventsController {
+  constructor(private readonly feed: EventFeed) {}
+
+  @Get()
+  async events(
+    @Query('after') after: string | undefined,
+    @Query('limit') limitText: string | undefined,
+    @Query('waitMs') waitText: string | undefined,
+    @Req() request: Request,
+  ): Promise<FeedResponse> {
+    const limit = parseWholeNumber('limit', limitText, DEFAULT_FEED_LIMIT, 1, MAX_FEED_LIMIT);
+    const waitMs = parseWholeNumber('waitMs', waitText, 0, 0, MAX_WAIT_MS);
+    const position = after === undefined ? null : decodeFeedCursor(after, this.feed.shardCount);
+    if (after !== undefined && position === null) throw badRequest('invalid_cursor', 'after is not a cursor this feed returned');
+    let left = false;
+    request.once('close', () => (left = true));
+    const read = await this.feed.read(position, limit, waitMs, () => left).catch((error: unknown) => {
+      throw storeUnavailable(error);
+    });
+    if (read.kind === 'expired') {
+      throw new HttpException(
+        { error: { code: 'cursor_expired', message: 'the events after this cursor are older than the retention and gone; start again without `after`' } },
+        HttpStatus.GONE,
+      );
+    }
+    return {
+      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at), event: entry.event })),
+      nextCursor: encodeFeedCursor(read.next),
+    };
+  }
+}
