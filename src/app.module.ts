@@ -8,6 +8,7 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { PresenceModule } from './presence/presence.module.js';
 import type { RedisConnections } from './redis/redis-connections.js';
 import { RedisModule } from './redis/redis.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /** The composition root: everything that differs between embedded and Redis mode is chosen here from config. */
 @Module({})
@@ -16,9 +17,10 @@ export class AppModule {
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
     const presence = PresenceModule.forRoot(config, redis);
     const redisMode = redis === null ? [] : [RedisModule.forRoot(redis, presence)];
+    const webhooks = config.webhookUrl === null ? [] : [WebhooksModule.forRoot(config, redis, presence)];
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), MetricsModule, HealthModule, presence, ...redisMode],
+      imports: [ConfigModule.forRoot(config), MetricsModule, HealthModule, presence, ...redisMode, ...webhooks],
       controllers: [MetricsController],
       providers: [DrainService],
     };

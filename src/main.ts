@@ -23,7 +23,7 @@ const config = parsed.config;
 const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
-const redis = config.redisUrl === null ? null : new RedisConnections(config.redisUrl);
+const redis = config.redisUrl === null ? null : new RedisConnections(config.redisUrl, { webhooks: config.webhookUrl !== null });
 const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger });
 // The dashboard page at `/`, built into dist/dashboard/public by `npm run build`.
 app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)));

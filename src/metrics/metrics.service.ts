@@ -3,6 +3,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PresenceEvent } from '../presence/domain/presence-state.js';
+import type { GroupBacklog } from '../presence/domain/transition-log.port.js';
 
 /**
  * The Prometheus metrics of this pod, in a registry of its own (not prom-client's global one, so two
@@ -33,7 +34,7 @@ export class MetricsService {
 
   readonly events = new Counter({
     name: 'presence_events_total',
-    help: 'Presence events this pod published, by reason',
+    help: 'Presence events this pod relayed from the transition log to viewers, by reason',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -92,10 +93,61 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly webhookAttempts = new Counter({
+    name: 'presence_webhook_attempts_total',
+    help: 'Webhook delivery attempts this pod made, by outcome (delivered: a 2xx in time; failed: anything else)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookDeadLetters = new Counter({
+    name: 'presence_webhook_dead_letters_total',
+    help: 'Webhooks given up on after EVENT_LOG_RETENTION_MS without a 2xx',
+    registers: [this.registry],
+  });
+
+  readonly webhookHeld = new Gauge({
+    name: 'presence_webhook_held_entries',
+    help: 'Transitions this pod holds in memory for webhook delivery (at most its window; the rest wait in the log)',
+    registers: [this.registry],
+  });
+
+  private webhookBacklogSource: (() => Promise<GroupBacklog>) | null = null;
+
+  readonly webhookBacklog = new Gauge({
+    name: 'presence_webhook_backlog',
+    help: 'Transitions not yet acknowledged by the webhook receiver, cluster-wide, read from the log at scrape time',
+    registers: [this.registry],
+    collect: async () => {
+      const backlog = await this.readWebhookBacklog();
+      if (backlog !== null) this.webhookBacklog.set(backlog.undelivered);
+    },
+  });
+
+  readonly webhookOldestAge = new Gauge({
+    name: 'presence_webhook_oldest_undelivered_seconds',
+    help: 'Age of the oldest transition the webhook receiver has not acknowledged (0 when none)',
+    registers: [this.registry],
+    collect: async () => {
+      const backlog = await this.readWebhookBacklog();
+      if (backlog !== null) this.webhookOldestAge.set(backlog.oldestAt === null ? 0 : Math.max(0, Date.now() - backlog.oldestAt) / 1000);
+    },
+  });
+
   /** `pod` becomes a label of every metric, so one dashboard shows each pod apart. */
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.registry.setDefaultLabels({ pod: config.podId });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the webhook backlog gauges read from, when webhooks are on. */
+  watchWebhookBacklog(source: () => Promise<GroupBacklog>): void {
+    this.webhookBacklogSource = source;
+  }
+
+  private async readWebhookBacklog(): Promise<GroupBacklog | null> {
+    if (this.webhookBacklogSource === null) return null;
+    return this.webhookBacklogSource().catch(() => null);
   }
 
   /** The store's observer: how long each call took, and whether it failed. */

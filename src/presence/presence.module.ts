@@ -69,7 +69,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, TRANSITION_LOG, PRESENCE_STORE, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

@@ -15,8 +15,8 @@ const PROBE_INTERVAL_MS = 1_000;
  * - `publisher`: the Socket.IO adapter's publishes, with the same limits.
  * - `subscriber`: the adapter's subscriptions. It queues while disconnected and re-subscribes by itself
  *   when Redis comes back (ioredis `autoResubscribe`).
- * - `relay`: the relays' blocking reads of the transition log, which hold their connection while they
- *   wait; its timeout is the longest block plus the command timeout.
+ * - `relay` (and `webhooks`, when webhooks are on): the relays' blocking reads of the transition log,
+ *   which hold their connection while they wait; their timeout is the longest block plus the command timeout.
  * It tracks whether Redis is usable (for /readyz) and tells listeners when it is usable again after an
  * outage, so the pod can re-assert its connections and ask its viewers to resync.
  */
@@ -25,20 +25,24 @@ export class RedisConnections {
   readonly publisher: Redis;
   readonly subscriber: Redis;
   readonly relay: Redis;
+  /** The webhook dispatcher's blocking reads, when webhooks are on; else null. */
+  readonly webhooks: Redis | null;
   private readonly logger = new Logger(RedisConnections.name);
   private readonly recoveryListeners: Array<() => void> = [];
   private probeTimer: NodeJS.Timeout | null = null;
   private probeOk = false;
   private wasDown = false;
 
-  constructor(url: string) {
+  constructor(url: string, options: { webhooks: boolean } = { webhooks: false }) {
     const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     // Auto-pipelining sends the commands issued in one event-loop tick in one write: under load the
     // per-command socket write was the pod's largest single cost (npm run bench).
     this.command = new Redis(url, { ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
     this.publisher = new Redis(url, { ...bounded, connectionName: 'presence-publish' });
     this.subscriber = new Redis(url, { connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
-    this.relay = new Redis(url, { ...bounded, connectionName: 'presence-relay', commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS });
+    const blocking: RedisOptions = { ...bounded, commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS };
+    this.relay = new Redis(url, { ...blocking, connectionName: 'presence-relay' });
+    this.webhooks = options.webhooks ? new Redis(url, { ...blocking, connectionName: 'presence-webhooks' }) : null;
     for (const [name, client] of this.named()) {
       // Without a listener ioredis reports every failed reconnect as an unhandled error event.
       client.on('error', (error: Error) => this.logger.warn({ msg: 'redis connection error', connection: name, error: error.message }));
@@ -125,6 +129,7 @@ export class RedisConnections {
       ['publisher', this.publisher],
       ['subscriber', this.subscriber],
       ['relay', this.relay],
+      ...(this.webhooks === null ? [] : ([['webhooks', this.webhooks]] as Array<[string, Redis]>)),
     ];
   }
 }

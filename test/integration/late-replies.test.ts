@@ -2,7 +2,7 @@
 // cause) longer than the pods' command timeout, while deadlines pass and `end`s and closes are sent. The
 // store applies those changes when it wakes up, after the pods have given up on the replies (or retried
 // and found nothing left to do). Every one of them must still reach the viewers: the events come from
-// the transition log, written with each change, not from the reply.
+// the transition log, written with each change, not from the reply; the webhook receiver gets each too.
 import type { Socket } from 'socket.io-client';
 import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
@@ -10,6 +10,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { keepBeating, streamer, watch } from '../helpers/presence-clients.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
 
@@ -24,10 +25,12 @@ const STALL_S = 1.6;
 let redis: RedisServer;
 let a: AppProcess;
 let b: AppProcess;
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   redis = await startRedis({ extraArgs: ['--enable-debug-command', 'yes'] });
-  const env = { ...TIMING, REDIS_KEY_PREFIX: `late-replies-${process.pid}:` };
+  receiver = await startWebhookReceiver();
+  const env = { ...TIMING, REDIS_KEY_PREFIX: `late-replies-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
   [a, b] = await Promise.all(['late-a', 'late-b'].map((name) => startApp({ redisUrl: redis.url, env: { ...env, POD_NAME: name } })));
   for (const app of [a, b]) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
 }, 60_000);
@@ -75,6 +78,12 @@ test('a stall past the command timeout: every timeout, end and close made during
   expect(silent.map(seen)).toEqual(silent.map((id) => ({ id, versions: 1, reasons: ['timeout'] })));
   expect(ended.map(seen)).toEqual(ended.map((id) => ({ id, versions: 1, reasons: ['ended'] })));
   expect(closed.map(seen)).toEqual(closed.map((id) => ({ id, versions: 1, reasons: ['disconnected'] })));
+  // The backend's receiver got each of those offline transitions once (and acknowledged it once).
+  await waitUntil(() => everyone.every((id) => receiver.acknowledged().some((d) => d.body?.data.streamerId === id && d.body.type === 'presence.offline')), 10_000);
+  for (const id of everyone) {
+    const hooks = receiver.acknowledged().filter((d) => d.body?.data.streamerId === id && d.body.type === 'presence.offline');
+    expect({ id, versions: hooks.map((d) => d.body!.data.version) }).toEqual({ id, versions: [offline(id)[0]!.version] });
+  }
   // The viewer's last word on each is that offline, and both pods agree with it.
   for (const id of everyone) {
     const last = viewer.events.payloads().filter((e: PresenceEvent) => e.streamerId === id).at(-1)!;

@@ -1,0 +1,71 @@
+import type { Redis } from 'ioredis';
+import type { ShardOwnership } from '../../domain/shard-ownership.port.js';
+import { RedisKeys } from './redis-keys.js';
+
+// Each a few lines and on one key: inline. Times are Redis's clock, never a pod's.
+/** KEYS[1] the group's pod registry (zset)   ARGV[1] pod   ARGV[2] how long a silent pod still counts (ms). Returns how many pods count. */
+const PODS_ALIVE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+return redis.call('ZCARD', KEYS[1])`;
+/** KEYS[1] a shard's lease   ARGV[1] pod   ARGV[2] TTL (ms). Renews it if this pod holds it: 1, else 0. */
+const RENEW = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
+/** KEYS[1] a shard's lease   ARGV[1] pod. Deletes it if this pod holds it. */
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
+
+/**
+ * A lease per shard (`<tag>lease:<group>`, in the shard's own slot), held by one pod at a time and
+ * renewed on every refresh. Pods register in a per-group set so each knows how many share the work, and
+ * holds at most its fair share (shards / pods, rounded up): a pod that starts gets shards as others give
+ * up their extras. A pod that dies or stalls loses its leases after `ttlMs`.
+ */
+export class RedisShardLeases implements ShardOwnership {
+  private readonly keys: RedisKeys;
+  private readonly owned = new Set<number>();
+  /** Where this pod starts looking for free shards: spread, so pods do not all race for shard 0. */
+  private readonly offset: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keyPrefix: string,
+    private readonly group: string,
+    private readonly pod: string,
+    private readonly shardCount: number,
+    private readonly ttlMs: number,
+  ) {
+    this.keys = new RedisKeys(keyPrefix);
+    this.offset = [...pod].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 7) % shardCount;
+  }
+
+  async refresh(idle: (shard: number) => boolean): Promise<number[]> {
+    const pods = Number(await this.redis.eval(PODS_ALIVE, 1, `${this.keyPrefix}pods:${this.group}`, this.pod, 3 * this.ttlMs));
+    for (const shard of [...this.owned]) {
+      if (Number(await this.redis.eval(RENEW, 1, this.lease(shard), this.pod, this.ttlMs)) !== 1) this.owned.delete(shard);
+    }
+    const fair = Math.ceil(this.shardCount / Math.max(1, pods));
+    for (const shard of [...this.owned]) {
+      if (this.owned.size <= fair) break;
+      if (!idle(shard)) continue;
+      await this.redis.eval(RELEASE, 1, this.lease(shard), this.pod);
+      this.owned.delete(shard);
+    }
+    for (let i = 0; i < this.shardCount && this.owned.size < fair; i += 1) {
+      const shard = (this.offset + i) % this.shardCount;
+      if (this.owned.has(shard)) continue;
+      if ((await this.redis.set(this.lease(shard), this.pod, 'PX', this.ttlMs, 'NX')) === 'OK') this.owned.add(shard);
+    }
+    return [...this.owned].sort((a, b) => a - b);
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const shard of [...this.owned]) await this.redis.eval(RELEASE, 1, this.lease(shard), this.pod).catch(() => undefined);
+    this.owned.clear();
+  }
+
+  private lease(shard: number): string {
+    return `${this.keys.tag(shard)}lease:${this.group}`;
+  }
+}

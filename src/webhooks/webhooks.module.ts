@@ -1,0 +1,45 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { AppConfig } from '../config/app-config.js';
+import type { MemoryPresenceStore } from '../presence/infrastructure/memory-presence.store.js';
+import { RedisShardLeases } from '../presence/infrastructure/redis/redis-shard-leases.js';
+import { RedisTransitionLog } from '../presence/infrastructure/redis/redis-transition-log.js';
+import { SingleNodeOwnership } from '../presence/infrastructure/single-node-ownership.js';
+import { PRESENCE_STORE } from '../presence/application/injection-tokens.js';
+import type { RedisConnections } from '../redis/redis-connections.js';
+import { LEASE_TTL_MS, WEBHOOK_LOG, WEBHOOK_OWNERSHIP, WEBHOOK_SENDER, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
+import { HttpWebhookSender } from './webhook-sender.js';
+
+/**
+ * Webhooks (WEBHOOK_URL set): the dispatcher, fed from the transition log. In Redis mode it reads the
+ * log on a blocking connection of its own (the viewer relay holds the other) and owns shards by lease;
+ * in embedded mode it reads the memory store's log and owns its only shard.
+ */
+@Module({})
+export class WebhooksModule {
+  static forRoot(config: AppConfig, redis: RedisConnections | null, presence: DynamicModule): DynamicModule {
+    const url = config.webhookUrl!;
+    const key = config.webhookSecret!;
+    return {
+      module: WebhooksModule,
+      imports: [presence],
+      providers: [
+        {
+          provide: WEBHOOK_LOG,
+          inject: [PRESENCE_STORE],
+          useFactory: (store: MemoryPresenceStore) =>
+            redis === null ? store.log : new RedisTransitionLog(redis.command, redis.webhooks!, config.redisKeyPrefix, config.eventLogRetentionMs),
+        },
+        {
+          provide: WEBHOOK_OWNERSHIP,
+          inject: [WEBHOOK_LOG],
+          useFactory: (log: { shardCount: number }) =>
+            redis === null
+              ? new SingleNodeOwnership(log.shardCount)
+              : new RedisShardLeases(redis.command, config.redisKeyPrefix, WEBHOOKS_GROUP, config.podId, log.shardCount, LEASE_TTL_MS),
+        },
+        { provide: WEBHOOK_SENDER, useValue: new HttpWebhookSender(url, key) },
+        WebhookDispatcher,
+      ],
+    };
+  }
+}

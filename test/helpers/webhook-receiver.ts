@@ -1,0 +1,85 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
+import { registerCleanup } from './cleanup.js';
+
+/** A webhook body as the contract defines it. */
+export interface WebhookBody {
+  type: 'presence.online' | 'presence.offline' | 'presence.meta';
+  timestamp: string;
+  data: PresenceEvent;
+}
+
+/** One request the receiver got. */
+export interface Delivery {
+  readonly at: number;
+  readonly id: string;
+  readonly headers: IncomingHttpHeaders;
+  /** Null when the signature did not verify (the receiver then answers 400). */
+  readonly body: WebhookBody | null;
+  /** What the receiver answered. */
+  readonly status: number;
+}
+
+export interface WebhookReceiver {
+  /** `http://127.0.0.1:<port>/hooks` */
+  readonly url: string;
+  /** `whsec_…`, to give the app as WEBHOOK_SECRET. */
+  readonly secret: string;
+  readonly deliveries: Delivery[];
+  /** Deliveries answered 2xx, in the order they were answered. */
+  acknowledged(): Delivery[];
+  /** Sets what verified deliveries are answered from now on (the status code). */
+  answer(status: number): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP receiver on 127.0.0.1 and a free port that verifies every delivery with the
+ * `standardwebhooks` package, as a backend would, answers 400 to a bad signature, and otherwise what
+ * it was told to (200 by default). Closed by the file's cleanup if the test does not close it.
+ */
+export async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const secret = `whsec_${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64')}`;
+  const verifier = new Webhook(secret);
+  const deliveries: Delivery[] = [];
+  let status = 200;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: WebhookBody | null = null;
+      try {
+        body = verifier.verify(text, request.headers as Record<string, string>) as WebhookBody;
+      } catch {
+        body = null;
+      }
+      const answered = body === null ? 400 : status;
+      deliveries.push({ at: Date.now(), id: String(request.headers['webhook-id']), headers: request.headers, body, status: answered });
+      response.writeHead(answered, { 'content-type': 'text/plain' }).end(answered < 300 ? 'ok' : 'no');
+    });
+  });
+  server.keepAliveTimeout = 1_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  const unregister = registerCleanup(close);
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    secret,
+    deliveries,
+    acknowledged: () => deliveries.filter((d) => d.status >= 200 && d.status < 300),
+    answer(next) {
+      status = next;
+    },
+    async close() {
+      unregister();
+      await close();
+    },
+  };
+}

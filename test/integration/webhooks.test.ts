@@ -1,0 +1,123 @@
+// Webhooks from the transition log to a real HTTP receiver that verifies each delivery with the
+// `standardwebhooks` package: a receiver down for 30 s gets everything afterwards, each webhook-id
+// acknowledged once, per streamer in version order, while the pods hold a bounded window in memory (the
+// log is the buffer); a receiver that never says 2xx sees its events dead-lettered after the retention.
+import type { Socket } from 'socket.io-client';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { sleep, waitUntil } from '../helpers/timing.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+
+useCleanup();
+
+/** WINDOW in src/webhooks/webhook-dispatcher.ts: what one pod may hold in memory. */
+const WINDOW = 500;
+
+async function metric(app: AppProcess, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const samples = parsePrometheus(await (await fetch(`${app.url}/metrics`)).text());
+  return valueOf(samples, name, labels);
+}
+
+/** Runs `work` on `ids` with at most `parallel` at a time. */
+async function inParallel(ids: string[], parallel: number, work: (id: string) => Promise<void>): Promise<void> {
+  const queue = [...ids];
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) await work(id);
+  }));
+}
+
+/** Online (connected), a meta change, then ended: three transitions. */
+async function session(url: string, id: string): Promise<void> {
+  const socket: Socket = await streamer(url, id);
+  expect(await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: `${id} live` } })).toMatchObject({ ok: true });
+  expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
+  socket.close();
+}
+
+describe('two pods on Redis, a receiver down for 30 s', () => {
+  let receiver: WebhookReceiver;
+  let pods: AppProcess[];
+  beforeAll(async () => {
+    const redis = await startRedis();
+    receiver = await startWebhookReceiver();
+    const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `webhooks-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+    pods = await Promise.all(['hook-a', 'hook-b'].map((name) => startApp({ redisUrl: redis.url, env: { ...env, POD_NAME: name } })));
+    for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
+  }, 60_000);
+
+  test('every transition arrives once it is back, each webhook-id acknowledged once, per streamer in version order; memory bounded', async () => {
+    receiver.answer(503);
+    const downAt = Date.now();
+    // Sessions on both pods; 2,400 transitions in all, far more than a pod's window.
+    const ids = Array.from({ length: 800 }, (_, i) => `hook-${i}`);
+    await inParallel(ids, 16, (id) => session(pods[Number(id.split('-')[1]) % 2]!.url, id));
+    const transitions = ids.length * 3;
+
+    // While it is down: the log holds the backlog, the pods at most their window each.
+    let maxHeld = 0;
+    let maxBacklog = 0;
+    while (Date.now() - downAt < 30_000) {
+      const held = await Promise.all(pods.map((app) => metric(app, 'presence_webhook_held_entries')));
+      maxHeld = Math.max(maxHeld, ...held);
+      maxBacklog = Math.max(maxBacklog, await metric(pods[0]!, 'presence_webhook_backlog'));
+      await sleep(1_000);
+    }
+    expect(receiver.deliveries.length).toBeGreaterThan(0);
+    expect(receiver.acknowledged()).toEqual([]);
+    expect(maxHeld).toBeLessThanOrEqual(WINDOW);
+    expect(maxBacklog).toBeGreaterThanOrEqual(transitions);
+    expect(await metric(pods[0]!, 'presence_webhook_oldest_undelivered_seconds')).toBeGreaterThan(20);
+
+    receiver.answer(200);
+    // Retries of a chain are at most doubling (1, 2, 4 … 32 s apart after a 30 s outage).
+    await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= transitions, 60_000, 500).catch(() => {
+      throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${transitions} acknowledged`);
+    });
+    await sleep(1_000);
+
+    const acked = receiver.acknowledged();
+    expect(receiver.deliveries.filter((d) => d.body === null)).toEqual([]); // every signature verified
+    expect(acked).toHaveLength(transitions); // none twice
+    for (const id of ids) {
+      const mine = acked.filter((d) => d.body!.data.streamerId === id);
+      const versions = mine.map((d) => d.body!.data.version);
+      expect({ id, types: mine.map((d) => d.body!.type), ordered: versions.every((v, i) => i === 0 || v > versions[i - 1]!) }).toEqual({
+        id,
+        types: ['presence.online', 'presence.meta', 'presence.offline'],
+        ordered: true,
+      });
+      for (const d of mine) expect(d.id).toBe(`${id}:${d.body!.data.version}`);
+    }
+    expect(await metric(pods[0]!, 'presence_webhook_backlog')).toBe(0);
+    expect(await metric(pods[0]!, 'presence_webhook_oldest_undelivered_seconds')).toBe(0);
+    const attempts = (await Promise.all(pods.map((app) => metric(app, 'presence_webhook_attempts_total', { outcome: 'delivered' })))).reduce((a, b) => a + b);
+    expect(attempts).toBe(transitions);
+  }, 150_000);
+});
+
+test('a receiver that never answers 2xx: first retry within 2 s, dead-lettered after the (scaled-down) retention', async () => {
+  const receiver = await startWebhookReceiver();
+  receiver.answer(500);
+  const retentionMs = 4_000;
+  const app = await startApp({
+    env: { ...FAST_TIMING, EVENT_LOG_RETENTION_MS: String(retentionMs), WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret },
+  });
+  const startedAt = Date.now();
+  await session(app.url, 'hook-dead');
+  await waitUntil(async () => (await metric(app, 'presence_webhook_dead_letters_total')) === 3, retentionMs + 5_000, 200);
+  expect(Date.now() - startedAt).toBeGreaterThanOrEqual(retentionMs);
+  expect(app.lines.filter((line) => line.includes('webhook dead-lettered'))).toHaveLength(3);
+
+  // The first of the three was tried, then retried within 2 s, then on a growing schedule, never acknowledged.
+  const first = receiver.deliveries.filter((d) => d.body?.type === 'presence.online').map((d) => d.at);
+  expect(first.length).toBeGreaterThanOrEqual(3);
+  expect(first[1]! - first[0]!).toBeLessThanOrEqual(2_000);
+  expect(receiver.acknowledged()).toEqual([]);
+  // Nothing more once dead-lettered.
+  const count = receiver.deliveries.length;
+  await sleep(1_500);
+  expect(receiver.deliveries.length).toBe(count);
+}, 30_000);
