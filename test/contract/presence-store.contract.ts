@@ -161,7 +161,7 @@ function recordingEvents(store: PresenceStore, returned: PresenceEvent[]): Prese
 }
 
 /** Every entry the log keeps, oldest first, paging through all shards. */
-async function readWholeLog(log: TransitionLog): Promise<PresenceEvent[]> {
+export async function readWholeLog(log: TransitionLog): Promise<PresenceEvent[]> {
   let position: LogPosition = Array.from({ length: log.shardCount }, () => null);
   const events: PresenceEvent[] = [];
   for (;;) {

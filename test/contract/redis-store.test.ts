@@ -4,6 +4,7 @@ import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redi
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { describeStoreContract } from './presence-store.contract.js';
+import { describeRandomHistories, HISTORY_LOG_RETENTION_MS } from './random-history.contract.js';
 
 // A real redis-server of this file's own, on a free port; each test's stores share one key prefix, as
 // the pods of one deployment do, so the cross-store tests run here.
@@ -31,3 +32,16 @@ describeStoreContract(
   },
   { shared: true },
 );
+
+describeRandomHistories('RedisPresenceStore', async (timing, clock) => {
+  const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect();
+  const prefix = `presence-history:${process.pid}-${Math.random().toString(36).slice(2)}:`;
+  return {
+    store: new RedisPresenceStore(redis, prefix, timing, 'history-pod', HISTORY_LOG_RETENTION_MS, () => {}, clock),
+    log: new RedisTransitionLog(redis, redis, prefix, HISTORY_LOG_RETENTION_MS),
+    teardown: async () => {
+      redis.disconnect();
+    },
+  };
+});

@@ -33,7 +33,11 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly keys: RedisKeys;
   private nextSweepShard = 0;
 
-  /** @param logRetentionMs how long the transition log keeps an entry (EVENT_LOG_RETENTION_MS) */
+  /**
+   * @param logRetentionMs how long the transition log keeps an entry (EVENT_LOG_RETENTION_MS)
+   * @param clock null (production): every script reads Redis `TIME`, the cluster's one clock. Tests that
+   *   replay a history on a simulated clock pass one, which the scripts then use instead. @default null
+   */
   constructor(
     private readonly redis: Redis,
     keyPrefix: string,
@@ -41,6 +45,7 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly pod: string,
     private readonly logRetentionMs: number,
     private readonly observe: StoreObserver = () => {},
+    private readonly clock: (() => number) | null = null,
   ) {
     this.keys = new RedisKeys(keyPrefix);
   }
@@ -73,9 +78,7 @@ export class RedisPresenceStore implements PresenceStore {
       const shard = (first + i) % SHARD_COUNT;
       const reply = (await this.call('expire-due', () =>
         SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard), this.keys.log(shard)], [
-          this.keys.tag(shard),
-          this.pod,
-          this.logRetentionMs,
+          ...this.common(this.keys.tag(shard)),
           budget,
         ]),
       )) as string[];
@@ -131,9 +134,14 @@ export class RedisPresenceStore implements PresenceStore {
   private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
     const tag = this.keys.tagOf(streamerId);
     const reply = (await this.call(script.name, () =>
-      script.run(this.redis, this.keys.streamerKeys(streamerId), [tag, this.pod, this.logRetentionMs, streamerId, ...args]),
+      script.run(this.redis, this.keys.streamerKeys(streamerId), [...this.common(tag), streamerId, ...args]),
     )) as string[];
     return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
+  }
+
+  /** ARGV[1..4] of every script (lua/prelude.lua): tag, pod, log retention, clock ('' = Redis TIME). */
+  private common(tag: string): Array<string | number> {
+    return [tag, this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock()];
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {

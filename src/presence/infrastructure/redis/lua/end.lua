@@ -1,8 +1,8 @@
 -- end: the stream is over; the streamer goes offline now, whatever other connections it has.
 -- KEYS[1] <tag>st:<id>   KEYS[2] <tag>ls:<id>   KEYS[3] <tag>deadlines   KEYS[4] <tag>online   KEYS[5] <tag>log
--- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] streamer id
+-- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] clock   ARGV[5] streamer id
 -- Returns { now, then 6 fields per event }
-local tag, id = ARGV[1], ARGV[4]
+local tag, id = ARGV[1], ARGV[5]
 local now = now_ms()
 local events = {}
 local rec = load(tag, id)

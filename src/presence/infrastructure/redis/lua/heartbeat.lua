@@ -1,10 +1,11 @@
 -- heartbeat (also connect): renews a connection's lease, creating it when unknown (a reconnect, or a
 -- Redis that came back empty); brings an offline streamer online; stores and publishes a changed meta.
 -- KEYS[1] <tag>st:<id>   KEYS[2] <tag>ls:<id>   KEYS[3] <tag>deadlines   KEYS[4] <tag>online   KEYS[5] <tag>log
--- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] streamer id   ARGV[5] connection id
--- ARGV[6] PRESENCE_TTL_MS   ARGV[7] meta: '' to leave it as it is, else canonical JSON ('{}' clears it)
+-- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] clock   ARGV[5] streamer id
+-- ARGV[6] connection id   ARGV[7] PRESENCE_TTL_MS
+-- ARGV[8] meta: '' to leave it as it is, else canonical JSON ('{}' clears it)
 -- Returns { now, then 6 fields per event: id, status, since, version, reason, meta JSON or '' }
-local tag, id, cid, ttl, meta_arg = ARGV[1], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7]
+local tag, id, cid, ttl, meta_arg = ARGV[1], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
 local now = now_ms()
 local events = {}
 local rec = load(tag, id)

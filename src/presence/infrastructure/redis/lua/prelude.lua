@@ -17,10 +17,13 @@ local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
 local TIMELINE_LENGTH = 50
 
 -- Every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod, ARGV[3] = the log's retention
--- (EVENT_LOG_RETENTION_MS), and has the shard's log stream as the LAST of its KEYS.
-local CTX = { tag = ARGV[1], pod = ARGV[2], retention = tonumber(ARGV[3]), log = KEYS[#KEYS] }
+-- (EVENT_LOG_RETENTION_MS), ARGV[4] = the clock ('' in production: Redis TIME; a number only from the
+-- tests that replay a history on a simulated clock), and has the shard's log stream as the LAST of its
+-- KEYS. Script-specific arguments start at ARGV[5].
+local CTX = { tag = ARGV[1], pod = ARGV[2], retention = tonumber(ARGV[3]), clock = ARGV[4], log = KEYS[#KEYS] }
 
 local function now_ms()
+  if CTX.clock ~= '' then return tonumber(CTX.clock) end
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
@@ -84,7 +87,7 @@ local function emit(rec, events, status, reason, since, now, meta)
   redis.call('PEXPIRE', tkey, OFFLINE_RETENTION_MS)
   -- The transition log, in the same atomic step as the change: relays deliver from it, so an event
   -- outlives a caller that timed out or died before it could publish.
-  redis.call('XADD', CTX.log, 'MINID', '~', fmt(now - CTX.retention), '*',
+  redis.call('XADD', CTX.log, 'MINID', '~', fmt(math.max(0, now - CTX.retention)), '*',
     'id', rec.id, 'st', status, 'since', fmt(since), 'v', fmt(rec.version), 'r', reason, 'm', meta or '',
     'at', fmt(now), 'pod', CTX.pod)
 end
