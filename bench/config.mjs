@@ -27,6 +27,8 @@ const FULL = {
   keepLogs: false,
   updateDoc: true, // rewrite BENCHMARKS.md with this run's table
   appEntry: 'dist/main.js', // the pod entry point (relative to the repo): another build can be measured against the same baselines
+  beforeEntry: '', // another build's entry (e.g. main's, built in a worktree): the service phase runs for it too, interleaved with appEntry, and the report compares them
+  compareRounds: 2, // with --before-entry: before, after, this many times
 };
 
 const SMALL = {

@@ -239,6 +239,34 @@ function heapText(heapDiff) {
   return lines.join('\n');
 }
 
+/** With --before-entry: connect→online and deadline→offline p99 of the two builds, round by round. */
+function compareMarkdown(r) {
+  const c = r.compare;
+  if (!c) return [];
+  const p99 = (run, path) => get(run, `${path}.otherPods.p99`);
+  const median = (values) => {
+    const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+    if (sorted.length === 0) return null;
+    const mid = sorted.length / 2;
+    return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
+  };
+  const rows = ['online', 'offline'].map((path) => {
+    const before = c.before.map((run) => p99(run, path));
+    const after = c.after.map((run) => p99(run, path));
+    const [b, a] = [median(before), median(after)];
+    const name = path === 'online' ? 'connect→online p99' : 'deadline→offline p99';
+    return `| ${name} | ${before.map((v) => num(v, 1)).join(' / ')} ms | ${after.map((v) => num(v, 1)).join(' / ')} ms | ${b === null || a === null ? '—' : `${a - b >= 0 ? '+' : ''}${num(a - b, 1)} ms`} |`;
+  });
+  return [
+    `## Before / after (\`--before-entry ${c.beforeEntry}\`, rounds alternating)`,
+    '',
+    '| metric | before, per round | after, per round | after − before (medians) |',
+    '| --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ];
+}
+
 export function markdown(r) {
   const rows = headlineRows(r);
   const scale = r.config.small ? 'small scale' : 'full scale';
@@ -257,6 +285,7 @@ export function markdown(r) {
     '',
     tableMarkdown(rows),
     '',
+    ...compareMarkdown(r),
     '## CPU split',
     '',
     cpuTable(r),

@@ -144,14 +144,29 @@ async function clusterPhases() {
       await redis.redis.flushall();
     }
     if (has('service')) {
-      const pods = [];
-      try {
-        pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-          startPod(`pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
-        results.service = await phase('service deliveries: connect→online, deadline→offline', viewersMs + streamersMs * 2 + 240_000, () =>
-          serviceDeliveries({ plan, pods, redis: redis.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, redisProc] }));
-      } finally {
-        await Promise.all(pods.map(stopServer));
+      const deliveries = async (entry, label) => {
+        const pods = [];
+        try {
+          pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+            startPod(`pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry })))));
+          return await phase(`service deliveries${label}: connect→online, deadline→offline`, viewersMs + streamersMs * 2 + 240_000, () =>
+            serviceDeliveries({ plan, pods, redis: redis.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, redisProc] }));
+        } finally {
+          await Promise.all(pods.map(stopServer));
+          await redis.redis.flushall();
+        }
+      };
+      if (config.beforeEntry === '') {
+        results.service = await deliveries(config.appEntry, '');
+      } else {
+        // Two builds on the same plan, Redis and generators, alternating so that drifting machine load
+        // falls on both alike: the change's cost is the difference.
+        results.compare = { beforeEntry: config.beforeEntry, afterEntry: config.appEntry, before: [], after: [] };
+        for (let round = 1; round <= config.compareRounds; round++) {
+          results.compare.before.push(await deliveries(config.beforeEntry, ` (before, round ${round})`));
+          results.compare.after.push(await deliveries(config.appEntry, ` (after, round ${round})`));
+        }
+        results.service = results.compare.after.at(-1);
       }
     }
   } finally {

@@ -9,8 +9,11 @@ import type { PresencePublisher } from './presence-publisher.port.js';
 
 /** The consumer group of the viewer relays: every entry of the log is delivered to viewers by one pod. */
 export const VIEWERS_GROUP = 'viewers';
-/** Entries per shard per read. */
-const BATCH = 200;
+/**
+ * Entries per shard per read. Small, so that a burst (a mass timeout) is shared out among the pods'
+ * relays instead of being taken, and published, by the one that woke first.
+ */
+const BATCH = 32;
 /** How long a read waits for new entries; also how long a shutdown may wait for the loop to notice. */
 const BLOCK_MS = 500;
 /** Entries another pod took and left unacknowledged this long are taken over: it died or stalled. */

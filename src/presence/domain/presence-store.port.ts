@@ -7,7 +7,7 @@ import type { TimelineEntry } from './timeline.js';
  */
 export const OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-/** What a store operation did: the events to publish, and the store's clock when it did it. */
+/** What a store operation did: the events it caused (also in the transition log), and the store's clock when it did it. */
 export interface StoreResult {
   /** The store's clock (Redis `TIME` in Redis mode), in ms since the epoch. */
   readonly serverTime: number;
@@ -37,6 +37,11 @@ export interface OnlinePage {
  *   transition, with its timeline.
  * - Every event is also appended, in the same atomic step, to its streamer's timeline (the last
  *   TIMELINE_LENGTH transitions), with the pod of the store that produced it.
+ * - Every event is appended, in the same atomic step, to the transition log (`TransitionLog`), once:
+ *   a reader of the log finds exactly the events the operations returned. The events are delivered
+ *   from there, so a caller whose reply never arrives (a timeout, a crash) loses none, and a caller
+ *   that retries an operation whose first try did apply gets no second event (every operation is
+ *   idempotent in its effect on presence).
  */
 export interface PresenceStore {
   connect(streamerId: string, connectionId: string): Promise<StoreResult>;
