@@ -130,7 +130,9 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const secret = resolveJwtSecret(read.raw('JWT_SECRET'), production);
   const timing = checkTiming({ heartbeatIntervalMs, presenceTtlMs, lbIdleTimeoutMs, pingIntervalMs, pingTimeoutMs });
 
-  const errors = [...read.errors, ...secret.errors, ...timing.errors, ...webhookErrors];
+  // A test-only switch that kills the process on purpose has no business in production.
+  const faultErrors = production && faultInjection ? ['FAULT_INJECTION is for tests only and is refused with NODE_ENV=production'] : [];
+  const errors = [...read.errors, ...secret.errors, ...timing.errors, ...webhookErrors, ...faultErrors];
   if (errors.length > 0) return { ok: false, errors };
 
   const config: AppConfig = Object.freeze(

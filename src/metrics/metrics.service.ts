@@ -113,6 +113,7 @@ export class MetricsService {
   });
 
   private webhookBacklogSource: (() => Promise<GroupBacklog>) | null = null;
+  private backlogRead: { at: number; value: Promise<GroupBacklog | null> } | null = null;
 
   readonly webhookBacklog = new Gauge({
     name: 'presence_webhook_backlog',
@@ -145,9 +146,13 @@ export class MetricsService {
     this.webhookBacklogSource = source;
   }
 
+  /** One read of the log per scrape, shared by the two gauges that show it. */
   private async readWebhookBacklog(): Promise<GroupBacklog | null> {
     if (this.webhookBacklogSource === null) return null;
-    return this.webhookBacklogSource().catch(() => null);
+    if (this.backlogRead === null || Date.now() - this.backlogRead.at > 1_000) {
+      this.backlogRead = { at: Date.now(), value: this.webhookBacklogSource().catch(() => null) };
+    }
+    return this.backlogRead.value;
   }
 
   /** The store's observer: how long each call took, and whether it failed. */

@@ -7,7 +7,6 @@ import { PresenceService } from './application/presence.service.js';
 import { EventFeed } from './application/event-feed.js';
 import { Sweeper } from './application/sweeper.js';
 import { ViewerRelay } from './application/viewer-relay.js';
-import type { PresenceStore } from './domain/presence-store.port.js';
 import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
 import { MemoryTransitionLog } from './infrastructure/memory-transition-log.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
@@ -28,21 +27,19 @@ import { ViewerGateway } from './transport/viewer.gateway.js';
 export class PresenceModule {
   /** `redis` null: embedded single-node mode. */
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
+    // Embedded mode: the store writes the log it is given; relays and the feed read that same log.
+    const memoryLog = redis === null ? new MemoryTransitionLog(config.eventLogRetentionMs) : null;
     const store: Provider = {
       provide: PRESENCE_STORE,
       inject: [MetricsService],
       useFactory: (metrics: MetricsService) =>
         redis === null
-          ? new MemoryPresenceStore(config, Date.now, config.podId, new MemoryTransitionLog(config.eventLogRetentionMs))
+          ? new MemoryPresenceStore(config, Date.now, config.podId, memoryLog!)
           : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId, config.eventLogRetentionMs, metrics.observeStore),
     };
     const log: Provider = {
       provide: TRANSITION_LOG,
-      inject: [PRESENCE_STORE],
-      useFactory: (presenceStore: PresenceStore) =>
-        redis === null
-          ? (presenceStore as MemoryPresenceStore).log
-          : new RedisTransitionLog(redis.command, redis.relay, config.redisKeyPrefix, config.eventLogRetentionMs),
+      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, config.redisKeyPrefix, config.eventLogRetentionMs),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,
@@ -69,7 +66,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, TRANSITION_LOG, PRESENCE_STORE, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

@@ -1,10 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
-import type { MemoryPresenceStore } from '../presence/infrastructure/memory-presence.store.js';
+import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { RedisShardLeases } from '../presence/infrastructure/redis/redis-shard-leases.js';
 import { RedisTransitionLog } from '../presence/infrastructure/redis/redis-transition-log.js';
 import { SingleNodeOwnership } from '../presence/infrastructure/single-node-ownership.js';
-import { PRESENCE_STORE } from '../presence/application/injection-tokens.js';
+import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
 import { LEASE_TTL_MS, WEBHOOK_LOG, WEBHOOK_OWNERSHIP, WEBHOOK_SENDER, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
 import { HttpWebhookSender } from './webhook-sender.js';
@@ -25,14 +25,14 @@ export class WebhooksModule {
       providers: [
         {
           provide: WEBHOOK_LOG,
-          inject: [PRESENCE_STORE],
-          useFactory: (store: MemoryPresenceStore) =>
-            redis === null ? store.log : new RedisTransitionLog(redis.command, redis.webhooks!, config.redisKeyPrefix, config.eventLogRetentionMs),
+          inject: [TRANSITION_LOG],
+          useFactory: (log: TransitionLog) =>
+            redis === null ? log : new RedisTransitionLog(redis.command, redis.webhooks!, config.redisKeyPrefix, config.eventLogRetentionMs),
         },
         {
           provide: WEBHOOK_OWNERSHIP,
           inject: [WEBHOOK_LOG],
-          useFactory: (log: { shardCount: number }) =>
+          useFactory: (log: TransitionLog) =>
             redis === null
               ? new SingleNodeOwnership(log.shardCount)
               : new RedisShardLeases(redis.command, config.redisKeyPrefix, WEBHOOKS_GROUP, config.podId, log.shardCount, LEASE_TTL_MS),

@@ -121,3 +121,29 @@ test('a receiver that never answers 2xx: first retry within 2 s, dead-lettered a
   await sleep(1_500);
   expect(receiver.deliveries.length).toBe(count);
 }, 30_000);
+
+test('a pod dies holding undelivered webhooks: the other takes its shards over and delivers them, per streamer in order', async () => {
+  const redis = await startRedis();
+  const receiver = await startWebhookReceiver();
+  receiver.answer(503);
+  const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `webhooks-crash-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  const [doomed, survivor] = await Promise.all(['hook-doomed', 'hook-survivor'].map((name) => startApp({ redisUrl: redis.url, env: { ...env, POD_NAME: name } })));
+  for (const app of [doomed!, survivor!]) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
+  // Both pods register and settle on about half the shards each (leases are refreshed every second).
+  await sleep(2_500);
+  const ids = Array.from({ length: 100 }, (_, i) => `crash-hook-${i}`);
+  await inParallel(ids, 8, (id) => session(survivor!.url, id));
+  await waitUntil(async () => (await metric(doomed!, 'presence_webhook_held_entries')) > 0, 10_000, 200);
+
+  await doomed!.kill9();
+  receiver.answer(200);
+  await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= 3 * ids.length, 30_000, 250).catch(() => {
+    throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${3 * ids.length} acknowledged`);
+  });
+  expect(survivor!.lines.some((line) => line.includes('webhook shard taken'))).toBe(true);
+  for (const id of ids) {
+    // First acknowledgement of each event, in the order they came: the streamer's versions ascending.
+    const firsts = [...new Map(receiver.acknowledged().filter((d) => d.body!.data.streamerId === id).map((d) => [d.id, d.body!.data.version])).values()];
+    expect({ id, firsts: firsts.length, ordered: firsts.every((v, i) => i === 0 || v > firsts[i - 1]!) }).toEqual({ id, firsts: 3, ordered: true });
+  }
+}, 60_000);

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { feedPage, IDLE_POSITION_MARGIN_MS, isExpired, type LogEntry, type LogPosition } from '../domain/transition-log.js';
+import { compareIds, feedPage, IDLE_POSITION_MARGIN_MS, isExpired, type LogEntry, type LogPosition } from '../domain/transition-log.js';
 import type { TransitionLog } from '../domain/transition-log.port.js';
 import { TRANSITION_LOG } from './injection-tokens.js';
 
@@ -19,6 +19,8 @@ export type FeedRead =
  */
 @Injectable()
 export class EventFeed {
+  private tipsRead: { at: number; tips: Promise<(string | null)[]> } | null = null;
+
   constructor(
     @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,8 +43,22 @@ export class EventFeed {
       if (isExpired(start, now, this.config.eventLogRetentionMs)) return { kind: 'expired' };
       const page = feedPage(shards, start, limit, now, Math.min(IDLE_POSITION_MARGIN_MS, this.config.eventLogRetentionMs / 4));
       if (page.items.length > 0 || Date.now() >= giveUpAt || gone()) return { kind: 'page', items: withPositions(start, page.items), next: page.next };
-      await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, giveUpAt - Date.now()))));
+      // Wait until a shard's newest entry is past this position: one cheap look per POLL_MS for every
+      // long poll of this pod together, and a full read only when there is something to read.
+      while (Date.now() < giveUpAt && !gone()) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_MS, Math.max(0, giveUpAt - Date.now()))));
+        const tips = await this.sharedTips();
+        if (tips.some((tip, shard) => tip !== null && (start[shard] === null || compareIds(tip, start[shard]!) > 0))) break;
+      }
     }
+  }
+
+  /** The log's tips, read at most once per POLL_MS for all the long polls waiting on this pod. */
+  private sharedTips(): Promise<(string | null)[]> {
+    if (this.tipsRead === null || Date.now() - this.tipsRead.at >= POLL_MS) {
+      this.tipsRead = { at: Date.now(), tips: this.log.tips() };
+    }
+    return this.tipsRead.tips;
   }
 }
 

@@ -39,6 +39,7 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private loop: Promise<void> | null = null;
   private takeOverTimer: NodeJS.Timeout | null = null;
   private failing = false;
+  private sweeping = false;
 
   constructor(
     @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
@@ -84,19 +85,27 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
-  /** Entries of pods that died or stalled, delivered here. */
+  /** Entries of pods that died or stalled, delivered here; one sweep at a time, through each shard's whole pending list. */
   private async takeOverStalled(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || this.sweeping) return;
+    this.sweeping = true;
     try {
       for (const shard of this.shards) {
-        const { entries, lost } = await this.log.takeOver(VIEWERS_GROUP, this.config.podId, shard, STALLED_AFTER_MS, BATCH);
-        if (lost > 0) this.logger.warn({ msg: 'entries trimmed from the log before delivery', shard, lost });
-        if (entries.length === 0) continue;
-        this.logger.log({ msg: 'took over stalled entries', shard, entries: entries.length, pod: this.config.podId });
-        await this.deliver(entries);
+        let cursor = '0-0';
+        do {
+          const { entries, lost, next } = await this.log.takeOver(VIEWERS_GROUP, this.config.podId, shard, STALLED_AFTER_MS, BATCH, cursor);
+          if (lost > 0) this.logger.warn({ msg: 'entries trimmed from the log before delivery', shard, lost });
+          if (entries.length > 0) {
+            this.logger.log({ msg: 'took over stalled entries', shard, entries: entries.length, pod: this.config.podId });
+            await this.deliver(entries);
+          }
+          cursor = next;
+        } while (cursor !== '0-0' && this.running);
       }
     } catch (error) {
       this.failed(error);
+    } finally {
+      this.sweeping = false;
     }
   }
 

@@ -11,6 +11,12 @@ export interface ShardOwnership {
    * lost (the lease ran out while this pod stalled) is simply not in the list any more.
    */
   refresh(idle: (shard: number) => boolean): Promise<number[]>;
+  /**
+   * Whether this pod may act for `shard` right now: it owns it and its lease cannot have run out since
+   * it was last renewed (with a margin). False while a renewal is overdue, e.g. when the store does not
+   * answer: another pod may be taking the shard over.
+   */
+  holds(shard: number): boolean;
   /** Gives up every lease (on shutdown), so another pod takes them over at once. */
   releaseAll(): Promise<void>;
 }

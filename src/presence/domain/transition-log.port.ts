@@ -8,11 +8,13 @@ export interface GroupBacklog {
   readonly oldestAt: number | null;
 }
 
-/** Entries a consumer took over from consumers that stalled or died. */
+/** Entries a consumer took over from consumers that stalled or died (or from itself). */
 export interface TakenOver {
   readonly entries: readonly LogEntry[];
-  /** In flight when trimmed by age from the log: they can no longer be delivered. */
+  /** Pending when trimmed by age from the log: they can no longer be delivered. */
   readonly lost: number;
+  /** Where the next call goes on through the pending entries; '0-0' when this one reached their end. */
+  readonly next: string;
 }
 
 /**
@@ -34,14 +36,20 @@ export interface TransitionLog {
    * from the oldest kept), in id order. Entries appended after the read have ids at or above `now`.
    */
   readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }>;
+  /** The id of the newest entry of each shard (null for an empty shard): a cheap "anything new?" for long polls. */
+  tips(): Promise<(string | null)[]>;
   /**
    * Entries of `shards` never taken by any consumer of `group`, at most `count` per shard, now taken by
    * `consumer`; waits up to `blockMs` for one when there are none. Creates the group when missing (at
    * the start of the log, so entries appended before it existed, e.g. after a store restart, are not skipped).
    */
   takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]>;
-  /** Entries of `shard` that other consumers of `group` took and left unacknowledged for `minIdleMs`, now `consumer`'s. */
-  takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number): Promise<TakenOver>;
+  /**
+   * Entries of `shard` that consumers of `group` (this one included) took and left unacknowledged for
+   * `minIdleMs`, now `consumer`'s, from `cursor` ('0-0': the first pending entry) on, at most `count`.
+   * Taking an entry over makes it pending again (to `consumer`), so a scan follows `next` to the end.
+   */
+  takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number, cursor: string): Promise<TakenOver>;
   /** Done with these entries for `group`: they are delivered (or given up on). Acknowledging twice is harmless. */
   ack(group: string, entries: readonly LogEntry[]): Promise<void>;
   backlog(group: string): Promise<GroupBacklog>;

@@ -49,6 +49,11 @@ export function compareIds(a: string, b: string): number {
   return x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0;
 }
 
+/** Whether `id` is a well-formed log id (`<ms>-<seq>`). */
+export function isLogId(id: string): boolean {
+  return parseId(id) !== null;
+}
+
 export function idTime(id: string): number {
   return parseId(id)!.ms;
 }
@@ -62,24 +67,6 @@ export function idBefore(id: string): string {
 /** Log order across shards: by time, then by shard, so one streamer's entries (one shard) keep their order. */
 function byLogOrder(a: LogEntry, b: LogEntry): number {
   return idTime(a.id) - idTime(b.id) || a.shard - b.shard || compareIds(a.id, b.id);
-}
-
-const CURSOR_PREFIX = 'e1.';
-
-/** The feed's cursor: opaque to clients, it carries a position per shard. */
-export function encodeFeedCursor(position: LogPosition): string {
-  return CURSOR_PREFIX + Buffer.from(position.map((id) => id ?? '').join(','), 'utf8').toString('base64url');
-}
-
-/** The position a feed cursor carries, or null when it is not one this log made (malformed, other shard count). */
-export function decodeFeedCursor(text: string, shardCount: number): LogPosition | null {
-  if (!text.startsWith(CURSOR_PREFIX) || text.length > 64 * shardCount) return null;
-  const body = text.slice(CURSOR_PREFIX.length);
-  if (!/^[A-Za-z0-9_-]*$/.test(body)) return null;
-  const parts = Buffer.from(body, 'base64url').toString('utf8').split(',');
-  if (parts.length !== shardCount) return null;
-  const position = parts.map((part) => (part === '' ? null : part));
-  return position.every((id) => id === null || parseId(id) !== null) ? position : null;
 }
 
 /** Whether a reader at `position` has missed entries the log no longer keeps (older than the retention). */

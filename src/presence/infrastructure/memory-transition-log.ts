@@ -48,8 +48,13 @@ export class MemoryTransitionLog implements TransitionLog {
     const now = this.clock();
     this.trim(now);
     const after = position[0] ?? null;
-    const start = Math.max(this.expired, after === null ? 0 : this.indexAfter(after));
+    let start = Math.max(this.expired, after === null ? 0 : this.indexAfter(after));
+    while (start < this.entries.length && this.entries[start]!.at < now - this.retentionMs) start += 1;
     return { now, shards: [this.entries.slice(start, start + count)] };
+  }
+
+  async tips(): Promise<(string | null)[]> {
+    return [this.entries.at(-1)?.id ?? null];
   }
 
   async takeNew(group: string, _consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
@@ -63,8 +68,12 @@ export class MemoryTransitionLog implements TransitionLog {
     return taken;
   }
 
-  async takeOver(): Promise<TakenOver> {
-    return { entries: [], lost: 0 };
+  /** Entries this (only) process took and has not acknowledged, when it asks for them again. */
+  async takeOver(group: string, _consumer: string, shard: number, _minIdleMs: number, count: number, cursor: string): Promise<TakenOver> {
+    if (shard !== 0) return { entries: [], lost: 0, next: '0-0' };
+    const after = [...this.group(group).pending.values()].filter((entry) => cursor === '0-0' || compareIds(entry.id, cursor) >= 0);
+    const entries = after.slice(0, count);
+    return { entries, lost: 0, next: after.length > count ? after[count]!.id : '0-0' };
   }
 
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
@@ -116,9 +125,13 @@ export class MemoryTransitionLog implements TransitionLog {
     });
   }
 
-  /** Drops entries older than the retention; the array is compacted in bulk, not at every append. */
+  /**
+   * Drops entries a tenth past the retention (as the Redis log does: readers see the retention, relays
+   * get the slack to dead-letter what was never delivered); compacted in bulk, not at every append.
+   */
   private trim(now: number): void {
-    while (this.expired < this.entries.length && this.entries[this.expired]!.at < now - this.retentionMs) this.expired += 1;
+    const before = now - this.retentionMs - Math.floor(this.retentionMs / 10);
+    while (this.expired < this.entries.length && this.entries[this.expired]!.at < before) this.expired += 1;
     if (this.expired > 1024 && this.expired * 2 > this.entries.length) {
       this.entries.splice(0, this.expired);
       this.base += this.expired;

@@ -8,5 +8,9 @@ export class SingleNodeOwnership implements ShardOwnership {
     return Array.from({ length: this.shardCount }, (_, shard) => shard);
   }
 
+  holds(): boolean {
+    return true;
+  }
+
   async releaseAll(): Promise<void> {}
 }

@@ -3,7 +3,7 @@ import type { Request } from 'express';
 import { OperatorGuard } from '../../auth/operator.guard.js';
 import { EventFeed } from '../application/event-feed.js';
 import type { PresenceEvent } from '../domain/presence-state.js';
-import { decodeFeedCursor, encodeFeedCursor } from '../domain/transition-log.js';
+import { decodeFeedCursor, encodeFeedCursor } from './feed-cursor.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { parseWholeNumber } from './query-params.js';
 

@@ -166,6 +166,13 @@ describe('parseConfig invalid variables', () => {
     expect(errors({ WEBHOOK_SECRET: short })[0]).not.toContain(short.slice(6));
   });
 
+  it('FAULT_INJECTION is refused in production', () => {
+    expect(errors({ NODE_ENV: 'production', JWT_SECRET: PROD_SECRET, FAULT_INJECTION: 'relay-exit-before-ack' })).toEqual([
+      'FAULT_INJECTION is for tests only and is refused with NODE_ENV=production',
+    ]);
+    expect(config({ FAULT_INJECTION: 'relay-exit-before-ack' }).faultInjection).toBe('relay-exit-before-ack');
+  });
+
   it('words a non-number duration as in the contract example', () => {
     expect(errors({ HEARTBEAT_INTERVAL_MS: 'abc' })).toEqual([
       'HEARTBEAT_INTERVAL_MS must be a whole number of milliseconds, got "abc"',

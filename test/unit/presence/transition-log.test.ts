@@ -1,8 +1,7 @@
 import type { PresenceEvent } from '../../../src/presence/domain/presence-state.js';
+import { decodeFeedCursor, encodeFeedCursor } from '../../../src/presence/transport/feed-cursor.js';
 import {
   compareIds,
-  decodeFeedCursor,
-  encodeFeedCursor,
   feedPage,
   idBefore,
   IDLE_POSITION_MARGIN_MS,

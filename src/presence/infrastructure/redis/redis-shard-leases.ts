@@ -24,7 +24,8 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class RedisShardLeases implements ShardOwnership {
   private readonly keys: RedisKeys;
-  private readonly owned = new Set<number>();
+  /** Owned shards, and when (this pod's clock) each lease was last set or renewed. */
+  private readonly owned = new Map<number, number>();
   /** Where this pod starts looking for free shards: spread, so pods do not all race for shard 0. */
   private readonly offset: number;
 
@@ -41,28 +42,47 @@ export class RedisShardLeases implements ShardOwnership {
   }
 
   async refresh(idle: (shard: number) => boolean): Promise<number[]> {
-    const pods = Number(await this.redis.eval(PODS_ALIVE, 1, `${this.keyPrefix}pods:${this.group}`, this.pod, 3 * this.ttlMs));
-    for (const shard of [...this.owned]) {
-      if (Number(await this.redis.eval(RENEW, 1, this.lease(shard), this.pod, this.ttlMs)) !== 1) this.owned.delete(shard);
+    // A pod that stopped renewing stops counting one refresh after its leases ran out.
+    const pods = Number(await this.call('register', () => this.redis.eval(PODS_ALIVE, 1, `${this.keyPrefix}pods:${this.group}`, this.pod, this.ttlMs + 1_000)));
+    for (const shard of [...this.owned.keys()]) {
+      const renewedAt = Date.now();
+      if (Number(await this.call('renew', () => this.redis.eval(RENEW, 1, this.lease(shard), this.pod, this.ttlMs))) === 1) this.owned.set(shard, renewedAt);
+      else this.owned.delete(shard);
     }
     const fair = Math.ceil(this.shardCount / Math.max(1, pods));
-    for (const shard of [...this.owned]) {
+    for (const shard of [...this.owned.keys()]) {
       if (this.owned.size <= fair) break;
       if (!idle(shard)) continue;
-      await this.redis.eval(RELEASE, 1, this.lease(shard), this.pod);
+      await this.call('release', () => this.redis.eval(RELEASE, 1, this.lease(shard), this.pod));
       this.owned.delete(shard);
     }
     for (let i = 0; i < this.shardCount && this.owned.size < fair; i += 1) {
       const shard = (this.offset + i) % this.shardCount;
       if (this.owned.has(shard)) continue;
-      if ((await this.redis.set(this.lease(shard), this.pod, 'PX', this.ttlMs, 'NX')) === 'OK') this.owned.add(shard);
+      const takenAt = Date.now();
+      if ((await this.call('take', () => this.redis.set(this.lease(shard), this.pod, 'PX', this.ttlMs, 'NX'))) === 'OK') this.owned.set(shard, takenAt);
     }
-    return [...this.owned].sort((a, b) => a - b);
+    return [...this.owned.keys()].sort((a, b) => a - b);
+  }
+
+  holds(shard: number): boolean {
+    const renewedAt = this.owned.get(shard);
+    // The margin covers the time a renewal takes to reach Redis, and clock drift between pod and Redis.
+    return renewedAt !== undefined && Date.now() < renewedAt + this.ttlMs - Math.min(1_000, this.ttlMs / 4);
   }
 
   async releaseAll(): Promise<void> {
-    for (const shard of [...this.owned]) await this.redis.eval(RELEASE, 1, this.lease(shard), this.pod).catch(() => undefined);
+    for (const shard of [...this.owned.keys()]) await this.redis.eval(RELEASE, 1, this.lease(shard), this.pod).catch(() => undefined);
     this.owned.clear();
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`redis shard leases (${this.group}): ${operation} failed: ${message}`, { cause: error });
+    }
   }
 
   private lease(shard: number): string {

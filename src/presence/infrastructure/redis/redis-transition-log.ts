@@ -49,6 +49,16 @@ export class RedisTransitionLog implements TransitionLog {
     return { now, shards };
   }
 
+  async tips(): Promise<(string | null)[]> {
+    const pipeline = this.redis.pipeline();
+    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.xrevrange(this.keys.log(shard), '+', '-', 'COUNT', 1);
+    const results = await this.named('tips', () => pipeline.exec());
+    return (results ?? []).map(([error, value]) => {
+      if (error) throw this.error('tips', error);
+      return (value as RawEntry[])[0]?.[0] ?? null;
+    });
+  }
+
   async takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
     if (shards.length === 0) return [];
     const keys = shards.map((shard) => this.keys.log(shard));
@@ -72,19 +82,19 @@ export class RedisTransitionLog implements TransitionLog {
     });
   }
 
-  async takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number): Promise<TakenOver> {
+  async takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number, cursor: string): Promise<TakenOver> {
     const key = this.keys.log(shard);
     const reply = await this.named('take over', async () => {
       try {
-        return (await this.redis.xautoclaim(key, group, consumer, minIdleMs, '0-0', 'COUNT', count)) as [string, RawEntry[], string[]];
+        return (await this.redis.xautoclaim(key, group, consumer, minIdleMs, cursor, 'COUNT', count)) as [string, RawEntry[], string[]];
       } catch (error) {
         if (error instanceof Error && error.message.startsWith('NOGROUP')) return ['0-0', [], []] as [string, RawEntry[], string[]];
         throw error;
       }
     });
-    const [, entries, deleted] = reply;
+    const [next, entries, deleted] = reply;
     // Redis 7 lists entries trimmed while pending apart (and drops them from the pending list).
-    return { entries: entries.filter((entry) => entry !== null).map((entry) => decodeEntry(shard, entry)), lost: (deleted ?? []).length };
+    return { entries: entries.filter((entry) => entry !== null).map((entry) => decodeEntry(shard, entry)), lost: (deleted ?? []).length, next };
   }
 
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
@@ -103,17 +113,28 @@ export class RedisTransitionLog implements TransitionLog {
     const older = (at: number) => (oldestAt = oldestAt === null ? at : Math.min(oldestAt, at));
     for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
       const key = this.keys.log(shard);
-      const groups = (await this.named('backlog', () => this.redis.xinfo('GROUPS', key).catch(() => []))) as unknown[][];
+      const groups = (await this.named('backlog', async () => {
+        try {
+          return await this.redis.xinfo('GROUPS', key);
+        } catch (error) {
+          if (error instanceof Error && error.message.startsWith('ERR no such key')) return [];
+          throw error;
+        }
+      })) as unknown[][];
       const info = groups.map(fieldsOf).find((fields) => fields.name === group);
       if (info === undefined) {
         // No group yet: everything the shard holds is undelivered.
         const length = await this.named('backlog', () => this.redis.xlen(key));
         undelivered += length;
-        if (length > 0) older(idTime(((await this.redis.xrange(key, '-', '+', 'COUNT', 1)) as RawEntry[])[0]![0]));
+        if (length > 0) older(idTime(((await this.named('backlog', () => this.redis.xrange(key, '-', '+', 'COUNT', 1))) as RawEntry[])[0]![0]));
         continue;
       }
       const pending = Number(info.pending ?? 0);
-      const lag = info.lag === null || info.lag === undefined ? 0 : Number(info.lag);
+      // Redis cannot tell the lag after some deletions (null): count what follows the group's last read.
+      const lag =
+        info.lag === null || info.lag === undefined
+          ? ((await this.named('backlog', () => this.redis.xrange(key, `(${String(info['last-delivered-id'])}`, '+'))) as RawEntry[]).length
+          : Number(info.lag);
       undelivered += pending + lag;
       if (pending > 0) {
         const [, smallest] = (await this.named('backlog', () => this.redis.xpending(key, group))) as [number, string | null];

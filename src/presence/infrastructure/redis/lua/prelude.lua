@@ -86,8 +86,10 @@ local function emit(rec, events, status, reason, since, now, meta)
   redis.call('LTRIM', tkey, 0, TIMELINE_LENGTH - 1)
   redis.call('PEXPIRE', tkey, OFFLINE_RETENTION_MS)
   -- The transition log, in the same atomic step as the change: relays deliver from it, so an event
-  -- outlives a caller that timed out or died before it could publish.
-  redis.call('XADD', CTX.log, 'MINID', '~', fmt(math.max(0, now - CTX.retention)), '*',
+  -- outlives a caller that timed out or died before it could publish. Trimmed a tenth past the
+  -- retention: readers see the retention, and the webhook relay has that long to dead-letter (count
+  -- and log) what its receiver never took before it is gone.
+  redis.call('XADD', CTX.log, 'MINID', '~', fmt(math.max(0, now - CTX.retention - math.floor(CTX.retention / 10))), '*',
     'id', rec.id, 'st', status, 'since', fmt(since), 'v', fmt(rec.version), 'r', reason, 'm', meta or '',
     'at', fmt(now), 'pod', CTX.pod)
 end
