@@ -6,11 +6,11 @@ export interface Identity {
   readonly role: Role;
   /** The token's `sub`: a streamer's id for streamers; for viewers, any id the issuer chose. */
   readonly id: string;
-  /** When the token's `exp` passes (ms since the epoch), or null for a token without one. */
-  readonly expiresAt: number | null;
+  /** When the token stops counting (ms since the epoch): its `exp` plus the clock leeway. */
+  readonly expiresAt: number;
 }
 
 /** Whether the token behind `identity` has expired by `now`: its socket's messages are then refused. */
 export function hasExpired(identity: Identity, now: number): boolean {
-  return identity.expiresAt !== null && now >= identity.expiresAt;
+  return now >= identity.expiresAt;
 }

@@ -95,6 +95,12 @@ async function main(): Promise<number> {
   for (const warning of parsed.warnings) process.stderr.write(`token: warning: ${warning}\n`);
 
   const { role, sub, ttlSeconds } = args.request;
+  // The service refuses tokens valid for longer: better to say so here than mint a useless one.
+  const maxSeconds = Math.floor(parsed.config.tokenMaxLifetimeMs / 1000);
+  if (ttlSeconds > maxSeconds) {
+    process.stderr.write(`token: --ttl ${ttlSeconds} is longer than TOKEN_MAX_LIFETIME_MS allows (${maxSeconds} s)\n`);
+    return 2;
+  }
   const jwt = new JwtService({ secret: parsed.config.jwtSecret });
   const token = await jwt.signAsync({ sub, role }, { algorithm: 'HS256', expiresIn: ttlSeconds });
   process.stdout.write(`${token}\n`);

@@ -52,6 +52,14 @@ export interface AppConfig {
   readonly webhookUrl: string | null;
   /** WEBHOOK_SECRET's key bytes (the base64 after `whsec_`); required with WEBHOOK_URL. @default null */
   readonly webhookSecret: Buffer | null;
+  /** JWT_CLOCK_LEEWAY_MS, how far past `exp` (and before `nbf`) a token still counts, for clock skew. @default 30000 */
+  readonly jwtClockLeewayMs: number;
+  /** TOKEN_MAX_LIFETIME_MS, the longest a token may be valid for (`exp` − `iat`, or − now without `iat`). @default 86400000 */
+  readonly tokenMaxLifetimeMs: number;
+  /** JWT_ISSUER, when set the `iss` every token must carry. @default null */
+  readonly jwtIssuer: string | null;
+  /** JWT_AUDIENCE, when set the `aud` every token must carry. @default null */
+  readonly jwtAudience: string | null;
   /**
    * FAULT_INJECTION, for tests only: a named point where the process stops on purpose, e.g.
    * `relay-exit-before-ack` (a relay dies after taking events from the log, before acknowledging them).
@@ -115,6 +123,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const messageRateLimit = read.integer('MESSAGE_RATE_LIMIT', 10, RATE);
   const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);
   const eventLogRetentionMs = read.integer('EVENT_LOG_RETENTION_MS', 86_400_000, POSITIVE_MS);
+  const jwtClockLeewayMs = read.integer('JWT_CLOCK_LEEWAY_MS', 30_000, ZERO_OK_MS);
+  const tokenMaxLifetimeMs = read.integer('TOKEN_MAX_LIFETIME_MS', 86_400_000, POSITIVE_MS);
+  const jwtIssuer = read.raw('JWT_ISSUER') ?? null;
+  const jwtAudience = read.raw('JWT_AUDIENCE') ?? null;
   const webhookUrl = read.checked<string | null>('WEBHOOK_URL', null, checkWebhookUrl);
   const webhookSecret = read.checked<Buffer | null>('WEBHOOK_SECRET', null, checkWebhookSecret);
   const webhookErrors =
@@ -155,6 +167,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       messageRateLimit,
       drainMs,
       eventLogRetentionMs,
+      jwtClockLeewayMs,
+      tokenMaxLifetimeMs,
+      jwtIssuer,
+      jwtAudience,
       webhookUrl,
       webhookSecret,
       faultInjection,

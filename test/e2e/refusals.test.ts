@@ -11,8 +11,14 @@ import { sleep } from '../helpers/timing.js';
 useCleanup();
 let app: AppProcess;
 beforeAll(async () => {
-  app = await startApp({ env: FAST_TIMING });
+  // No clock leeway, so a token can expire on a live connection within seconds (the leeway itself is
+  // tested in test/unit/auth/token-verifier.test.ts).
+  app = await startApp({ env: { ...FAST_TIMING, JWT_CLOCK_LEEWAY_MS: '0' } });
 });
+
+/** A streamer token with exactly these claims (no `iat`/`exp` unless given). */
+const rawToken = (claims: Record<string, unknown>) => jwt.sign({ sub: 'alice', role: 'streamer', ...claims }, DEV_JWT_SECRET, { algorithm: 'HS256', noTimestamp: true });
+const nowS = () => Math.floor(Date.now() / 1000);
 
 const noneAlgorithmToken = [
   Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url'),
@@ -32,6 +38,11 @@ describe('handshake on /streamer', () => {
     ['a viewer token', { token: signToken({ sub: 'alice', role: 'viewer' }) }],
     ['a token with an unknown role', { token: signToken({ sub: 'alice', role: 'admin' }) }],
     ['a streamer token whose sub is not a valid id', { token: signToken({ sub: 'not valid!', role: 'streamer' }) }],
+    ['a token without exp', { token: rawToken({}) }],
+    ['a token that expires in the year 9999', { token: rawToken({ iat: nowS(), exp: 253_402_300_799 }) }],
+    ['a token valid for 25 hours (TOKEN_MAX_LIFETIME_MS is 24 h)', { token: rawToken({ iat: nowS(), exp: nowS() + 25 * 3600 }) }],
+    ['a token valid for 25 hours, without iat', { token: rawToken({ exp: nowS() + 25 * 3600 }) }],
+    ['a token not valid before a minute from now (nbf)', { token: rawToken({ iat: nowS(), exp: nowS() + 600, nbf: nowS() + 60 }) }],
   ])('%s is refused with connect_error "unauthorized"', async (_name, auth) => {
     expect(await connectError(app.url, '/streamer', auth as Record<string, unknown> | undefined)).toBe('unauthorized');
   });

@@ -59,6 +59,13 @@ describe('token CLI', () => {
     expect(claims.exp! - claims.iat!).toBe(60);
   });
 
+  it('refuses a --ttl longer than the service accepts (TOKEN_MAX_LIFETIME_MS)', async () => {
+    const run = await runCli(['--role', 'streamer', '--sub', 'alice', '--ttl', String(25 * 3600)]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/TOKEN_MAX_LIFETIME_MS/);
+  });
+
   it('mints operator tokens (npm run token -- --role operator --sub ops)', async () => {
     const run = await runCli(['--role', 'operator', '--sub', 'ops']);
     expect(run.code).toBe(0);

@@ -12,7 +12,8 @@ useCleanup();
 afterEach(closeClients);
 let app: AppProcess;
 beforeAll(async () => {
-  app = await startApp({ env: FAST_TIMING });
+  // No clock leeway: the token tests below let a token expire within seconds on a live connection.
+  app = await startApp({ env: { ...FAST_TIMING, JWT_CLOCK_LEEWAY_MS: '0' } });
 });
 
 const status = (id: string, value: PresenceState['status']) => (state: PresenceState) => state.streamerId === id && state.status === value;

@@ -46,6 +46,10 @@ describe('parseConfig defaults', () => {
       messageRateLimit: 10,
       drainMs: 10_000,
       eventLogRetentionMs: 86_400_000,
+      jwtClockLeewayMs: 30_000,
+      tokenMaxLifetimeMs: 86_400_000,
+      jwtIssuer: null,
+      jwtAudience: null,
       webhookUrl: null,
       webhookSecret: null,
       faultInjection: null,
@@ -119,8 +123,8 @@ describe('parseConfig derived ping defaults', () => {
 });
 
 describe('parseConfig invalid variables', () => {
-  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS', 'EVENT_LOG_RETENTION_MS'];
-  const zeroOkDurations = ['RECONNECT_GRACE_MS', 'DRAIN_MS'];
+  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS', 'EVENT_LOG_RETENTION_MS', 'TOKEN_MAX_LIFETIME_MS'];
+  const zeroOkDurations = ['RECONNECT_GRACE_MS', 'DRAIN_MS', 'JWT_CLOCK_LEEWAY_MS'];
   const notWhole = ['abc', '1e3', '10.5', '-1', ' 5000', '5000ms', '0x10', '+5'];
 
   const cases: Array<[string, string]> = [
