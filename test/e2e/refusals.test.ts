@@ -1,7 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { DEV_JWT_SECRET } from '../../src/config/app-config.js';
-import { connectError, connectStreamer, connectViewer, EventRecorder } from '../helpers/clients.js';
+import { connect, connectError, connectStreamer, connectViewer, EventRecorder } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamer, watch } from '../helpers/presence-clients.js';
 import { rawHandshake } from '../helpers/raw-handshake.js';
@@ -50,6 +50,21 @@ describe('handshake on /streamer', () => {
   test('a token in the query string is not read', async () => {
     const token = signToken({ sub: 'alice', role: 'streamer' });
     expect(await connectError(app.url, '/streamer', undefined, { query: { token } })).toBe('unauthorized');
+  });
+});
+
+describe('handshake on /dashboard (every transition: operators only)', () => {
+  test.each([
+    ['no token', undefined],
+    ['a viewer token', { token: signToken({ sub: 'v1', role: 'viewer' }) }],
+    ['a streamer token', { token: signToken({ sub: 'alice', role: 'streamer' }) }],
+  ])('%s is refused with connect_error "unauthorized"', async (_name, auth) => {
+    expect(await connectError(app.url, '/dashboard', auth)).toBe('unauthorized');
+  });
+
+  test('an operator token connects', async () => {
+    const socket = await connect(app.url, '/dashboard', { auth: { token: signToken({ sub: 'ops', role: 'operator' }) } });
+    socket.close();
   });
 });
 

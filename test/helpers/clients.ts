@@ -51,7 +51,7 @@ export function closeAll(...sockets: Array<Socket | undefined>): void {
   for (const socket of sockets) socket?.close();
 }
 
-function connect(url: string, nsp: string, opts: ClientOptions): Promise<Socket> {
+export function connect(url: string, nsp: string, opts: ClientOptions): Promise<Socket> {
   const { connectTimeoutMs = 5_000, beforeConnect, ...ioOpts } = opts;
   const socket = io(`${url}${nsp}`, {
     transports: ['websocket'],

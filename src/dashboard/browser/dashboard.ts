@@ -69,7 +69,8 @@ function onEvent(event: PresenceEvent): void {
   if (event.streamerId === selected) void loadTimeline();
 }
 
-const firehose = io('/dashboard', { transports: ['websocket'] });
+// The firehose is for operators: without a token the page still lists and watches, but streams nothing.
+const firehose = io('/dashboard', { transports: ['websocket'], auth: token === null ? {} : { token } });
 const connection = byTestId('connection');
 const showState = (state: string): void => {
   connection.dataset.state = state;
@@ -84,6 +85,12 @@ firehose.on('ready', () => {
 });
 firehose.on('resync', () => void loadOnline());
 firehose.on('disconnect', () => showState('reconnecting'));
+firehose.on('connect_error', (error) => {
+  if (error.message !== 'unauthorized') return;
+  // No live stream without an operator token; the public list still shows who is online.
+  showState('sign-in needed');
+  void loadOnline();
+});
 
 const viewer = new ViewerClient({ url: location.origin });
 viewer.on('change', (state) => {

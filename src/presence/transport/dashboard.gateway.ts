@@ -12,8 +12,10 @@ import { DASHBOARD_ROOM, ViewerBroadcaster } from './viewer-broadcaster.js';
 
 /**
  * `/dashboard` (beyond the contract): the operators' page receives every presence event, to discover
- * streamers that come online without watching their ids first. Read-only, and public like the HTTP
- * reads. Its sockets share one room, so in Redis mode only pods with a dashboard open subscribe to it.
+ * streamers that come online without watching their ids first. Read-only, for `operator` tokens only
+ * (every transition, meta included, is not for anonymous eyes). Its sockets share one room, so in Redis
+ * mode only pods with a dashboard open subscribe to it. The firehose is emitted volatile: a socket that
+ * does not keep up misses events (the page re-reads the list on `ready`) instead of growing the heap.
  */
 @WebSocketGateway({ namespace: '/dashboard' })
 export class DashboardGateway implements OnGatewayInit, OnGatewayConnection {
@@ -30,7 +32,7 @@ export class DashboardGateway implements OnGatewayInit, OnGatewayConnection {
 
   afterInit(namespace: Namespace<Record<string, never>, DashboardServerEvents>): void {
     this.namespace = namespace as unknown as Namespace;
-    namespace.use(authenticate(this.verifier, ['viewer', 'streamer', 'operator'], { anonymous: true, pod: this.config.podId }, this.metrics));
+    namespace.use(authenticate(this.verifier, ['operator'], { anonymous: false, pod: this.config.podId }, this.metrics));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
     this.broadcaster.attachDashboard(namespace);
   }

@@ -33,7 +33,8 @@ export class ViewerBroadcaster implements PresencePublisher {
       return;
     }
     this.namespace.to(streamerRoom(event.streamerId)).emit('presence', event);
-    this.dashboard?.to(DASHBOARD_ROOM).emit('presence', event);
+    // Volatile: dropped for a dashboard socket whose transport is still busy, never queued behind it.
+    this.dashboard?.to(DASHBOARD_ROOM).volatile.emit('presence', event);
   }
 
   /**

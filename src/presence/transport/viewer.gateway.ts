@@ -19,6 +19,7 @@ import { ackError, type AckError } from '../domain/ack.js';
 import { parseStreamerIds } from '../domain/payloads.js';
 import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData } from './event-maps.js';
 import { countAdapterMessages, measureDeliveries } from './delivery-metrics.js';
+import { cutSlowReader } from './slow-reader.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
@@ -60,6 +61,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     this.metrics.connections.inc({ namespace: '/viewer' });
     socket.data.subscriptions = new Set();
     measureDeliveries(socket, this.metrics);
+    cutSlowReader(socket, () => this.logger.warn({ msg: 'slow reader cut', socketId: socket.id, pod: this.config.podId }));
     this.logger.log({ msg: 'viewer connected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
   }
 
