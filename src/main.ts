@@ -10,6 +10,7 @@ import { AppModule } from './app.module.js';
 import { devOperatorToken } from './auth/dev-operator-token.js';
 import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
+import { applyHttpLimits } from './http/connection-limits.js';
 import { DrainService } from './lifecycle/drain.service.js';
 import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
 import { RedisConnections } from './redis/redis-connections.js';
@@ -31,6 +32,9 @@ app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)
 // so it receives the events of the streamers its viewers follow, not every event of the cluster.
 const crossPod = redis === null ? undefined : createShardedAdapter(redis.publisher, redis.subscriber, { subscriptionMode: 'dynamic' });
 app.useWebSocketAdapter(new PresenceIoAdapter(app, config, app.get(Readiness), crossPod));
+// Nothing about the stack for anonymous clients to read.
+app.disable('x-powered-by');
+applyHttpLimits(app.getHttpServer(), { firstRequestTimeoutMs: config.httpFirstRequestTimeoutMs, maxConnections: config.maxConnections });
 await app.listen(config.port, config.host);
 
 const { port } = app.getHttpServer().address() as AddressInfo;

@@ -60,6 +60,10 @@ export interface AppConfig {
   readonly jwtIssuer: string | null;
   /** JWT_AUDIENCE, when set the `aud` every token must carry. @default null */
   readonly jwtAudience: string | null;
+  /** HTTP_FIRST_REQUEST_TIMEOUT_MS, how long a new TCP connection has to send a complete request or upgrade. @default 10000 */
+  readonly httpFirstRequestTimeoutMs: number;
+  /** MAX_CONNECTIONS, open TCP connections per pod at most. @default 50000 */
+  readonly maxConnections: number;
   /**
    * FAULT_INJECTION, for tests only: a named point where the process stops on purpose, e.g.
    * `relay-exit-before-ack` (a relay dies after taking events from the log, before acknowledging them).
@@ -124,6 +128,8 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);
   const eventLogRetentionMs = read.integer('EVENT_LOG_RETENTION_MS', 86_400_000, POSITIVE_MS);
   const jwtClockLeewayMs = read.integer('JWT_CLOCK_LEEWAY_MS', 30_000, ZERO_OK_MS);
+  const httpFirstRequestTimeoutMs = read.integer('HTTP_FIRST_REQUEST_TIMEOUT_MS', 10_000, POSITIVE_MS);
+  const maxConnections = read.integer('MAX_CONNECTIONS', 50_000, { ...RATE, min: 1, expected: 'a whole number of connections, at least 1' });
   const tokenMaxLifetimeMs = read.integer('TOKEN_MAX_LIFETIME_MS', 86_400_000, POSITIVE_MS);
   const jwtIssuer = read.raw('JWT_ISSUER') ?? null;
   const jwtAudience = read.raw('JWT_AUDIENCE') ?? null;
@@ -169,6 +175,8 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       eventLogRetentionMs,
       jwtClockLeewayMs,
       tokenMaxLifetimeMs,
+      httpFirstRequestTimeoutMs,
+      maxConnections,
       jwtIssuer,
       jwtAudience,
       webhookUrl,

@@ -2,12 +2,13 @@ import { Logger } from '@nestjs/common';
 import type { MetricsService } from '../../metrics/metrics.service.js';
 import { ackError, type AckError } from '../domain/ack.js';
 
-/** A store failure as clients see it: `unavailable`, and nothing changed. */
-export function unavailable(error: unknown): AckError {
-  return ackError('unavailable', `presence store unavailable: ${error instanceof Error ? error.message : String(error)}`);
-}
-
 const logger = new Logger('Refusal');
+
+/** A store failure as clients see it: `unavailable`, and nothing changed. The cause goes to the log, never to the client. */
+export function unavailable(error: unknown): AckError {
+  logger.warn({ msg: 'store call failed', error: error instanceof Error ? error.message : String(error) });
+  return ackError('unavailable', 'presence store unavailable; nothing changed, try again');
+}
 
 /** Who was refused, for the log line. */
 export interface RefusalContext {

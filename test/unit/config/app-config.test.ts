@@ -48,6 +48,8 @@ describe('parseConfig defaults', () => {
       eventLogRetentionMs: 86_400_000,
       jwtClockLeewayMs: 30_000,
       tokenMaxLifetimeMs: 86_400_000,
+      httpFirstRequestTimeoutMs: 10_000,
+      maxConnections: 50_000,
       jwtIssuer: null,
       jwtAudience: null,
       webhookUrl: null,
@@ -123,7 +125,7 @@ describe('parseConfig derived ping defaults', () => {
 });
 
 describe('parseConfig invalid variables', () => {
-  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS', 'EVENT_LOG_RETENTION_MS', 'TOKEN_MAX_LIFETIME_MS'];
+  const positiveDurations = ['HEARTBEAT_INTERVAL_MS', 'PRESENCE_TTL_MS', 'LB_IDLE_TIMEOUT_MS', 'PING_INTERVAL_MS', 'PING_TIMEOUT_MS', 'EVENT_LOG_RETENTION_MS', 'TOKEN_MAX_LIFETIME_MS', 'HTTP_FIRST_REQUEST_TIMEOUT_MS'];
   const zeroOkDurations = ['RECONNECT_GRACE_MS', 'DRAIN_MS', 'JWT_CLOCK_LEEWAY_MS'];
   const notWhole = ['abc', '1e3', '10.5', '-1', ' 5000', '5000ms', '0x10', '+5'];
 
@@ -154,6 +156,8 @@ describe('parseConfig invalid variables', () => {
     ['WEBHOOK_SECRET', 'whsec_not base64!'],
     ['WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
     ['FAULT_INJECTION', 'everything'],
+    ['MAX_CONNECTIONS', '0'],
+    ['MAX_CONNECTIONS', 'many'],
   ];
 
   it.each(cases)('%s=%j is reported by name, alone', (name, value) => {

@@ -1,0 +1,39 @@
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Node's HTTP server limits, set on purpose rather than left at defaults made for other servers. */
+export interface HttpLimits {
+  /** A TCP connection that has not sent a complete request (or WebSocket upgrade) by then is closed. */
+  readonly firstRequestTimeoutMs: number;
+  /** Open TCP connections at most; more are refused by the kernel accept path (Node closes them). */
+  readonly maxConnections: number;
+}
+
+/**
+ * Applies the limits to the HTTP server before it listens:
+ * - a connection must complete its first request (headers and all) within `firstRequestTimeoutMs`:
+ *   idle sockets and dribbled headers are cut in seconds. Node's own `headersTimeout` is enforced only
+ *   every 30 s (`connectionsCheckingInterval`, fixed when the server is made), so it cannot do this alone;
+ * - `headersTimeout` and `requestTimeout` bound later requests on a kept-alive connection;
+ * - `keepAliveTimeout` closes an idle kept-alive connection after 5 s (clients and proxies reconnect);
+ * - `maxConnections` caps what one pod holds.
+ * Long polls (`/v1/events?waitMs=`, Socket.IO polling) are not affected: they have sent their request.
+ */
+export function applyHttpLimits(server: Server, limits: HttpLimits): void {
+  server.headersTimeout = Math.max(limits.firstRequestTimeoutMs, 1_000);
+  server.requestTimeout = Math.max(limits.firstRequestTimeoutMs * 2, 2_000);
+  server.keepAliveTimeout = 5_000;
+  server.maxConnections = limits.maxConnections;
+  const waiting = new Map<Socket, NodeJS.Timeout>();
+  const started = (socket: Socket): void => {
+    clearTimeout(waiting.get(socket));
+    waiting.delete(socket);
+  };
+  server.on('connection', (socket: Socket) => {
+    waiting.set(socket, setTimeout(() => socket.destroy(), limits.firstRequestTimeoutMs).unref());
+    socket.once('close', () => started(socket));
+  });
+  // Both fire once the request's headers are complete.
+  server.prependListener('request', (request) => started(request.socket as Socket));
+  server.prependListener('upgrade', (request) => started(request.socket as Socket));
+}
