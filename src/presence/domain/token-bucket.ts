@@ -8,8 +8,9 @@ export class TokenBucket {
   private updatedAt: number;
   private readonly capacity: number;
 
-  constructor(private readonly ratePerSecond: number, now: number) {
-    this.capacity = ratePerSecond * 2;
+  /** @param capacity how many tokens it holds (the largest burst) @default twice the rate */
+  constructor(private readonly ratePerSecond: number, now: number, capacity = ratePerSecond * 2) {
+    this.capacity = capacity;
     this.tokens = this.capacity;
     this.updatedAt = now;
   }

@@ -7,6 +7,7 @@ import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { SUBSCRIPTION_FENCE } from '../application/injection-tokens.js';
 import type { DashboardServerEvents } from './event-maps.js';
+import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 import { DASHBOARD_ROOM, ViewerBroadcaster } from './viewer-broadcaster.js';
 
@@ -33,6 +34,7 @@ export class DashboardGateway implements OnGatewayInit, OnGatewayConnection {
   afterInit(namespace: Namespace<Record<string, never>, DashboardServerEvents>): void {
     this.namespace = namespace as unknown as Namespace;
     namespace.use(authenticate(this.verifier, ['operator'], { anonymous: false, pod: this.config.podId }, this.metrics));
+    namespace.use(onePerNamespace());
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
     this.broadcaster.attachDashboard(namespace);
   }

@@ -6,10 +6,13 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
+import { guardPingFrames, noBinaryParser } from './connection-guard.js';
 import { DRAINING, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
 
 /** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
+/** How long an engine.io connection may stay without joining a namespace. */
+export const CONNECT_TIMEOUT_MS = 10_000;
 
 type AdapterConstructor = NonNullable<ServerOptions['adapter']>;
 
@@ -67,6 +70,7 @@ export class PresenceIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
     const http = this.httpServer as HttpServer | undefined;
     if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request));
+    server.engine.on('connection', guardPingFrames);
     return server;
   }
 
@@ -74,6 +78,10 @@ export class PresenceIoAdapter extends IoAdapter {
     const allowed = this.config.allowedOrigins;
     return {
       maxHttpBufferSize: MAX_FRAME_BYTES,
+      // No event carries binary: a packet announcing attachments closes its connection at once.
+      parser: noBinaryParser,
+      // A connection that has not joined a namespace within this long is closed (Socket.IO's default: 45 s).
+      connectTimeout: CONNECT_TIMEOUT_MS,
       pingInterval: this.config.pingIntervalMs,
       pingTimeout: this.config.pingTimeoutMs,
       // `cors` only tells browsers what they may read; any other client ignores it, so refusing an

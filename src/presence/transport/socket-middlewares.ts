@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
 import { ackError } from '../domain/ack.js';
 import { TokenBucket } from '../domain/token-bucket.js';
+import { countRefusedConnect, FloodMeter } from './connection-guard.js';
 import type { Role } from '../../auth/identity.js';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
@@ -30,6 +31,7 @@ export function authenticate(
     void verifier.verify(token).then((identity) => {
       if (identity === null || !roles.includes(identity.role)) {
         metrics.refusals.inc({ code: 'unauthorized' });
+        countRefusedConnect(socket);
         logger.log({ msg: 'handshake refused', code: 'unauthorized', namespace: socket.nsp.name, socketId: socket.id, pod: options.pod });
         next(new Error('unauthorized'));
         return;
@@ -48,6 +50,7 @@ export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: s
   return (socket: Socket): void => {
     if (ratePerSecond === 0) return;
     const bucket = new TokenBucket(ratePerSecond, Date.now());
+    const flood = new FloodMeter(ratePerSecond, Date.now());
     let limited = false;
     socket.use((packet, next) => {
       if (bucket.take(Date.now())) {
@@ -56,6 +59,11 @@ export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: s
         return;
       }
       metrics.refusals.inc({ code: 'rate_limited' });
+      if (flood.refused(Date.now())) {
+        logger.warn({ msg: 'flood: connection cut', namespace: socket.nsp.name, socketId: socket.id, pod });
+        socket.conn.close();
+        return;
+      }
       // One log line per flood, not one per dropped message: the log must not become the flood.
       if (!limited) logger.log({ msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod });
       limited = true;

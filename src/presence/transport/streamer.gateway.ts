@@ -20,6 +20,7 @@ import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
 import { refusal, unavailable } from './socket-errors.js';
+import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /**
@@ -46,6 +47,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
     namespace.use(authenticate(this.verifier, ['streamer'], { anonymous: false, pod: this.config.podId }, this.metrics));
+    namespace.use(onePerNamespace());
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 

@@ -23,6 +23,7 @@ import { cutSlowReader } from './slow-reader.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
+import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
@@ -54,6 +55,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     countAdapterMessages(namespace, this.metrics);
     // Any valid token may watch (a streamer app showing its friends); only invalid ones are refused.
     namespace.use(authenticate(this.verifier, ['viewer', 'streamer', 'operator'], { anonymous: true, pod: this.config.podId }, this.metrics));
+    namespace.use(onePerNamespace());
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 

@@ -1,0 +1,98 @@
+import { Logger } from '@nestjs/common';
+import type { Socket as EngineSocket } from 'engine.io';
+import type { Socket } from 'socket.io';
+import { Decoder, Encoder } from 'socket.io-parser';
+import { TokenBucket } from '../domain/token-bucket.js';
+
+// Per-connection limits of the wire: one client's abuse costs it its connection, never others their
+// service. Each cut closes the engine.io connection (a live client reconnects) and logs once.
+
+const logger = new Logger('ConnectionGuard');
+
+/** Refused namespace CONNECTs (bad token, a second socket on a namespace) one connection may send. */
+export const MAX_REFUSED_CONNECTS = 10;
+/** WebSocket ping frames per second a connection may send (bursts of twice that); ws answers each with a pong. */
+export const PING_FRAMES_PER_SECOND = 5;
+
+/**
+ * No event of ours carries binary: a packet announcing attachments is a protocol error, which closes
+ * the connection at once instead of holding a half-sent packet while its attachments never come.
+ */
+class NoBinaryDecoder extends Decoder {
+  constructor() {
+    super({ maxAttachments: 0 });
+  }
+}
+export const noBinaryParser = { Encoder, Decoder: NoBinaryDecoder };
+
+function cut(conn: EngineSocket, why: string): void {
+  logger.warn({ msg: 'connection cut', why, remoteAddress: conn.remoteAddress });
+  conn.close();
+}
+
+/** Counts a refused namespace CONNECT on the socket's connection; past MAX_REFUSED_CONNECTS, cuts it. */
+export function countRefusedConnect(socket: Socket): void {
+  const conn = socket.conn as EngineSocket & { refusedConnects?: number };
+  conn.refusedConnects = (conn.refusedConnects ?? 0) + 1;
+  if (conn.refusedConnects > MAX_REFUSED_CONNECTS) cut(conn, 'refused connects');
+}
+
+/**
+ * Namespace middleware, the LAST of each namespace: one socket per namespace per connection. Socket.IO
+ * refuses a CONNECT for a namespace the connection has joined, but not several sent before the first
+ * is through its (asynchronous) middlewares: one WebSocket could carry hundreds of sockets, multiplying
+ * every per-socket limit. The namespace is claimed here, where nothing can refuse the socket any more,
+ * and freed when the socket disconnects.
+ */
+export function onePerNamespace() {
+  return (socket: Socket, next: (error?: Error) => void): void => {
+    const client = socket.client as unknown as { claimedNamespaces?: Set<string> };
+    const claimed = (client.claimedNamespaces ??= new Set());
+    if (claimed.has(socket.nsp.name)) {
+      countRefusedConnect(socket);
+      next(new Error('too_many_sockets'));
+      return;
+    }
+    claimed.add(socket.nsp.name);
+    socket.once('disconnect', () => claimed.delete(socket.nsp.name));
+    next();
+  };
+}
+
+/**
+ * Cuts a connection that sends WebSocket ping frames faster than PING_FRAMES_PER_SECOND for long:
+ * answering each costs a write, and nothing of ours needs client pings (Socket.IO's own come from the
+ * server).
+ */
+export function guardPingFrames(conn: EngineSocket): void {
+  const watch = (): void => {
+    const ws = (conn.transport as unknown as { socket?: { on(event: 'ping', listener: () => void): void } }).socket;
+    if (conn.transport.name !== 'websocket' || ws === undefined) return;
+    const bucket = new TokenBucket(PING_FRAMES_PER_SECOND, Date.now());
+    ws.on('ping', () => {
+      if (!bucket.take(Date.now()) && conn.readyState === 'open') cut(conn, 'ping flood');
+    });
+  };
+  watch();
+  conn.on('upgrade', watch);
+}
+
+/**
+ * A message flood: past the rate, messages are refused (`rate_limited`); a client that keeps sending at
+ * well over the rate loses its connection. Refusals are themselves budgeted: the rate, with bursts of
+ * five times it, so one burst (a reconnect's catch-up, a retry storm) is answered `rate_limited` and
+ * kept, while a client at three times the rate is cut within about five seconds and at ten times
+ * within one; at twice the rate, never.
+ */
+export class FloodMeter {
+  private readonly refusals: TokenBucket;
+
+  constructor(ratePerSecond: number, now: number) {
+    this.refusals = new TokenBucket(ratePerSecond, now, ratePerSecond * 5);
+  }
+
+  /** Notes one refused message; true when the connection should be cut. */
+  refused(now: number): boolean {
+    return !this.refusals.take(now);
+  }
+}

@@ -1,0 +1,113 @@
+// What one connection may do to the wire, spoken raw (Engine.IO v4 / Socket.IO v5 frames over a plain
+// WebSocket): one socket per namespace, a bounded number of refused CONNECTs, no binary attachments, no
+// ping-frame flood, no sustained message flood. Each abuse costs the abuser its connection; a control
+// streamer on the same pod keeps heartbeating through all of it.
+import WebSocket from 'ws';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+import { sleep, waitUntil } from '../helpers/timing.js';
+import { signToken } from '../helpers/tokens.js';
+
+useCleanup();
+
+let app: AppProcess;
+beforeAll(async () => {
+  app = await startApp({ env: FAST_TIMING });
+});
+
+interface RawClient {
+  readonly ws: WebSocket;
+  readonly frames: string[];
+  closed: boolean;
+  send(frame: string): void;
+  /** The first frame from index `from` on that matches. */
+  next(match: RegExp, from?: number): Promise<string>;
+}
+
+/** A raw Engine.IO WebSocket, open (its `0{…}` handshake received); pings are answered as a client would. */
+async function raw(): Promise<RawClient> {
+  const ws = new WebSocket(`ws://127.0.0.1:${app.port}/socket.io/?EIO=4&transport=websocket`);
+  const client: RawClient = {
+    ws,
+    frames: [],
+    closed: false,
+    send: (frame) => ws.send(frame),
+    next: (match, from = 0) => waitUntil(() => client.frames.slice(from).find((f) => match.test(f)), 5_000, 10),
+  };
+  ws.on('message', (data) => {
+    const frame = data.toString();
+    client.frames.push(frame);
+    if (frame === '2') ws.send('3');
+  });
+  ws.on('close', () => (client.closed = true));
+  ws.on('error', () => undefined);
+  await client.next(/^0\{/);
+  return client;
+}
+
+const untilClosed = (client: RawClient) => waitUntil(() => client.closed, 5_000, 20);
+
+// Socket.IO itself closes a connection that sends CONNECT for a namespace it has joined; our guard
+// (connection-guard.ts `onePerNamespace`) also refuses those still in flight. Either way: one socket.
+test('CONNECTs to one namespace sent together over one connection: one socket, never more', async () => {
+  const client = await raw();
+  // With a token, so the first CONNECT is still in its (asynchronous) verification when the others come.
+  const connect = `40/viewer,${JSON.stringify({ token: signToken({ sub: 'v-many', role: 'viewer' }) })}`;
+  for (let i = 0; i < 50; i += 1) client.send(connect);
+  await client.next(/^40\/viewer,\{"sid"/);
+  await waitUntil(() => client.closed || client.frames.filter((f) => f.startsWith('44/viewer,')).length >= 10, 5_000, 20);
+  expect(client.frames.filter((f) => f.startsWith('40/viewer,{"sid"'))).toHaveLength(1);
+  expect(client.frames.filter((f) => f.startsWith('44/viewer,')).every((f) => f.includes('too_many_sockets'))).toBe(true);
+  // Past the refused-CONNECT budget the connection itself goes.
+  await untilClosed(client);
+});
+
+test('refused CONNECTs past the limit cut the connection', async () => {
+  const client = await raw();
+  for (let i = 0; i < 20 && !client.closed; i += 1) {
+    client.send('40/streamer,');
+    await sleep(10);
+  }
+  await untilClosed(client);
+});
+
+test('a packet announcing binary attachments closes its connection at once', async () => {
+  const client = await raw();
+  client.send('40/viewer,');
+  await client.next(/^40\/viewer,\{"sid"/);
+  client.send('451-/viewer,["subscribe",{"_placeholder":true,"num":0}]');
+  await untilClosed(client);
+});
+
+test('a ping-frame flood closes its connection', async () => {
+  const client = await raw();
+  for (let i = 0; i < 200 && !client.closed; i += 1) client.ws.ping();
+  await untilClosed(client);
+});
+
+test('a sustained message flood closes its connection; a control streamer is served throughout', async () => {
+  const control = await streamer(app.url, 'wire-control');
+  const token = signToken({ sub: 'wire-flooder', role: 'streamer' });
+  const client = await raw();
+  client.send(`40/streamer,${JSON.stringify({ token })}`);
+  await client.next(/^40\/streamer,\{"sid"/);
+  // 100 heartbeats a second against a limit of 10 (bursts of 20).
+  const flood = setInterval(() => {
+    for (let i = 0; i < 10; i += 1) client.send('42/streamer,["heartbeat"]');
+  }, 100);
+  const acks: number[] = [];
+  try {
+    for (let i = 0; i < 10 && !client.closed; i += 1) {
+      const sentAt = Date.now();
+      expect(await control.timeout(2_000).emitWithAck('heartbeat')).toMatchObject({ ok: true });
+      acks.push(Date.now() - sentAt);
+      await sleep(200);
+    }
+    await untilClosed(client);
+  } finally {
+    clearInterval(flood);
+  }
+  expect(control.connected).toBe(true);
+  control.close();
+});
