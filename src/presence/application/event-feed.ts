@@ -39,8 +39,9 @@ export class EventFeed {
     const start = after ?? Array.from({ length: this.log.shardCount }, () => null);
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
-      const { now, shards } = await this.log.readAfter(start, limit);
-      if (isExpired(start, now, this.config.eventLogRetentionMs)) return { kind: 'expired' };
+      const { now, shards, droppedThrough = [] } = await this.log.readAfter(start, limit);
+      const dropped = start.some((id, shard) => id !== null && droppedThrough[shard] != null && compareIds(id, droppedThrough[shard]!) < 0);
+      if (dropped || isExpired(start, now, this.config.eventLogRetentionMs)) return { kind: 'expired' };
       const page = feedPage(shards, start, limit, now, Math.min(IDLE_POSITION_MARGIN_MS, this.config.eventLogRetentionMs / 4));
       if (page.items.length > 0 || Date.now() >= giveUpAt || gone()) return { kind: 'page', items: withPositions(start, page.items), next: page.next };
       // Wait until a shard's newest entry is past this position: one cheap look per POLL_MS for every

@@ -34,8 +34,10 @@ export interface TransitionLog {
   /**
    * The log's clock, read first, then up to `count` entries of each shard after its position (null:
    * from the oldest kept), in id order. Entries appended after the read have ids at or above `now`.
+   * `droppedThrough`, per shard: the newest id dropped before its retention (a log with a size cap),
+   * so that a reader positioned before it knows it missed entries.
    */
-  readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }>;
+  readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][]; droppedThrough?: (string | null)[] }>;
   /** The id of the newest entry of each shard (null for an empty shard): a cheap "anything new?" for long polls. */
   tips(): Promise<(string | null)[]>;
   /**

@@ -33,9 +33,10 @@ export class MemoryPresenceStore implements PresenceStore {
   private readonly deadlines = new MinHeap<Deadline>();
   private readonly online = new SortedIdSet();
   private readonly timelines = new Map<string, TimelineEntry[]>();
-  // Offline transitions in time order (every entry is now + the same retention), so a FIFO suffices.
-  private readonly forgettable: Forgettable[] = [];
-  private forgetHead = 0;
+  // When each offline streamer may be forgotten, at most one entry per streamer (a flapping streamer
+  // moves its entry, it does not add one), in time order: every entry is its transition + the same
+  // retention, and re-inserting moves a key to the end of a Map.
+  private readonly forgettable = new Map<string, Forgettable>();
 
   /**
    * @param log the transition log this store appends every event to, in the same synchronous step as
@@ -120,24 +121,27 @@ export class MemoryPresenceStore implements PresenceStore {
     const deadline = rules.nextDeadline(next);
     if (deadline !== null && deadline !== rules.nextDeadline(previous)) this.deadlines.push({ at: deadline, streamerId });
     if (transition.events.length > 0 && next.state.status === 'offline') {
-      this.forgettable.push({ at: now + OFFLINE_RETENTION_MS, streamerId, version: next.state.version });
+      this.forgettable.delete(streamerId);
+      this.forgettable.set(streamerId, { at: now + OFFLINE_RETENTION_MS, streamerId, version: next.state.version });
     }
     return transition.events;
   }
 
   /** Forgets streamers offline, with no connection and unchanged, for the whole retention. */
   private forgetOffline(now: number): void {
-    while (this.forgetHead < this.forgettable.length && this.forgettable[this.forgetHead]!.at <= now) {
-      const { streamerId, version } = this.forgettable[this.forgetHead++]!;
+    for (const [streamerId, { at, version }] of this.forgettable) {
+      if (at > now) break;
+      this.forgettable.delete(streamerId);
       const record = this.records.get(streamerId);
       if (record === undefined || record.state.version !== version || rules.nextDeadline(record) !== null) continue;
       this.records.delete(streamerId);
       this.timelines.delete(streamerId);
     }
-    if (this.forgetHead > 1024 && this.forgetHead * 2 > this.forgettable.length) {
-      this.forgettable.splice(0, this.forgetHead);
-      this.forgetHead = 0;
-    }
+  }
+
+  /** Offline streamers waiting to be forgotten: at most one per streamer, whatever it does (diagnostics, tests). */
+  get forgettableCount(): number {
+    return this.forgettable.size;
   }
 
   private appendTimeline(streamerId: string, events: Transition['events'], now: number): void {

@@ -3,6 +3,9 @@ import type { LogEntry, LogPosition } from '../domain/transition-log.js';
 import { compareIds } from '../domain/transition-log.js';
 import type { GroupBacklog, TakenOver, TransitionLog } from '../domain/transition-log.port.js';
 
+/** What the embedded log keeps at most (a few hundred bytes each): the newest 100,000 transitions. */
+export const MAX_MEMORY_LOG_ENTRIES = 100_000;
+
 interface Group {
   /** Index (see `base`) of the first entry no consumer of the group has taken. */
   next: number;
@@ -12,7 +15,8 @@ interface Group {
 /**
  * The embedded transition log: in this process's memory, for a SINGLE NODE, written by the memory
  * store inside its own (synchronous, so atomic) operations. One shard; entries older than the
- * retention are dropped as new ones come. Consumer groups are plain cursors here: there is no other
+ * retention, or beyond the newest `maxEntries`, are dropped as new ones come (a feed reader whose
+ * position was dropped is told its cursor expired). Consumer groups are plain cursors here: there is no other
  * process to take over from.
  */
 export class MemoryTransitionLog implements TransitionLog {
@@ -27,9 +31,17 @@ export class MemoryTransitionLog implements TransitionLog {
   private readonly groups = new Map<string, Group>();
   private readonly waiters = new Set<() => void>();
 
+  /** The newest entry dropped by the count cap (before its retention), or null: readers behind it missed entries. */
+  private droppedThrough: string | null = null;
+
+  /**
+   * @param maxEntries entries kept at most, whatever the retention: a flapping client must not grow
+   *   the embedded pod's heap for a day. @default MAX_MEMORY_LOG_ENTRIES
+   */
   constructor(
     private readonly retentionMs: number,
     private readonly clock: () => number = Date.now,
+    private readonly maxEntries = MAX_MEMORY_LOG_ENTRIES,
   ) {}
 
   /** Appends one event; called by the memory store in the same synchronous step as the change. */
@@ -44,13 +56,13 @@ export class MemoryTransitionLog implements TransitionLog {
     return entry;
   }
 
-  async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }> {
+  async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][]; droppedThrough: (string | null)[] }> {
     const now = this.clock();
     this.trim(now);
     const after = position[0] ?? null;
     let start = Math.max(this.expired, after === null ? 0 : this.indexAfter(after));
     while (start < this.entries.length && this.entries[start]!.at < now - this.retentionMs) start += 1;
-    return { now, shards: [this.entries.slice(start, start + count)] };
+    return { now, shards: [this.entries.slice(start, start + count)], droppedThrough: [this.droppedThrough] };
   }
 
   async tips(): Promise<(string | null)[]> {
@@ -132,6 +144,11 @@ export class MemoryTransitionLog implements TransitionLog {
   private trim(now: number): void {
     const before = now - this.retentionMs - Math.floor(this.retentionMs / 10);
     while (this.expired < this.entries.length && this.entries[this.expired]!.at < before) this.expired += 1;
+    if (this.entries.length - this.expired > this.maxEntries) {
+      const drop = this.entries.length - this.expired - this.maxEntries;
+      this.expired += drop;
+      this.droppedThrough = this.entries[this.expired - 1]!.id;
+    }
     if (this.expired > 1024 && this.expired * 2 > this.entries.length) {
       this.entries.splice(0, this.expired);
       this.base += this.expired;

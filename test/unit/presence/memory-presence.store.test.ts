@@ -137,6 +137,27 @@ describe('MemoryPresenceStore retention of offline streamers', () => {
     expect(back.version).toBeGreaterThan(ended.version);
   });
 
+  it('a streamer flapping online and offline is remembered once, not once per transition', async () => {
+    const { store, clock } = storeWithClock();
+    for (let i = 0; i < 20_000; i += 1) {
+      clock.now = T0 + i;
+      await store.heartbeat('flapper', 'c');
+      await store.end('flapper');
+    }
+    await store.end('other');
+    await store.connect('other', 'c');
+    await store.end('other');
+    expect(store.forgettableCount).toBe(2);
+    // And it is still forgotten a retention after its LAST transition, not its first.
+    clock.now = T0 + WEEK + 10_000;
+    await store.expireDue(10);
+    expect((await store.getMany(['flapper']))[0]!.version).toBeGreaterThan(0);
+    clock.now = T0 + WEEK + 20_000;
+    await store.expireDue(10);
+    expect((await store.getMany(['flapper']))[0]!.version).toBe(0);
+    expect(store.forgettableCount).toBe(0);
+  });
+
   it('keeps a streamer that came back, or changed, during the retention', async () => {
     const { store, clock } = storeWithClock();
     await store.connect('back', 'c');
