@@ -213,6 +213,24 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
       }
     });
 
+    describe('the open-connection cap (10 per streamer)', () => {
+      it('an 11th open connection is refused and changes nothing; closed ones do not count; a freed place is taken', async () => {
+        const store = await open();
+        for (let i = 0; i < 10; i += 1) expect((await store.connect('alice', `c${i}`)).refused).toBeUndefined();
+        const refused = await store.connect('alice', 'c10');
+        expect(refused).toMatchObject({ refused: 'too_many_connections', events: [] });
+        // A connection already holding a lease reconnecting (a retried connect) is not a new one.
+        expect((await store.connect('alice', 'c3')).refused).toBeUndefined();
+        // Heartbeats and other streamers are not affected.
+        expect((await store.heartbeat('alice', 'c0')).events).toEqual([]);
+        expect((await store.connect('bob', 'b0')).refused).toBeUndefined();
+        await store.disconnect('alice', 'c0');
+        expect((await store.connect('alice', 'c11')).refused).toBeUndefined();
+        expect((await store.connect('alice', 'c12')).refused).toBe('too_many_connections');
+        expect((await store.getMany(['alice']))[0]!.status).toBe('online');
+      });
+    });
+
     describe('connect, heartbeat, disconnect, end', () => {
       it('connect of a never-seen streamer returns one `connected` event, since = the store time', async () => {
         const store = await open();

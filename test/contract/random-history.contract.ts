@@ -50,13 +50,22 @@ export function describeRandomHistories(name: string, make: MakeClockedStore): v
         const closed = new Map<string, string[]>(STREAMERS.map((id) => [id, []]));
         const returned: PresenceEvent[] = [];
         const reasons = new Set<string>();
+        let refusals = 0;
+        let burst = { id: '', left: 0 };
         let nextConn = 0;
 
         for (let i = 0; i < STEPS; i += 1) {
           const ttl = timing.presenceTtlMs;
-          now += random() < 0.005 ? OFFLINE_RETENTION_MS + intBetween(random, 1, ttl) : random() < 0.2 ? 0 : random() < 0.85 ? intBetween(random, 1, Math.ceil(ttl / 3)) : intBetween(random, ttl, 2 * ttl);
-          const step = pick(random, open, closed, () => `c${nextConn++}`);
-          const expected = applyReference(reference, step, now, timing);
+          now += burst.left > 0 ? 0 : random() < 0.005 ? OFFLINE_RETENTION_MS + intBetween(random, 1, ttl) : random() < 0.2 ? 0 : random() < 0.85 ? intBetween(random, 1, Math.ceil(ttl / 3)) : intBetween(random, ttl, 2 * ttl);
+          // Now and then a burst of connects to one streamer, at once: past the open-connection cap.
+          if (burst.left === 0 && random() < 0.01) burst = { id: STREAMERS[Math.floor(random() * STREAMERS.length)]!, left: 12 };
+          const step: Op =
+            burst.left > 0 ? { op: 'connect', id: burst.id, conn: `c${nextConn++}` } : pick(random, open, closed, () => `c${nextConn++}`);
+          if (burst.left > 0) {
+            burst.left -= 1;
+            open.get(burst.id)!.push(step.op === 'connect' ? step.conn : '');
+          }
+          const { events: expected, refused } = applyReference(reference, step, now, timing);
           const result = await run(store, step);
           const fail = (what: string): never => {
             throw new Error(`seed ${seed}, step ${i} at ${now} (${JSON.stringify(step)}): ${what}`);
@@ -65,6 +74,8 @@ export function describeRandomHistories(name: string, make: MakeClockedStore): v
           const got = sortedEvents(result.events);
           const want = sortedEvents(expected);
           if (JSON.stringify(got) !== JSON.stringify(want)) fail(`events ${JSON.stringify(got)}, the rules give ${JSON.stringify(want)}`);
+          if (result.refused !== refused) fail(`refused ${result.refused}, the rules say ${refused}`);
+          if (refused !== undefined) refusals += 1;
           returned.push(...result.events);
           for (const event of result.events) reasons.add(event.reason);
 
@@ -76,6 +87,8 @@ export function describeRandomHistories(name: string, make: MakeClockedStore): v
           }
         }
         expect([...reasons].sort()).toEqual(['connected', 'disconnected', 'ended', 'meta', 'timeout']);
+        // The histories also reach the per-streamer connection cap, so its refusal is held to the rules too.
+        expect(refusals).toBeGreaterThan(0);
         expect(sortedEvents(await readWholeLog(log))).toEqual(sortedEvents(returned));
       } finally {
         await teardown();
@@ -111,11 +124,16 @@ function pick(random: () => number, open: Map<string, string[]>, closed: Map<str
   return { op: 'end', id };
 }
 
-function applyReference(reference: Map<string, StreamerRecord>, step: Op, now: number, timing: PresenceTiming): PresenceEvent[] {
-  const change = (id: string, transition: (record: StreamerRecord) => Transition): PresenceEvent[] => {
+function applyReference(
+  reference: Map<string, StreamerRecord>,
+  step: Op,
+  now: number,
+  timing: PresenceTiming,
+): { events: PresenceEvent[]; refused?: 'too_many_connections' } {
+  const change = (id: string, transition: (record: StreamerRecord) => Transition) => {
     const result = transition(reference.get(id)!);
     reference.set(id, result.next);
-    return [...result.events];
+    return { events: [...result.events], ...(result.refused === undefined ? {} : { refused: result.refused }) };
   };
   switch (step.op) {
     case 'connect':
@@ -128,10 +146,12 @@ function applyReference(reference: Map<string, StreamerRecord>, step: Op, now: n
       return change(step.id, (r) => rules.end(r, now));
     case 'expire':
       // A sweep claims the streamers whose earliest deadline has passed.
-      return STREAMERS.flatMap((id) => {
-        const deadline = rules.nextDeadline(reference.get(id)!);
-        return deadline !== null && deadline <= now ? change(id, (r) => rules.expire(r, now)) : [];
-      });
+      return {
+        events: STREAMERS.flatMap((id) => {
+          const deadline = rules.nextDeadline(reference.get(id)!);
+          return deadline !== null && deadline <= now ? change(id, (r) => rules.expire(r, now)).events : [];
+        }),
+      };
   }
 }
 

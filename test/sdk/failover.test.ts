@@ -87,12 +87,17 @@ test.each([
   await viewer.watch([id]);
   const streamer = streamerClient(id, { urls: [doomed.url, stable.url], backoff: { initialMs: 200, maxMs: 1_000 } });
   const states = record(streamer, 'state');
+  const errors = record(streamer, 'error');
   await changes.waitFor(isStatus(id, 'online'));
+  // The store admits the connection during the handshake, so viewers may see it online a moment
+  // before the client has its `session`: wait for both, on the doomed pod.
+  await states.waitFor((state) => state === 'online', 5_000);
   const seen = changes.count;
+  expect({ states: states.firsts(), url: streamer.url, errors: errors.firsts().map(String) }).toEqual({ states: ['online'], url: doomed.url, errors: [] });
 
   await stop(doomed);
   await states.waitFor((state) => state === 'reconnecting', 5_000);
-  await states.waitFor((state) => state === 'online', 5_000, 1);
+  await states.waitFor((state) => state === 'online', 5_000, 2);
   expect(streamer.url).toBe(stable.url);
   expect(states.firsts()).toEqual(['online', 'reconnecting', 'online']);
   // Past the old connection's grace (closed socket) or TTL (dead pod), and two TTLs of the new one.

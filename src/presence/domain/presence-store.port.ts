@@ -12,6 +12,8 @@ export interface StoreResult {
   /** The store's clock (Redis `TIME` in Redis mode), in ms since the epoch. */
   readonly serverTime: number;
   readonly events: readonly PresenceEvent[];
+  /** A connect refused: the streamer already holds MAX_OPEN_CONNECTIONS open connections (the events are then only expiries). */
+  readonly refused?: 'too_many_connections';
 }
 
 export interface OnlinePage {
@@ -44,6 +46,7 @@ export interface OnlinePage {
  *   idempotent in its effect on presence).
  */
 export interface PresenceStore {
+  /** A new connection: its first heartbeat, or `refused` when the streamer holds MAX_OPEN_CONNECTIONS open ones. */
   connect(streamerId: string, connectionId: string): Promise<StoreResult>;
   /** Renews the lease, creating it when the store does not know it (e.g. after a Redis restart). */
   heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult>;

@@ -33,14 +33,33 @@ export interface Transition {
   readonly previous: StreamerRecord;
   readonly next: StreamerRecord;
   readonly events: readonly PresenceEvent[];
+  /** Set when the change was refused (`next` then holds only what expiring due leases did). */
+  readonly refused?: 'too_many_connections';
 }
+
+/** Open connections one streamer may hold, cluster-wide; a further connect is refused. */
+export const MAX_OPEN_CONNECTIONS = 10;
+/**
+ * Leases one streamer keeps at most, open and closed: closed ones (in their grace) beyond it are
+ * dropped, earliest-running-out first, when a connection is admitted. So reconnect churn never makes a
+ * record, and the work on it, grow past a fixed size. The streamer then has an open connection, so
+ * dropping a closed lease changes nothing a viewer sees.
+ */
+export const MAX_LEASES = 2 * MAX_OPEN_CONNECTIONS;
 
 export function emptyRecord(streamerId: string): StreamerRecord {
   return { state: neverSeen(streamerId), connections: {} };
 }
 
-/** A socket of the streamer connected; connecting counts as its first heartbeat. */
+/**
+ * A socket of the streamer connected; connecting counts as its first heartbeat. Refused
+ * (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS live open connections.
+ */
 export function connect(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
+  const expired = expire(record, now);
+  const leases = expired.next.connections;
+  const open = Object.values(leases).filter((lease) => !lease.closed).length;
+  if (leases[connectionId] === undefined && open >= MAX_OPEN_CONNECTIONS) return { ...expired, previous: record, refused: 'too_many_connections' };
   return heartbeat(record, connectionId, now, timing, undefined);
 }
 
@@ -61,7 +80,7 @@ export function heartbeat(
   // (a late or retried call) must not reopen it.
   if (expired.next.connections[connectionId]?.closed === true) return expired;
   const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
-  const connections = { ...expired.next.connections, [connectionId]: lease };
+  const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;
   const nextMeta = meta === undefined ? current.meta : normalizeMeta(meta);
 
@@ -123,6 +142,16 @@ export function expire(record: StreamerRecord, now: number): Transition {
   const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
   const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
+}
+
+/** `connections` with the closed leases closest to running out dropped, down to MAX_LEASES (see there). */
+function withinLeaseCap(connections: Record<string, ConnectionLease>): Record<string, ConnectionLease> {
+  const ids = Object.keys(connections);
+  if (ids.length <= MAX_LEASES) return connections;
+  const closed = ids.filter((id) => connections[id]!.closed).sort((a, b) => connections[a]!.liveUntil - connections[b]!.liveUntil || (a < b ? -1 : 1));
+  const kept = { ...connections };
+  for (const id of closed.slice(0, ids.length - MAX_LEASES)) delete kept[id];
+  return kept;
 }
 
 /** The earliest moment a lease of this record runs out, or null when it holds none. */

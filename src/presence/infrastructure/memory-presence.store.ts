@@ -105,7 +105,9 @@ export class MemoryPresenceStore implements PresenceStore {
   private apply(streamerId: string, change: (record: StreamerRecord, now: number) => Transition): StoreResult {
     const now = this.clock();
     const record = this.records.get(streamerId) ?? rules.emptyRecord(streamerId);
-    return { serverTime: now, events: this.save(change(record, now), now) };
+    const transition = change(record, now);
+    const events = this.save(transition, now);
+    return transition.refused === undefined ? { serverTime: now, events } : { serverTime: now, events, refused: transition.refused };
   }
 
   private save(transition: Transition, now: number): Transition['events'] {

@@ -38,11 +38,11 @@ export function countRefusedConnect(socket: Socket): void {
 }
 
 /**
- * Namespace middleware, the LAST of each namespace: one socket per namespace per connection. Socket.IO
+ * Namespace middleware, after authentication: one socket per namespace per connection. Socket.IO
  * refuses a CONNECT for a namespace the connection has joined, but not several sent before the first
  * is through its (asynchronous) middlewares: one WebSocket could carry hundreds of sockets, multiplying
- * every per-socket limit. The namespace is claimed here, where nothing can refuse the socket any more,
- * and freed when the socket disconnects.
+ * every per-socket limit. The namespace is claimed here and freed when the socket disconnects, or by
+ * `releaseNamespace` when a later step refuses it.
  */
 export function onePerNamespace() {
   return (socket: Socket, next: (error?: Error) => void): void => {
@@ -57,6 +57,11 @@ export function onePerNamespace() {
     socket.once('disconnect', () => claimed.delete(socket.nsp.name));
     next();
   };
+}
+
+/** Frees the namespace `onePerNamespace` claimed, for a socket a later step refused after all. */
+export function releaseNamespace(socket: Socket): void {
+  (socket.client as unknown as { claimedNamespaces?: Set<string> }).claimedNamespaces?.delete(socket.nsp.name);
 }
 
 /**

@@ -28,6 +28,10 @@ export type UnsubscribeAck = { ok: true } | AckError;
 /** Per-socket data the middlewares attach. */
 export interface StreamerSocketData {
   identity: Identity;
+  /** The store's clock when it admitted the connection (the `session`'s serverTime). */
+  admittedAt: number;
+  /** Undoes the admission if the transport closes before the socket is connected (no disconnect handler runs then). */
+  closedBeforeConnect?: () => void;
 }
 
 export interface ViewerSocketData {

@@ -20,7 +20,7 @@ import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
 import { refusal, unavailable } from './socket-errors.js';
-import { onePerNamespace } from './connection-guard.js';
+import { countRefusedConnect, onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 
 /**
@@ -48,25 +48,52 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.namespace = namespace;
     namespace.use(authenticate(this.verifier, ['streamer'], { anonymous: false, pod: this.config.podId }, this.metrics));
     namespace.use(onePerNamespace());
+    namespace.use((socket, next) => void this.admit(socket as StreamerSocket, next));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
   }
 
-  async handleConnection(socket: StreamerSocket): Promise<void> {
+  /**
+   * The last handshake step: the store records the connection (its first heartbeat), or refuses it
+   * when the streamer already holds MAX_OPEN_CONNECTIONS open ones, which the client gets as
+   * `connect_error` "too_many_connections". A store that cannot be reached does not refuse: the
+   * connection's next heartbeat records it once the store answers again.
+   */
+  private async admit(socket: StreamerSocket, next: (error?: Error) => void): Promise<void> {
+    const streamerId = socket.data.identity.id;
+    const connectionId = connectionIdOf(this.config.podId, socket);
+    // The transport may close while the store answers: then no disconnect handler will ever run.
+    const closedBeforeConnect = (): void => void this.presence.disconnect(streamerId, connectionId).catch(() => undefined);
+    socket.conn.once('close', closedBeforeConnect);
+    socket.data.closedBeforeConnect = closedBeforeConnect;
+    socket.data.admittedAt = Date.now();
+    try {
+      const result = await this.presence.connect(streamerId, connectionId);
+      if (result.refused !== undefined) {
+        socket.conn.off('close', closedBeforeConnect);
+        releaseNamespace(socket);
+        this.metrics.refusals.inc({ code: result.refused });
+        countRefusedConnect(socket);
+        this.logger.log({ msg: 'handshake refused', code: result.refused, streamerId, socketId: socket.id, pod: this.config.podId });
+        next(new Error(result.refused));
+        return;
+      }
+      socket.data.admittedAt = result.serverTime;
+    } catch (error) {
+      this.logger.warn({ msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) });
+    }
+    next();
+  }
+
+  handleConnection(socket: StreamerSocket): void {
+    if (socket.data.closedBeforeConnect !== undefined) socket.conn.off('close', socket.data.closedBeforeConnect);
     this.metrics.connections.inc({ namespace: '/streamer' });
     const streamerId = socket.data.identity.id;
     this.logger.log({ msg: 'streamer connected', streamerId, socketId: socket.id, pod: this.config.podId });
-    let serverTime = Date.now();
-    try {
-      ({ serverTime } = await this.presence.connect(streamerId, connectionIdOf(this.config.podId, socket)));
-    } catch (error) {
-      // The connection stays: its next heartbeat recreates the lease once the store answers again.
-      this.logger.warn({ msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) });
-    }
     socket.emit('session', {
       streamerId,
       heartbeatIntervalMs: this.config.heartbeatIntervalMs,
       presenceTtlMs: this.config.presenceTtlMs,
-      serverTime,
+      serverTime: socket.data.admittedAt,
     });
   }
 

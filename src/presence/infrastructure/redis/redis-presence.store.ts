@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Meta, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
-import type { PresenceTiming } from '../../domain/streamer-record.js';
+import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer-record.js';
 import type { TimelineEntry } from '../../domain/timeline.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
@@ -51,12 +51,12 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    return this.heartbeat(streamerId, connectionId, undefined);
+    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, '', MAX_OPEN_CONNECTIONS]);
   }
 
   heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
     const metaArg = meta === undefined ? '' : canonicalMeta(meta);
-    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg]);
+    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg, 0]);
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -136,7 +136,8 @@ export class RedisPresenceStore implements PresenceStore {
     const reply = (await this.call(script.name, () =>
       script.run(this.redis, this.keys.streamerKeys(streamerId), [...this.common(tag), streamerId, ...args]),
     )) as string[];
-    return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
+    const refused = reply.at(-1) === '!too_many_connections';
+    return { serverTime: Number(reply[0]), events: decodeEvents(refused ? reply.slice(0, -1) : reply, 1), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
   }
 
   /** ARGV[1..4] of every script (lua/prelude.lua): tag, pod, log retention, clock ('' = Redis TIME). */

@@ -1,19 +1,29 @@
 -- heartbeat (also connect): renews a connection's lease, creating it when unknown (a reconnect, or a
 -- Redis that came back empty); brings an offline streamer online; stores and publishes a changed meta.
+-- As connect (ARGV[9] > 0) a NEW connection is refused when the streamer holds that many open ones.
 -- KEYS[1] <tag>st:<id>   KEYS[2] <tag>ls:<id>   KEYS[3] <tag>deadlines   KEYS[4] <tag>online   KEYS[5] <tag>log
 -- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] clock   ARGV[5] streamer id
 -- ARGV[6] connection id   ARGV[7] PRESENCE_TTL_MS
 -- ARGV[8] meta: '' to leave it as it is, else canonical JSON ('{}' clears it)
--- Returns { now, then 6 fields per event: id, status, since, version, reason, meta JSON or '' }
-local tag, id, cid, ttl, meta_arg = ARGV[1], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8]
+-- ARGV[9] open connections allowed (MAX_OPEN_CONNECTIONS) when connecting; '0' for a heartbeat
+-- Returns { now, then 6 fields per event: id, status, since, version, reason, meta JSON or '' },
+-- then '!too_many_connections' when a connect was refused (the events are then only expiries)
+local tag, id, cid, ttl, meta_arg, max_open = ARGV[1], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local now = now_ms()
 local events = {}
 local rec = load(tag, id)
 expire(rec, now, events)
 local lease = rec.leases[cid]
+if max_open > 0 and not lease and open_leases(rec) >= max_open then
+  save(tag, rec)
+  local out = reply(now, events)
+  out[#out + 1] = '!too_many_connections'
+  return out
+end
 -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
 if not (lease and lease.closed) then
   set_lease(rec, cid, { closed = false, live_until = now + ttl })
+  cap_leases(rec)
   local next_meta = rec.meta
   if meta_arg ~= '' then
     next_meta = meta_arg

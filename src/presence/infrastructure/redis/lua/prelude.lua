@@ -15,6 +15,8 @@
 -- OFFLINE_RETENTION_MS of src/presence/domain/presence-store.port.ts.
 local OFFLINE_RETENTION_MS = 7 * 24 * 3600 * 1000
 local TIMELINE_LENGTH = 50
+-- MAX_LEASES of src/presence/domain/streamer-record.ts: leases a record keeps at most, open and closed.
+local MAX_LEASES = 20
 
 -- Every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod, ARGV[3] = the log's retention
 -- (EVENT_LOG_RETENTION_MS), ARGV[4] = the clock ('' in production: Redis TIME; a number only from the
@@ -63,6 +65,35 @@ local function drop_lease(rec, cid)
   rec.leases[cid] = nil
   rec.touched[cid] = nil
   rec.removed[cid] = true
+end
+
+-- Open leases of the record (closed ones, in their grace, not counted).
+local function open_leases(rec)
+  local n = 0
+  for _, lease in pairs(rec.leases) do
+    if not lease.closed then n = n + 1 end
+  end
+  return n
+end
+
+-- Drops the closed leases closest to running out (ties by connection id) until at most MAX_LEASES are
+-- left, as withinLeaseCap does: reconnect churn never grows a record past a fixed size.
+local function cap_leases(rec)
+  local total = 0
+  local closed = {}
+  for cid, lease in pairs(rec.leases) do
+    total = total + 1
+    if lease.closed then closed[#closed + 1] = cid end
+  end
+  if total <= MAX_LEASES then return end
+  table.sort(closed, function(a, b)
+    local x, y = rec.leases[a].live_until, rec.leases[b].live_until
+    if x ~= y then return x < y end
+    return a < b
+  end)
+  for i = 1, total - MAX_LEASES do
+    if closed[i] then drop_lease(rec, closed[i]) end
+  end
 end
 
 -- Appends an event and moves the record to it: version max(previous + 1, now in microseconds).
