@@ -171,6 +171,10 @@ export function startPod(name, { redisUrl, jwtSecret, timing = {}, inspect = tru
     REDIS_URL: redisUrl,
     JWT_SECRET: jwtSecret,
     MESSAGE_RATE_LIMIT: '0',
+    // Every generator is on 127.0.0.1: per-address limits would count the whole load as one client.
+    HANDSHAKE_RATE_PER_ADDRESS: '0',
+    HTTP_RATE_PER_ADDRESS: '0',
+    SUBSCRIPTIONS_PER_ADDRESS: '1000000000',
     POD_NAME: name,
     DRAIN_MS: '0',
     ...timing,

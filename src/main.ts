@@ -10,7 +10,7 @@ import { AppModule } from './app.module.js';
 import { devOperatorToken } from './auth/dev-operator-token.js';
 import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
-import { applyHttpLimits } from './http/connection-limits.js';
+import { applyHttpLimits, limitApiRate } from './http/connection-limits.js';
 import { DrainService } from './lifecycle/drain.service.js';
 import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
 import { RedisConnections } from './redis/redis-connections.js';
@@ -34,6 +34,7 @@ const crossPod = redis === null ? undefined : createShardedAdapter(redis.publish
 app.useWebSocketAdapter(new PresenceIoAdapter(app, config, app.get(Readiness), crossPod));
 // Nothing about the stack for anonymous clients to read.
 app.disable('x-powered-by');
+app.use(limitApiRate(config.httpRatePerAddress, config.trustedProxyHops));
 applyHttpLimits(app.getHttpServer(), { firstRequestTimeoutMs: config.httpFirstRequestTimeoutMs, maxConnections: config.maxConnections });
 await app.listen(config.port, config.host);
 

@@ -64,6 +64,14 @@ export interface AppConfig {
   readonly httpFirstRequestTimeoutMs: number;
   /** MAX_CONNECTIONS, open TCP connections per pod at most. @default 50000 */
   readonly maxConnections: number;
+  /** TRUSTED_PROXY_HOPS, proxies in front that append to X-Forwarded-For (the ingress: 1); 0 = the TCP peer is the client. @default 0 */
+  readonly trustedProxyHops: number;
+  /** HANDSHAKE_RATE_PER_ADDRESS, new Socket.IO handshakes per second per client address (bursts of twice); over it HTTP 429. 0 = off. @default 20 */
+  readonly handshakeRatePerAddress: number;
+  /** HTTP_RATE_PER_ADDRESS, HTTP API requests per second per client address (bursts of twice); over it 429. 0 = off. @default 50 */
+  readonly httpRatePerAddress: number;
+  /** SUBSCRIPTIONS_PER_ADDRESS, distinct viewer subscriptions one client address may hold on a pod. @default 10000 */
+  readonly subscriptionsPerAddress: number;
   /**
    * FAULT_INJECTION, for tests only: a named point where the process stops on purpose, e.g.
    * `relay-exit-before-ack` (a relay dies after taking events from the log, before acknowledging them).
@@ -129,6 +137,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const eventLogRetentionMs = read.integer('EVENT_LOG_RETENTION_MS', 86_400_000, POSITIVE_MS);
   const jwtClockLeewayMs = read.integer('JWT_CLOCK_LEEWAY_MS', 30_000, ZERO_OK_MS);
   const httpFirstRequestTimeoutMs = read.integer('HTTP_FIRST_REQUEST_TIMEOUT_MS', 10_000, POSITIVE_MS);
+  const trustedProxyHops = read.integer('TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10, expected: 'a whole number of proxies from 0 to 10' });
+  const handshakeRatePerAddress = read.integer('HANDSHAKE_RATE_PER_ADDRESS', 20, RATE);
+  const httpRatePerAddress = read.integer('HTTP_RATE_PER_ADDRESS', 50, RATE);
+  const subscriptionsPerAddress = read.integer('SUBSCRIPTIONS_PER_ADDRESS', 10_000, { ...RATE, min: 1, expected: 'a whole number of subscriptions, at least 1' });
   const maxConnections = read.integer('MAX_CONNECTIONS', 50_000, { ...RATE, min: 1, expected: 'a whole number of connections, at least 1' });
   const tokenMaxLifetimeMs = read.integer('TOKEN_MAX_LIFETIME_MS', 86_400_000, POSITIVE_MS);
   const jwtIssuer = read.raw('JWT_ISSUER') ?? null;
@@ -177,6 +189,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       tokenMaxLifetimeMs,
       httpFirstRequestTimeoutMs,
       maxConnections,
+      trustedProxyHops,
+      handshakeRatePerAddress,
+      httpRatePerAddress,
+      subscriptionsPerAddress,
       jwtIssuer,
       jwtAudience,
       webhookUrl,

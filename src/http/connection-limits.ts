@@ -1,5 +1,7 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { AddressRateLimiter } from './address-limiter.js';
+import { clientAddress } from './client-address.js';
 
 /** Node's HTTP server limits, set on purpose rather than left at defaults made for other servers. */
 export interface HttpLimits {
@@ -36,4 +38,19 @@ export function applyHttpLimits(server: Server, limits: HttpLimits): void {
   // Both fire once the request's headers are complete.
   server.prependListener('request', (request) => started(request.socket as Socket));
   server.prependListener('upgrade', (request) => started(request.socket as Socket));
+}
+
+/**
+ * HTTP API requests (`/v1/…`) past `ratePerSecond` per client address get 429 with `Retry-After`.
+ * Probes, metrics and the page's static files are not counted: the kubelet and Prometheus must always
+ * get through, and they come from few addresses.
+ */
+export function limitApiRate(ratePerSecond: number, trustedHops: number) {
+  const limiter = new AddressRateLimiter(ratePerSecond);
+  return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
+    if (!(request.url ?? '').startsWith('/v1/') || limiter.allow(clientAddress(request, trustedHops), Date.now())) return next();
+    const body = JSON.stringify({ error: { code: 'rate_limited', message: `over ${ratePerSecond} requests per second from this address` } });
+    response.writeHead(429, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1' });
+    response.end(body);
+  };
 }

@@ -37,4 +37,6 @@ export interface StreamerSocketData {
 export interface ViewerSocketData {
   identity: Identity | null;
   subscriptions: Set<string>;
+  /** The client's address, for the per-address subscription cap. */
+  address: string;
 }

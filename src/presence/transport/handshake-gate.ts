@@ -6,9 +6,9 @@ export const DRAINING_RETRY_AFTER_S = 1;
 
 /** Why a new Socket.IO handshake is refused, as the HTTP answer it gets. */
 export interface HandshakeRefusal {
-  readonly status: 403 | 503;
+  readonly status: 403 | 429 | 503;
   /** engine.io's error body (`{ code, message }`): code 4 is its "Forbidden", and the message says why. */
-  readonly message: 'origin not allowed' | 'draining';
+  readonly message: 'origin not allowed' | 'draining' | 'rate_limited';
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -20,6 +20,8 @@ export const ORIGIN_REFUSED: HandshakeRefusal = { status: 403, message: 'origin 
  * its reconnect grace.
  */
 export const DRAINING: HandshakeRefusal = { status: 503, message: 'draining', headers: { 'Retry-After': String(DRAINING_RETRY_AFTER_S) } };
+/** Too many new handshakes from one client address (HANDSHAKE_RATE_PER_ADDRESS). */
+export const HANDSHAKE_RATE_LIMITED: HandshakeRefusal = { status: 429, message: 'rate_limited', headers: { 'Retry-After': '1' } };
 
 /**
  * Whether a request to the engine.io path opens a session: a GET without `sid` (engine.io refuses any
@@ -64,7 +66,7 @@ export function installHandshakeGate(http: HttpServer, enginePath: string, refus
     const refusal = isNewHandshake(request, path) ? refuse(request) : null;
     if (refusal === null) return;
     const text = body(refusal);
-    const reason = refusal.status === 503 ? 'Service Unavailable' : 'Forbidden';
+    const reason = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[refusal.status];
     const headers = Object.entries(refusal.headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     // engine.io's upgrade listener runs after this one and, finding the socket no longer writable, only closes it.
     socket.end(

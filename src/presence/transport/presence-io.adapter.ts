@@ -7,7 +7,9 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
 import { guardPingFrames, noBinaryParser } from './connection-guard.js';
-import { DRAINING, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
+import { DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
+import { AddressRateLimiter } from '../../http/address-limiter.js';
+import { clientAddress } from '../../http/client-address.js';
 
 /** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -33,6 +35,8 @@ function isWsResponse(value: unknown): value is { event: string; data: unknown }
  * the cross-pod adapter.
  */
 export class PresenceIoAdapter extends IoAdapter {
+  private readonly handshakes: AddressRateLimiter;
+
   constructor(
     app: INestApplicationContext,
     private readonly config: AppConfig,
@@ -40,6 +44,7 @@ export class PresenceIoAdapter extends IoAdapter {
     private readonly crossPodAdapter?: AdapterConstructor,
   ) {
     super(app);
+    this.handshakes = new AddressRateLimiter(config.handshakeRatePerAddress);
   }
 
   /**
@@ -69,7 +74,7 @@ export class PresenceIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
     const http = this.httpServer as HttpServer | undefined;
-    if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request));
+    if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request) ?? this.overRate(request));
     server.engine.on('connection', guardPingFrames);
     return server;
   }
@@ -100,6 +105,11 @@ export class PresenceIoAdapter extends IoAdapter {
    * Origin first: its 403 is the answer on every pod, so a load balancer should not retry it; a
    * draining pod's 503 is retried on another.
    */
+  /** New handshakes past HANDSHAKE_RATE_PER_ADDRESS from the request's client address (counted once, at the gate). */
+  private overRate(request: IncomingMessage): HandshakeRefusal | null {
+    return this.handshakes.allow(clientAddress(request, this.config.trustedProxyHops), Date.now()) ? null : HANDSHAKE_RATE_LIMITED;
+  }
+
   private refusal(request: IncomingMessage): HandshakeRefusal | null {
     const origin = request.headers.origin;
     const allowed = this.config.allowedOrigins;

@@ -20,6 +20,8 @@ import { parseStreamerIds } from '../domain/payloads.js';
 import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData } from './event-maps.js';
 import { countAdapterMessages, measureDeliveries } from './delivery-metrics.js';
 import { cutSlowReader } from './slow-reader.js';
+import { AddressSubscriptions } from './address-subscriptions.js';
+import { clientAddress } from '../../http/client-address.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
@@ -47,7 +49,11 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly broadcaster: ViewerBroadcaster,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<void>,
-  ) {}
+  ) {
+    this.perAddress = new AddressSubscriptions(config.subscriptionsPerAddress);
+  }
+
+  private readonly perAddress: AddressSubscriptions;
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
@@ -62,13 +68,15 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   handleConnection(socket: ViewerSocket): void {
     this.metrics.connections.inc({ namespace: '/viewer' });
     socket.data.subscriptions = new Set();
+    socket.data.address = clientAddress(socket.request, this.config.trustedProxyHops);
     measureDeliveries(socket, this.metrics);
     cutSlowReader(socket, () => this.logger.warn({ msg: 'slow reader cut', socketId: socket.id, pod: this.config.podId }));
     this.logger.log({ msg: 'viewer connected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
   }
 
-  handleDisconnect(): void {
+  handleDisconnect(socket: ViewerSocket): void {
     this.metrics.connections.dec({ namespace: '/viewer' });
+    if (socket.data.subscriptions !== undefined) this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
   }
 
   @SubscribeMessage('subscribe')
@@ -82,6 +90,13 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         socket,
         'subscribe',
         ackError('too_many_subscriptions', `a socket may hold at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions`),
+      );
+    }
+    if (!this.perAddress.reserve(socket.data.address, added.length)) {
+      return this.refused(
+        socket,
+        'subscribe',
+        ackError('too_many_subscriptions', `an address may hold at most ${this.config.subscriptionsPerAddress} subscriptions on a pod`),
       );
     }
     // Join before reading the snapshot: an event racing the read still arrives, and the client keeps
@@ -98,6 +113,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         socket.data.subscriptions.delete(id);
         socket.leave(streamerRoom(id));
       }
+      this.perAddress.release(socket.data.address, added.length);
       return this.refused(socket, 'subscribe', unavailable(error));
     }
   }
@@ -106,8 +122,9 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   unsubscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): UnsubscribeAck {
     const parsed = parseStreamerIds(payload);
     if (!parsed.ok) return this.refused(socket, 'unsubscribe', parsed);
-    for (const id of parsed.value.streamerIds) {
-      socket.data.subscriptions.delete(id);
+    for (const id of new Set(parsed.value.streamerIds)) {
+      if (!socket.data.subscriptions.delete(id)) continue;
+      this.perAddress.release(socket.data.address, 1);
       socket.leave(streamerRoom(id));
     }
     return { ok: true };

@@ -50,6 +50,10 @@ describe('parseConfig defaults', () => {
       tokenMaxLifetimeMs: 86_400_000,
       httpFirstRequestTimeoutMs: 10_000,
       maxConnections: 50_000,
+      trustedProxyHops: 0,
+      handshakeRatePerAddress: 20,
+      httpRatePerAddress: 50,
+      subscriptionsPerAddress: 10_000,
       jwtIssuer: null,
       jwtAudience: null,
       webhookUrl: null,
@@ -157,6 +161,9 @@ describe('parseConfig invalid variables', () => {
     ['WEBHOOK_SECRET', `whsec_${Buffer.alloc(16, 1).toString('base64')}`],
     ['FAULT_INJECTION', 'everything'],
     ['MAX_CONNECTIONS', '0'],
+    ['TRUSTED_PROXY_HOPS', '11'],
+    ['HANDSHAKE_RATE_PER_ADDRESS', 'fast'],
+    ['SUBSCRIPTIONS_PER_ADDRESS', '0'],
     ['MAX_CONNECTIONS', 'many'],
   ];
 

@@ -1,0 +1,68 @@
+// Limits per client address: new handshakes (429 on both transports), HTTP API requests (429), and the
+// subscriptions one address may hold on a pod (too_many_subscriptions), with the address taken from
+// X-Forwarded-For only as far as the trusted proxies go.
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { connectViewer } from '../helpers/clients.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { FAST_TIMING } from '../helpers/presence-clients.js';
+import { rawHandshake } from '../helpers/raw-handshake.js';
+
+useCleanup();
+
+let app: AppProcess;
+beforeAll(async () => {
+  app = await startApp({
+    env: { ...FAST_TIMING, TRUSTED_PROXY_HOPS: '1', HANDSHAKE_RATE_PER_ADDRESS: '5', HTTP_RATE_PER_ADDRESS: '5', SUBSCRIPTIONS_PER_ADDRESS: '150' },
+  });
+});
+
+const from = (address: string) => ({ 'X-Forwarded-For': address });
+
+test('handshakes past the rate (5/s, bursts of 10) from one address get 429 with Retry-After, on both transports; other addresses do not', async () => {
+  const answers = [];
+  for (let i = 0; i < 14; i += 1) answers.push(await rawHandshake(app.port, i % 2 === 0 ? 'polling' : 'websocket', from('203.0.113.1')));
+  const statuses = answers.map((a) => a.status);
+  expect(statuses.slice(0, 10).every((s) => s === 200 || s === 101)).toBe(true);
+  expect(statuses.slice(11)).toEqual([429, 429, 429]);
+  expect(answers.at(-1)!.headers['retry-after']).toBe('1');
+  // Another client behind the same proxy has its own budget...
+  expect((await rawHandshake(app.port, 'polling', from('203.0.113.2'))).status).toBe(200);
+  // ...and what a client writes itself, left of what the proxy appended, is not believed.
+  expect((await rawHandshake(app.port, 'polling', from('198.51.100.7, 203.0.113.1'))).status).toBe(429);
+});
+
+test('HTTP API requests past the rate get 429 rate_limited; probes are never limited', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 14; i += 1) statuses.push((await fetch(`${app.url}/v1/streamers/nobody/presence`, { headers: from('203.0.113.9') })).status);
+  expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
+  expect(statuses.slice(11)).toEqual([429, 429, 429]);
+  const limited = await fetch(`${app.url}/v1/streamers/nobody/presence`, { headers: from('203.0.113.9') });
+  expect({ status: limited.status, retryAfter: limited.headers.get('retry-after'), body: await limited.json() }).toEqual({
+    status: 429,
+    retryAfter: '1',
+    body: { error: { code: 'rate_limited', message: expect.any(String) } },
+  });
+  for (let i = 0; i < 30; i += 1) expect((await fetch(`${app.url}/healthz`, { headers: from('203.0.113.9') })).status).toBe(200);
+});
+
+test('one address holds at most 150 subscriptions on a pod, over all its sockets; unsubscribing and leaving give them back', async () => {
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  const options = { extraHeaders: from('203.0.113.20') };
+  const a = await connectViewer(app.url, undefined, options);
+  const b = await connectViewer(app.url, undefined, options);
+  expect(await a.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('a', 100) })).toMatchObject({ ok: true });
+  expect(await b.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('b', 100) })).toMatchObject({ ok: false, error: { code: 'too_many_subscriptions' } });
+  expect(await b.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('b', 50) })).toMatchObject({ ok: true });
+  // Ids a socket already holds do not count twice.
+  expect(await a.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('a', 10) })).toMatchObject({ ok: true });
+  expect(await a.timeout(5_000).emitWithAck('unsubscribe', { streamerIds: ids('a', 10) })).toEqual({ ok: true });
+  expect(await b.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('c', 10) })).toMatchObject({ ok: true });
+  // Another address is not affected.
+  const other = await connectViewer(app.url, undefined, { extraHeaders: from('203.0.113.21') });
+  expect(await other.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('d', 100) })).toMatchObject({ ok: true });
+  a.close();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(await b.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('e', 90) })).toMatchObject({ ok: true });
+  b.close();
+  other.close();
+});
