@@ -11,7 +11,7 @@ test.each([
   ['a number that is not one', { PRESENCE_TTL_MS: 'soon' }, ['PRESENCE_TTL_MS']],
   ['several bad variables at once', { PORT: '70000', DRAIN_MS: '-5', MESSAGE_RATE_LIMIT: 'many' }, ['PORT', 'DRAIN_MS', 'MESSAGE_RATE_LIMIT']],
   ['production without a secret', { NODE_ENV: 'production', JWT_SECRET: undefined }, ['JWT_SECRET']],
-  ['a Redis URL of another scheme', { REDIS_URL: 'http://localhost:6379' }, ['REDIS_URL']],
+  ['a Redis URL of another scheme', { REDIS_URL: 'http://cache.internal:6379' }, ['REDIS_URL']],
 ])('%s: the process exits non-zero naming the variables, and never listens', async (_name, env, named) => {
   const exit = await runAppExpectingExit({ env });
   expect(exit.code).not.toBe(0);
