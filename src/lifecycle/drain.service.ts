@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'socket.io';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -56,8 +57,4 @@ export class DrainService {
     const namespaces = [this.streamers.namespace, this.viewers.namespace, this.dashboards.namespace];
     return namespaces.flatMap((namespace) => (namespace === null ? [] : [...namespace.sockets.values()]));
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
+import { OutageLog } from '../logging/outage-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ShardOwnership } from '../presence/domain/shard-ownership.port.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -49,7 +51,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   private owned: number[] = [];
   private running = false;
   private loop: Promise<void> | null = null;
-  private failing = false;
+  private readonly outage = new OutageLog(this.logger, 'webhook dispatcher failing; retrying', 'webhook dispatcher reading the log again');
   /** A read failed after it may have taken entries: read this pod's pending entries back before any new one. */
   private mustReclaim = false;
 
@@ -116,9 +118,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
           this.mustReclaim = true; // it may have run in Redis, its reply lost
           throw error;
         }
-        this.setFailing(false);
+        this.outage.succeeded();
       } catch (error) {
-        this.setFailing(true, error);
+        this.outage.failed(error);
         await sleep(PAUSE_MS);
       }
     }
@@ -153,14 +155,4 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       cursor = next;
     } while (cursor !== '0-0' && this.running);
   }
-
-  private setFailing(failing: boolean, error?: unknown): void {
-    if (failing && !this.failing) this.logger.warn({ msg: 'webhook dispatcher failing; retrying', error: String(error) });
-    if (!failing && this.failing) this.logger.log({ msg: 'webhook dispatcher reading the log again' });
-    this.failing = failing;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -110,6 +110,18 @@ export async function startNginx(options: NginxOptions): Promise<Nginx> {
   }
 }
 
+/** The upstream retry of our Ingress (k8s/base/ingress.yaml): connect errors and 502/503, never a 4xx. */
+export const INGRESS_NEXT_UPSTREAM = 'error timeout http_502 http_503';
+
+/**
+ * nginx set up as our Ingress is: the pods' ports (slots not running yet refuse and are skipped), the
+ * Ingress's upstream retry, and no benching of a pod after a failed connect (pods come and go in a
+ * rolling restart).
+ */
+export function startIngress(upstreamPorts: readonly number[], proxyReadTimeoutMs: number, options: Pick<NginxOptions, 'workerConnections'> = {}): Promise<Nginx> {
+  return startNginx({ upstreamPorts: [...upstreamPorts], proxyReadTimeoutMs, proxyNextUpstream: INGRESS_NEXT_UPSTREAM, maxFails: 0, ...options });
+}
+
 function renderConfig(dir: string, port: number, options: NginxOptions): string {
   const read = Math.max(1, Math.round(options.proxyReadTimeoutMs));
   const send = Math.max(1, Math.round(options.proxySendTimeoutMs ?? options.proxyReadTimeoutMs));

@@ -11,7 +11,7 @@
 // one reconnect in three failed, 1 in 9 twice, and viewers saw streamers go offline.
 import type { PresenceState } from '../../src/presence/domain/presence-state.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { type Nginx, startNginx } from '../helpers/nginx.js';
+import { type Nginx, startIngress } from '../helpers/nginx.js';
 import { PodSlots } from '../helpers/pod-slots.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { connectionsPerPod, percentile, StockFleet } from '../helpers/stock-fleet.js';
@@ -49,12 +49,7 @@ beforeAll(async () => {
   slots = await PodSlots.reserve(6);
   startPod = (slot) => slots.start(slot, { redisUrl, env: { ...TIMING, REDIS_KEY_PREFIX: `short-grace-${process.pid}:` } });
   await Promise.all([0, 1, 2].map(startPod));
-  nginx = await startNginx({
-    upstreamPorts: [...slots.ports],
-    proxyReadTimeoutMs: Number(TIMING.LB_IDLE_TIMEOUT_MS),
-    proxyNextUpstream: 'error timeout http_502 http_503',
-    maxFails: 0,
-  });
+  nginx = await startIngress(slots.ports, Number(TIMING.LB_IDLE_TIMEOUT_MS));
   fleet = new StockFleet(nginx.url, Number(TIMING.HEARTBEAT_INTERVAL_MS), BACKOFF);
   const ids = Array.from({ length: STREAMERS }, (_, i) => `short-${i}`);
   for (const id of ids) fleet.addStreamer(id);

@@ -5,7 +5,7 @@
 // the new pod, wait until it is ready, SIGTERM an old one. Same outcome. (drain-short-grace.test.ts does
 // the same at a small scale with a grace too short for a client refused twice.)
 import { useCleanup } from '../helpers/cleanup.js';
-import { type Nginx, startNginx } from '../helpers/nginx.js';
+import { type Nginx, startIngress } from '../helpers/nginx.js';
 import { PodSlots } from '../helpers/pod-slots.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { connectionsPerPod, percentile, StockFleet } from '../helpers/stock-fleet.js';
@@ -85,15 +85,8 @@ beforeAll(async () => {
   redisUrl = (await startRedis()).url;
   slots = await PodSlots.reserve(POD_SLOTS);
   await Promise.all([0, 1, 2].map(startPod));
-  // The Ingress: every slot listed (the ones not started yet refuse connections and are skipped), a
-  // handshake refused by a draining pod (503) retried on the next, as the Ingress annotations do.
-  nginx = await startNginx({
-    upstreamPorts: [...slots.ports],
-    proxyReadTimeoutMs: Number(TIMING.LB_IDLE_TIMEOUT_MS),
-    proxyNextUpstream: 'error timeout http_502 http_503',
-    maxFails: 0,
-    workerConnections: 4_096,
-  });
+  // The Ingress: every slot listed, a handshake refused by a draining pod (503) retried on the next.
+  nginx = await startIngress(slots.ports, Number(TIMING.LB_IDLE_TIMEOUT_MS), { workerConnections: 4_096 });
   fleet = new StockFleet(nginx.url, Number(TIMING.HEARTBEAT_INTERVAL_MS));
 
   const ids = Array.from({ length: STREAMERS }, (_, i) => `roll-${i}`);

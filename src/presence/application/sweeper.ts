@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
+import { OutageLog } from '../../logging/outage-log.js';
 import { PresenceService } from './presence.service.js';
 
 /** Leases claimed per store call; a backlog is worked through in several calls within one tick. */
@@ -17,7 +18,7 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(Sweeper.name);
   private timer: NodeJS.Timeout | null = null;
   private running = false;
-  private failing = false;
+  private readonly outage = new OutageLog(this.logger, 'sweep failed; retrying every tick', 'sweeps succeed again');
 
   constructor(
     private readonly presence: PresenceService,
@@ -48,12 +49,9 @@ export class Sweeper implements OnApplicationBootstrap, OnApplicationShutdown {
         const { events } = await this.presence.expireDue(BATCH);
         if (events.length < BATCH) break;
       }
-      if (this.failing) this.logger.log({ msg: 'sweeps succeed again' });
-      this.failing = false;
+      this.outage.succeeded();
     } catch (error) {
-      // Once per outage, not four times a second: the store's own errors say the rest.
-      if (!this.failing) this.logger.warn({ msg: 'sweep failed; retrying every tick', error: String(error) });
-      this.failing = true;
+      this.outage.failed(error);
     } finally {
       this.running = false;
     }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
+import { OutageLog } from '../../logging/outage-log.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { LogEntry } from '../domain/transition-log.js';
 import type { TransitionLog } from '../domain/transition-log.port.js';
@@ -38,7 +40,7 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private running = false;
   private loop: Promise<void> | null = null;
   private takeOverTimer: NodeJS.Timeout | null = null;
-  private failing = false;
+  private readonly outage = new OutageLog(this.logger, 'viewer relay failing; retrying', 'viewer relay delivering again');
   private sweeping = false;
 
   constructor(
@@ -77,9 +79,9 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
           process.kill(process.pid, 'SIGKILL');
         }
         await this.deliver(entries);
-        this.recovered();
+        this.outage.succeeded();
       } catch (error) {
-        this.failed(error);
+        this.outage.failed(error);
         await sleep(PAUSE_AFTER_ERROR_MS);
       }
     }
@@ -103,7 +105,7 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
         } while (cursor !== '0-0' && this.running);
       }
     } catch (error) {
-      this.failed(error);
+      this.outage.failed(error);
     } finally {
       this.sweeping = false;
     }
@@ -121,19 +123,4 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
     await this.published();
     await this.log.ack(VIEWERS_GROUP, entries);
   }
-
-  private failed(error: unknown): void {
-    // Once per outage, not at every retry: the store's own errors say the rest.
-    if (!this.failing) this.logger.warn({ msg: 'viewer relay failing; retrying', error: String(error) });
-    this.failing = true;
-  }
-
-  private recovered(): void {
-    if (this.failing) this.logger.log({ msg: 'viewer relay delivering again' });
-    this.failing = false;
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -12,6 +12,17 @@ type Next = (error?: Error) => void;
 const logger = new Logger('Refusal');
 
 /**
+ * Refuses a socket's handshake: the client gets `connect_error` with `code` as its message. Counted
+ * (metrics, and against the connection's refused-CONNECT budget) and logged.
+ */
+export function refuseHandshake(socket: Socket, code: string, next: Next, metrics: MetricsService, pod: string, context: Record<string, unknown> = {}): void {
+  metrics.refusals.inc({ code });
+  countRefusedConnect(socket);
+  logger.log({ msg: 'handshake refused', code, namespace: socket.nsp.name, socketId: socket.id, pod, ...context });
+  next(new Error(code));
+}
+
+/**
  * Handshake authentication on a namespace. A refusal reaches the client as `connect_error` with message
  * "unauthorized", before any connection handler runs, so a refused socket never touches presence.
  */
@@ -30,10 +41,7 @@ export function authenticate(
     }
     void verifier.verify(token).then((identity) => {
       if (identity === null || !roles.includes(identity.role)) {
-        metrics.refusals.inc({ code: 'unauthorized' });
-        countRefusedConnect(socket);
-        logger.log({ msg: 'handshake refused', code: 'unauthorized', namespace: socket.nsp.name, socketId: socket.id, pod: options.pod });
-        next(new Error('unauthorized'));
+        refuseHandshake(socket, 'unauthorized', next, metrics, options.pod);
         return;
       }
       socket.data.identity = identity;

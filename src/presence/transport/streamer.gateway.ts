@@ -20,8 +20,8 @@ import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
 import { refusal, unavailable } from './socket-errors.js';
-import { countRefusedConnect, onePerNamespace, releaseNamespace } from './connection-guard.js';
-import { authenticate, rateLimit } from './socket-middlewares.js';
+import { onePerNamespace, releaseNamespace } from './connection-guard.js';
+import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
 
 /**
  * A connection outliving its token's `exp` is not cut, but its messages are refused: its lease then runs
@@ -71,10 +71,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       if (result.refused !== undefined) {
         socket.conn.off('close', closedBeforeConnect);
         releaseNamespace(socket);
-        this.metrics.refusals.inc({ code: result.refused });
-        countRefusedConnect(socket);
-        this.logger.log({ msg: 'handshake refused', code: result.refused, streamerId, socketId: socket.id, pod: this.config.podId });
-        next(new Error(result.refused));
+        refuseHandshake(socket, result.refused, next, this.metrics, this.config.podId, { streamerId });
         return;
       }
       socket.data.admittedAt = result.serverTime;

@@ -4,6 +4,7 @@ import { neverSeen } from '../../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
 import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer-record.js';
 import type { TimelineEntry } from '../../domain/timeline.js';
+import { componentError } from './component-error.js';
 import { LuaScript } from './lua-script.js';
 import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
@@ -163,8 +164,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private named(operation: string, error: unknown): Error {
-    const message = error instanceof Error ? error.message : String(error);
-    return new Error(`redis presence store: ${operation} failed: ${message}`, { cause: error });
+    return componentError('redis presence store', operation, error);
   }
 }
 

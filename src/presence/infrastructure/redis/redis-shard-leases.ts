@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { ShardOwnership } from '../../domain/shard-ownership.port.js';
+import { asComponent } from './component-error.js';
 import { RedisKeys } from './redis-keys.js';
 
 // Each a few lines and on one key: inline. Times are Redis's clock, never a pod's.
@@ -76,13 +77,8 @@ export class RedisShardLeases implements ShardOwnership {
     this.owned.clear();
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`redis shard leases (${this.group}): ${operation} failed: ${message}`, { cause: error });
-    }
+  private call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return asComponent(`redis shard leases (${this.group})`, operation, run);
   }
 
   private lease(shard: number): string {

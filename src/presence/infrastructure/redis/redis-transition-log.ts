@@ -3,7 +3,10 @@ import type { Meta, PresenceEvent, PresenceReason, PresenceStatus } from '../../
 import type { LogEntry, LogPosition } from '../../domain/transition-log.js';
 import { idTime } from '../../domain/transition-log.js';
 import type { GroupBacklog, TakenOver, TransitionLog } from '../../domain/transition-log.port.js';
+import { asComponent, componentError } from './component-error.js';
 import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
+
+const COMPONENT = 'redis transition log';
 
 /** A stream entry as ioredis returns it: the id, then field, value, field, value... */
 type RawEntry = [string, string[]];
@@ -157,18 +160,12 @@ export class RedisTransitionLog implements TransitionLog {
     }
   }
 
-  private async named<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    try {
-      return await run();
-    } catch (error) {
-      throw this.error(operation, error);
-    }
+  private named<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return asComponent(COMPONENT, operation, run);
   }
 
   private error(operation: string, error: unknown): Error {
-    if (error instanceof Error && error.message.startsWith('redis transition log:')) return error;
-    const message = error instanceof Error ? error.message : String(error);
-    return new Error(`redis transition log: ${operation} failed: ${message}`, { cause: error });
+    return componentError(COMPONENT, operation, error);
   }
 }
 
