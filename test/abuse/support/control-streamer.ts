@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import { spawnTracked } from '../../helpers/spawn.js';
+import { waitUntil } from '../../helpers/timing.js';
+import { CLIENT_CPUS, pin } from './cpu-pinning.js';
+
+const SCRIPT = fileURLToPath(new URL('./control-streamer-process.mjs', import.meta.url));
+
+/** How the control streamer was served over a stretch of time. */
+export interface ControlService {
+  readonly acks: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Heartbeats refused or never acked. */
+  readonly failures: string[];
+  /** Disconnect reasons (none expected). */
+  readonly disconnects: string[];
+}
+
+interface Sample {
+  readonly at: number;
+  readonly rttMs?: number;
+  readonly failed?: string;
+  readonly disconnect?: string;
+}
+
+/**
+ * A streamer heartbeating every `everyMs` (250 ms, as in the issue's trials) from its own process and
+ * address, whose acks tell whether the pod still serves others. `since()` marks a moment; `servedSince`
+ * summarises every heartbeat sent after it.
+ */
+export class ControlStreamer {
+  private readonly samples: Sample[] = [];
+  private ready = false;
+  private refusal: string | undefined;
+
+  private constructor() {}
+
+  static async start(url: string, token: string, everyMs = 250): Promise<ControlStreamer> {
+    const control = new ControlStreamer();
+    const child = spawnTracked(process.execPath, [SCRIPT], {
+      env: { PATH: process.env.PATH, CONTROL_URL: url, CONTROL_TOKEN: token, CONTROL_ADDRESS: '198.51.100.10', CONTROL_EVERY_MS: String(everyMs) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    pin(child.pid!, CLIENT_CPUS);
+    let partial = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) control.take(JSON.parse(line) as Record<string, unknown>);
+    });
+    await waitUntil(() => control.ready || control.refusal !== undefined, 10_000, 20);
+    if (control.refusal !== undefined) throw new Error(`the control streamer was refused: ${control.refusal}`);
+    return control;
+  }
+
+  private take(record: Record<string, unknown>): void {
+    if (record.ready === true) this.ready = true;
+    else if (record.connectError !== undefined) this.refusal = String(record.connectError);
+    else this.samples.push({ at: Date.now(), ...record });
+  }
+
+  /** Now, as a mark for {@link servedSince}. */
+  since(): number {
+    return Date.now();
+  }
+
+  servedSince(mark: number): ControlService {
+    const window = this.samples.filter((s) => s.at >= mark);
+    const rtts = window.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs])).sort((a, b) => a - b);
+    const at = (q: number): number => (rtts.length === 0 ? Number.NaN : rtts[Math.min(rtts.length - 1, Math.ceil(q * rtts.length) - 1)]!);
+    return {
+      acks: rtts.length,
+      p50Ms: Math.round(at(0.5)),
+      p99Ms: Math.round(at(0.99)),
+      maxMs: Math.round(rtts.at(-1) ?? Number.NaN),
+      failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
+      disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
+    };
+  }
+}

@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+
+// The abuse suite measures whether a pod under attack still answers a control client in time. On a
+// machine with two or more CPUs the pod gets CPU 0 to itself, and everything else of the test (the
+// attacker in the Jest process, the control client, Redis) shares the others: an attacker that burns
+// its own CPU then shows up only as the load it puts on the pod, which is what the test is about.
+// The suite runs after the rest of `npm test`, alone (scripts/test.mjs), so nothing else competes.
+
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((path) => existsSync(path));
+
+/** Whether pinning applies here: taskset (util-linux) is present and there are at least two CPUs. */
+export const CAN_PIN = TASKSET !== undefined && availableParallelism() >= 2;
+
+export const POD_CPUS = '0';
+export const CLIENT_CPUS = `1-${Math.max(1, availableParallelism() - 1)}`;
+
+/** Pins every thread of `pid` to `cpus` (a taskset list such as '0' or '1-3'); a no-op when {@link CAN_PIN} is false. */
+export function pin(pid: number, cpus: string): void {
+  if (!CAN_PIN) return;
+  execFileSync(TASKSET!, ['--all-tasks', '--pid', '--cpu-list', cpus, String(pid)], { stdio: 'ignore' });
+}
+
+/** One line for the test output saying how the measurement was set up. */
+export function pinningNote(): string {
+  return CAN_PIN
+    ? `pod pinned to CPU ${POD_CPUS}; attacker, control client and Redis to CPU ${CLIENT_CPUS}`
+    : `not pinned (${TASKSET === undefined ? 'no taskset: apt-get install util-linux' : 'one CPU'}): pod and clients share the CPU`;
+}
