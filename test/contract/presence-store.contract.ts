@@ -229,6 +229,16 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect((await store.connect('alice', 'c12')).refused).toBe('too_many_connections');
         expect((await store.getMany(['alice']))[0]!.status).toBe('online');
       });
+
+      it('a connection whose lease lapsed by its TTL takes a place again only if one is free: ten lapsed, ten new, the old ones stay out', async () => {
+        const store = await open();
+        for (let i = 0; i < 10; i += 1) await store.connect('carol', `old${i}`);
+        await sleep(TTL + 50);
+        for (let i = 0; i < 10; i += 1) expect((await store.connect('carol', `new${i}`)).refused).toBeUndefined();
+        for (let i = 0; i < 10; i += 1) expect((await store.heartbeat('carol', `old${i}`)).refused).toBe('too_many_connections');
+        // The new ones are served as before.
+        expect((await store.heartbeat('carol', 'new0')).refused).toBeUndefined();
+      });
     });
 
     describe('connect, heartbeat, disconnect, end', () => {

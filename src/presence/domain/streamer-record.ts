@@ -52,14 +52,10 @@ export function emptyRecord(streamerId: string): StreamerRecord {
 }
 
 /**
- * A socket of the streamer connected; connecting counts as its first heartbeat. Refused
- * (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS live open connections.
+ * A socket of the streamer connected; connecting counts as its first heartbeat (see there for the
+ * cap on open connections).
  */
 export function connect(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
-  const expired = expire(record, now);
-  const leases = expired.next.connections;
-  const open = Object.values(leases).filter((lease) => !lease.closed).length;
-  if (leases[connectionId] === undefined && open >= MAX_OPEN_CONNECTIONS) return { ...expired, previous: record, refused: 'too_many_connections' };
   return heartbeat(record, connectionId, now, timing, undefined);
 }
 
@@ -67,6 +63,10 @@ export function connect(record: StreamerRecord, connectionId: string, now: numbe
  * A heartbeat renews (or, for a connection the store does not know, creates) the connection's lease.
  * It brings an offline streamer back online (`connected`), and a changed `meta` is stored and published.
  * Passing `meta` undefined leaves it as it is; an empty object clears it.
+ * A connection without a live lease (new, or one whose lease ran out by its TTL) takes a place as a new
+ * one would: refused (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS live
+ * open connections. Otherwise a client could connect ten, let them lapse, connect ten more and revive
+ * the first ten with a heartbeat each.
  */
 export function heartbeat(
   record: StreamerRecord,
@@ -76,9 +76,11 @@ export function heartbeat(
   meta: Meta | undefined,
 ): Transition {
   const expired = expire(record, now);
+  const held = expired.next.connections[connectionId];
   // A closed socket's lease runs out at close + grace; a heartbeat that reaches the store after the close
   // (a late or retried call) must not reopen it.
-  if (expired.next.connections[connectionId]?.closed === true) return expired;
+  if (held?.closed === true) return expired;
+  if (held === undefined && openLeases(expired.next) >= MAX_OPEN_CONNECTIONS) return { ...expired, refused: 'too_many_connections' };
   const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
   const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;
@@ -142,6 +144,10 @@ export function expire(record: StreamerRecord, now: number): Transition {
   const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
   const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
+}
+
+function openLeases(record: StreamerRecord): number {
+  return Object.values(record.connections).filter((lease) => !lease.closed).length;
 }
 
 /** `connections` with the closed leases closest to running out dropped, down to MAX_LEASES (see there). */

@@ -110,8 +110,9 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     const parsed = parseHeartbeat(payload);
     if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
     try {
-      const { serverTime } = await this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta);
-      return { ok: true, serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
+      const result = await this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta);
+      if (result.refused !== undefined) return this.overCap(socket);
+      return { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
     } catch (error) {
       return this.refused(socket, 'heartbeat', unavailable(error));
     }
@@ -128,6 +129,18 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     } catch (error) {
       return this.refused(socket, 'end', unavailable(error));
     }
+  }
+
+  /**
+   * A heartbeat on a connection whose lease lapsed, while the streamer's other connections fill the
+   * cap: this one has lost its place. Its transport is closed, so the client reconnects and meets the
+   * cap where the contract names it, as `connect_error` "too_many_connections".
+   */
+  private overCap(socket: StreamerSocket): HeartbeatAck {
+    this.logger.log({ msg: 'refused', code: 'too_many_connections', event: 'heartbeat', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
+    socket.conn.close();
+    // Never delivered (the transport is closing); the handler's type wants an answer.
+    return ackError('unavailable', 'this connection lost its place; reconnect');
   }
 
   private refused<T extends AckError>(socket: Socket, event: string, ack: T): T {

@@ -57,7 +57,7 @@ export class RedisPresenceStore implements PresenceStore {
 
   heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
     const metaArg = meta === undefined ? '' : canonicalMeta(meta);
-    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg, 0]);
+    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg, MAX_OPEN_CONNECTIONS]);
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {

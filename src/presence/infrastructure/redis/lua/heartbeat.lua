@@ -1,13 +1,14 @@
 -- heartbeat (also connect): renews a connection's lease, creating it when unknown (a reconnect, or a
 -- Redis that came back empty); brings an offline streamer online; stores and publishes a changed meta.
--- As connect (ARGV[9] > 0) a NEW connection is refused when the streamer holds that many open ones.
+-- A connection without a live lease (new, or lapsed by its TTL) is refused when the streamer holds
+-- ARGV[9] open ones (see `heartbeat` in streamer-record.ts), for a connect and a heartbeat alike.
 -- KEYS[1] <tag>st:<id>   KEYS[2] <tag>ls:<id>   KEYS[3] <tag>deadlines   KEYS[4] <tag>online   KEYS[5] <tag>log
 -- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] clock   ARGV[5] streamer id
 -- ARGV[6] connection id   ARGV[7] PRESENCE_TTL_MS
 -- ARGV[8] meta: '' to leave it as it is, else canonical JSON ('{}' clears it)
--- ARGV[9] open connections allowed (MAX_OPEN_CONNECTIONS) when connecting; '0' for a heartbeat
+-- ARGV[9] open connections allowed (MAX_OPEN_CONNECTIONS); '0' for no cap (the random-history tests)
 -- Returns { now, then 6 fields per event: id, status, since, version, reason, meta JSON or '' },
--- then '!too_many_connections' when a connect was refused (the events are then only expiries)
+-- then '!too_many_connections' when it was refused (the events are then only expiries)
 local tag, id, cid, ttl, meta_arg, max_open = ARGV[1], ARGV[5], ARGV[6], tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9])
 local now = now_ms()
 local events = {}
