@@ -41,16 +41,26 @@ export function applyHttpLimits(server: Server, limits: HttpLimits): void {
 }
 
 /**
- * HTTP API requests (`/v1/…`) past `ratePerSecond` per client address get 429 with `Retry-After`.
- * Probes, metrics and the page's static files are not counted: the kubelet and Prometheus must always
- * get through, and they come from few addresses.
+ * HTTP requests past `ratePerSecond` per client address get 429 with `Retry-After`. Counted by default,
+ * so no spelling of a path gets around it (Express matches `/V1/…` as `/v1/…`): only the probes and
+ * metrics, which the kubelet and Prometheus must always get through and which come from few addresses,
+ * and Socket.IO's own requests, which the handshake gate and the message budgets limit, are exempt.
  */
 export function limitApiRate(ratePerSecond: number, trustedHops: number) {
   const limiter = new AddressRateLimiter(ratePerSecond);
   return (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
-    if (!(request.url ?? '').startsWith('/v1/') || limiter.allow(clientAddress(request, trustedHops), Date.now())) return next();
+    if (isExempt(request.url ?? '/') || limiter.allow(clientAddress(request, trustedHops), Date.now())) return next();
     const body = JSON.stringify({ error: { code: 'rate_limited', message: `over ${ratePerSecond} requests per second from this address` } });
     response.writeHead(429, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Retry-After': '1' });
     response.end(body);
   };
+}
+
+const EXEMPT_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+function isExempt(url: string): boolean {
+  // engine.io serves only this exact spelling; the probes are matched as Express would.
+  if (url.startsWith('/socket.io/')) return true;
+  const path = url.split('?', 1)[0]!.toLowerCase().replace(/\/+$/, '');
+  return EXEMPT_PATHS.has(path);
 }

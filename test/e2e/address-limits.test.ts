@@ -36,6 +36,8 @@ test('HTTP API requests past the rate get 429 rate_limited; probes are never lim
   for (let i = 0; i < 14; i += 1) statuses.push((await fetch(`${app.url}/v1/streamers/nobody/presence`, { headers: from('203.0.113.9') })).status);
   expect(statuses.slice(0, 10)).toEqual(Array(10).fill(200));
   expect(statuses.slice(11)).toEqual([429, 429, 429]);
+  // Express matches paths whatever their case; the limit counts them all the same.
+  expect((await fetch(`${app.url}/V1/streamers/nobody/presence`, { headers: from('203.0.113.9') })).status).toBe(429);
   const limited = await fetch(`${app.url}/v1/streamers/nobody/presence`, { headers: from('203.0.113.9') });
   expect({ status: limited.status, retryAfter: limited.headers.get('retry-after'), body: await limited.json() }).toEqual({
     status: 429,

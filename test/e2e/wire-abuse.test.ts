@@ -111,3 +111,15 @@ test('a sustained message flood closes its connection; a control streamer is ser
   expect(control.connected).toBe(true);
   control.close();
 });
+
+test('CONNECTs to the main namespace or to one that does not exist are refused and count: past 10, the connection is cut', async () => {
+  const main = await raw();
+  main.send('40');
+  await main.next(/^44\{/);
+  for (let i = 0; i < 12 && !main.closed; i += 1) {
+    main.send(i % 2 === 0 ? '40/nope,' : '40/admin,{"token":"x"}');
+    await sleep(10);
+  }
+  await untilClosed(main);
+  expect(main.frames.some((f) => f.startsWith('40{"sid"'))).toBe(false);
+});

@@ -32,9 +32,36 @@ function cut(conn: EngineSocket, why: string): void {
 
 /** Counts a refused namespace CONNECT on the socket's connection; past MAX_REFUSED_CONNECTS, cuts it. */
 export function countRefusedConnect(socket: Socket): void {
-  const conn = socket.conn as EngineSocket & { refusedConnects?: number };
+  countRefused(socket.conn);
+}
+
+function countRefused(engineSocket: EngineSocket): void {
+  const conn = engineSocket as EngineSocket & { refusedConnects?: number };
   conn.refusedConnects = (conn.refusedConnects ?? 0) + 1;
   if (conn.refusedConnects > MAX_REFUSED_CONNECTS) cut(conn, 'refused connects');
+}
+
+/**
+ * Socket.IO answers a CONNECT for a namespace it does not serve ("Invalid namespace") without any hook
+ * of ours, so such CONNECTs are spotted on the raw connection, before Socket.IO decodes them, and count
+ * as refused ones. The main namespace `/` counts too: no client of ours uses it, and its sockets would
+ * carry events past every budget of the real namespaces (it is refused by `refuseMainNamespace`).
+ */
+export function guardUnknownNamespaces(serves: (namespace: string) => boolean) {
+  return (conn: EngineSocket): void => {
+    conn.on('message', (data: unknown) => {
+      // A Socket.IO CONNECT packet: '0', then the namespace up to ',' (or the end), '/' when absent.
+      if (typeof data !== 'string' || data[0] !== '0') return;
+      const comma = data.indexOf(',');
+      const namespace = data[1] === '/' ? data.slice(1, comma === -1 ? data.length : comma) : '/';
+      if (namespace === '/' || !serves(namespace)) countRefused(conn);
+    });
+  };
+}
+
+/** Middleware for the main namespace `/`: every CONNECT to it is refused. */
+export function refuseMainNamespace(_socket: Socket, next: (error?: Error) => void): void {
+  next(new Error('invalid_namespace'));
 }
 
 /**
