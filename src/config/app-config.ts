@@ -72,6 +72,8 @@ export interface AppConfig {
   readonly httpRatePerAddress: number;
   /** SUBSCRIPTIONS_PER_ADDRESS, distinct viewer subscriptions one client address may hold on a pod. @default 10000 */
   readonly subscriptionsPerAddress: number;
+  /** SUBSCRIBE_RATE_PER_ADDRESS, new viewer subscriptions per second per client address (bursts of twice); over it `rate_limited`. 0 = off. @default 500 */
+  readonly subscribeRatePerAddress: number;
   /**
    * FAULT_INJECTION, for tests only: a named point where the process stops on purpose, e.g.
    * `relay-exit-before-ack` (a relay dies after taking events from the log, before acknowledging them).
@@ -141,6 +143,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const handshakeRatePerAddress = read.integer('HANDSHAKE_RATE_PER_ADDRESS', 20, RATE);
   const httpRatePerAddress = read.integer('HTTP_RATE_PER_ADDRESS', 50, RATE);
   const subscriptionsPerAddress = read.integer('SUBSCRIPTIONS_PER_ADDRESS', 10_000, { ...RATE, min: 1, expected: 'a whole number of subscriptions, at least 1' });
+  const subscribeRatePerAddress = read.integer('SUBSCRIBE_RATE_PER_ADDRESS', 500, RATE);
   const maxConnections = read.integer('MAX_CONNECTIONS', 50_000, { ...RATE, min: 1, expected: 'a whole number of connections, at least 1' });
   const tokenMaxLifetimeMs = read.integer('TOKEN_MAX_LIFETIME_MS', 86_400_000, POSITIVE_MS);
   const jwtIssuer = read.raw('JWT_ISSUER') ?? null;
@@ -193,6 +196,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       handshakeRatePerAddress,
       httpRatePerAddress,
       subscriptionsPerAddress,
+      subscribeRatePerAddress,
       jwtIssuer,
       jwtAudience,
       webhookUrl,

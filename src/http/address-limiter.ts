@@ -13,8 +13,8 @@ export class AddressRateLimiter {
 
   constructor(private readonly ratePerSecond: number) {}
 
-  /** Spends one request of `address`'s budget; false when over it. */
-  allow(address: string, now: number): boolean {
+  /** Spends `count` (one request, or as many subscriptions) of `address`'s budget; false when over it. */
+  allow(address: string, now: number, count = 1): boolean {
     if (this.ratePerSecond === 0) return true;
     let bucket = this.buckets.get(address);
     if (bucket === undefined) {
@@ -24,6 +24,6 @@ export class AddressRateLimiter {
       this.buckets.delete(address); // re-inserted below: the Map's order is recency
     }
     this.buckets.set(address, bucket);
-    return bucket.take(now);
+    return bucket.take(now, count);
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+import { BatchedShardSubscriptions } from './batched-shard-subscriptions.js';
 
 /** How long any command may take before it fails (and the caller answers `unavailable`). */
 export const COMMAND_TIMEOUT_MS = 1_000;
@@ -27,6 +28,7 @@ export class RedisConnections {
   readonly relay: Redis;
   /** The webhook dispatcher's blocking reads, when webhooks are on; else null. */
   readonly webhooks: Redis | null;
+  private readonly subscriptions: BatchedShardSubscriptions;
   private readonly logger = new Logger(RedisConnections.name);
   private readonly recoveryListeners: Array<() => void> = [];
   private probeTimer: NodeJS.Timeout | null = null;
@@ -40,6 +42,7 @@ export class RedisConnections {
     this.command = new Redis(url, { ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
     this.publisher = new Redis(url, { ...bounded, connectionName: 'presence-publish' });
     this.subscriber = new Redis(url, { connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.subscriptions = new BatchedShardSubscriptions(this.subscriber);
     const blocking: RedisOptions = { ...bounded, commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS };
     this.relay = new Redis(url, { ...blocking, connectionName: 'presence-relay' });
     this.webhooks = options.webhooks ? new Redis(url, { ...blocking, connectionName: 'presence-webhooks' }) : null;
@@ -81,6 +84,7 @@ export class RedisConnections {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, COMMAND_TIMEOUT_MS);
     });
+    this.subscriptions.flush();
     await Promise.race([this.subscriber.ping().then(() => undefined, () => undefined), timeout]);
     clearTimeout(timer);
   }

@@ -15,15 +15,15 @@ export class TokenBucket {
     this.updatedAt = now;
   }
 
-  /** Spends one token if there is one; false means the message must be refused. */
-  take(now: number): boolean {
+  /** Spends `count` tokens if there are that many; false (and nothing spent) means refuse. */
+  take(now: number, count = 1): boolean {
     if (this.ratePerSecond === 0) return true;
     const elapsed = Math.max(0, now - this.updatedAt);
     this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
     // A clock that steps back must not credit the same interval twice when it steps forward again.
     this.updatedAt = Math.max(this.updatedAt, now);
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < count) return false;
+    this.tokens -= count;
     return true;
   }
 }

@@ -29,6 +29,7 @@ export async function startProductionPod(options: { redisUrl?: string; env?: App
       TRUSTED_PROXY_HOPS: '1',
       HANDSHAKE_RATE_PER_ADDRESS: undefined,
       HTTP_RATE_PER_ADDRESS: undefined,
+      SUBSCRIBE_RATE_PER_ADDRESS: undefined,
       DRAIN_MS: '0',
       ...options.env,
     },

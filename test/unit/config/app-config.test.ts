@@ -54,6 +54,7 @@ describe('parseConfig defaults', () => {
       handshakeRatePerAddress: 20,
       httpRatePerAddress: 50,
       subscriptionsPerAddress: 10_000,
+      subscribeRatePerAddress: 500,
       jwtIssuer: null,
       jwtAudience: null,
       webhookUrl: null,
@@ -164,6 +165,7 @@ describe('parseConfig invalid variables', () => {
     ['TRUSTED_PROXY_HOPS', '11'],
     ['HANDSHAKE_RATE_PER_ADDRESS', 'fast'],
     ['SUBSCRIPTIONS_PER_ADDRESS', '0'],
+    ['SUBSCRIBE_RATE_PER_ADDRESS', '-1'],
     ['MAX_CONNECTIONS', 'many'],
   ];
 

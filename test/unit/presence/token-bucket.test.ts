@@ -52,3 +52,14 @@ describe('TokenBucket', () => {
     expect(takeMany(bucket, 100_000, T0).every(Boolean)).toBe(true);
   });
 });
+
+describe('spending several tokens at once (new subscriptions by the hundred)', () => {
+  it('takes all of them or none', () => {
+    const bucket = new TokenBucket(100, T0); // holds 200
+    expect(bucket.take(T0, 150)).toBe(true);
+    expect(bucket.take(T0, 60)).toBe(false); // 50 left: nothing spent
+    expect(bucket.take(T0, 50)).toBe(true);
+    expect(bucket.take(T0 + 500, 51)).toBe(false); // 50 refilled
+    expect(bucket.take(T0 + 500, 50)).toBe(true);
+  });
+});

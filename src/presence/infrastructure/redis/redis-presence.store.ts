@@ -6,7 +6,7 @@ import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer
 import type { TimelineEntry } from '../../domain/timeline.js';
 import { componentError } from './component-error.js';
 import { LuaScript } from './lua-script.js';
-import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
+import { RedisKeys, SHARD_COUNT, shardOf } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
 
 /** Told of every call: its operation, how long it took (s), and whether it failed in the end. */
@@ -17,6 +17,7 @@ const SCRIPTS = {
   disconnect: new LuaScript('disconnect'),
   end: new LuaScript('end'),
   expireDue: new LuaScript('expire-due'),
+  readStates: new LuaScript('read-states'),
 };
 
 /** One retry after a short pause: every operation here is idempotent in its effect on presence. */
@@ -91,14 +92,24 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async getMany(streamerIds: readonly string[]): Promise<PresenceState[]> {
-    const pipeline = this.redis.pipeline();
-    for (const id of streamerIds) pipeline.hmget(this.keys.stateKey(id), 'status', 'since', 'version', 'meta');
-    const results = await this.call('read', () => pipeline.exec());
-    return streamerIds.map((id, i) => {
-      const [error, fields] = results?.[i] ?? [new Error('no reply')];
-      if (error) throw this.named('read', error);
-      return decodeState(id, fields as (string | null)[]);
-    });
+    // One script per shard (its keys share a Cluster slot), all sent at once.
+    const byShard = new Map<number, string[]>();
+    for (const id of new Set(streamerIds)) {
+      const shard = shardOf(id);
+      const ids = byShard.get(shard);
+      if (ids === undefined) byShard.set(shard, [id]);
+      else ids.push(id);
+    }
+    const states = new Map<string, PresenceState>();
+    await this.call('read', () =>
+      Promise.all(
+        [...byShard.values()].map(async (ids) => {
+          const fields = (await SCRIPTS.readStates.run(this.redis, ids.map((id) => this.keys.stateKey(id)), [])) as (string | null | false)[];
+          ids.forEach((id, i) => states.set(id, decodeState(id, fields.slice(4 * i, 4 * i + 4))));
+        }),
+      ),
+    );
+    return streamerIds.map((id) => states.get(id)!);
   }
 
   async listOnline(afterId: string | null, limit: number): Promise<OnlinePage> {
@@ -168,8 +179,9 @@ export class RedisPresenceStore implements PresenceStore {
   }
 }
 
-function decodeState(streamerId: string, [status, since, version, meta]: (string | null)[]): PresenceState {
-  if (status === null || status === undefined) return neverSeen(streamerId);
+/** The fields of one streamer; an absent one is null, or false as a script's reply over RESP3. */
+function decodeState(streamerId: string, [status, since, version, meta]: (string | null | false)[]): PresenceState {
+  if (!status) return neverSeen(streamerId);
   const base = { streamerId, status: status as PresenceState['status'], since: Number(since), version: Number(version) };
   return meta ? { ...base, meta: JSON.parse(meta) } : base;
 }
