@@ -7,10 +7,10 @@
 import type { Socket } from 'socket.io-client';
 import { connectViewer } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import type { RedisServer } from '../helpers/redis-server.js';
 import type { ControlStreamer } from './support/control-streamer.js';
 import { ATTACKER, from, type ProductionPod } from './support/production-pod.js';
-import { expectOthersServed, startTarget, underAttack } from './support/under-attack.js';
+import { expectOthersServed, startServiceRedis, startTarget, underAttack } from './support/under-attack.js';
 
 useCleanup();
 
@@ -21,7 +21,7 @@ let redis: RedisServer;
 let pod: ProductionPod;
 let control: ControlStreamer;
 beforeAll(async () => {
-  redis = await startRedis();
+  redis = await startServiceRedis();
   ({ pod, control } = await startTarget({ redisUrl: redis.url, env: { SUBSCRIPTIONS_PER_ADDRESS: String(PER_ADDRESS) } }));
 }, 30_000);
 

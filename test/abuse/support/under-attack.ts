@@ -1,7 +1,8 @@
+import { type RedisServer, startRedis } from '../../helpers/redis-server.js';
 import { sleep } from '../../helpers/timing.js';
 import { ControlStreamer, type ControlService } from './control-streamer.js';
 import { MemoryWatch, type MemoryPeaks } from './memory-watch.js';
-import { CLIENT_CPUS, pin, pinningNote } from './cpu-pinning.js';
+import { CLIENT_CPUS, pin, pinningNote, POD_CPUS } from './cpu-pinning.js';
 import { type ProductionPod, startProductionPod } from './production-pod.js';
 
 /** What a pod did for others while one attack ran. */
@@ -83,4 +84,14 @@ export async function startTarget(options: Parameters<typeof startProductionPod>
   const pod = await startProductionPod(options);
   const control = await ControlStreamer.start(pod.app.url, pod.token('control-streamer', 'streamer'));
   return { pod, control };
+}
+
+/**
+ * A Redis for the pod, on the pod's CPU: the service side (pod and store) on one core, the clients on
+ * the other, so an attacker burning its own CPU does not slow the store as it would not in production.
+ */
+export async function startServiceRedis(): Promise<RedisServer> {
+  const redis = await startRedis();
+  pin(redis.pid, POD_CPUS);
+  return redis;
 }
