@@ -4,6 +4,7 @@ import { PresenceService } from '../application/presence.service.js';
 import type { PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 import { TIMELINE_LENGTH, type TimelineEntry } from '../domain/timeline.js';
+import { OneAtATime } from '../../http/one-at-a-time.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { decodeCursor, encodeCursor } from './online-cursor.js';
 import { parseWholeNumber } from './query-params.js';
@@ -14,6 +15,8 @@ export const MAX_PAGE_SIZE = 1000;
 /** HTTP presence reads. Public, like anonymous viewers (presence is what any viewer may watch), but for the timeline. */
 @Controller('v1/streamers')
 export class PresenceController {
+  private readonly listings = new OneAtATime();
+
   constructor(private readonly presence: PresenceService) {}
 
   @Get(':id/presence')
@@ -52,7 +55,7 @@ export class PresenceController {
     const limit = parseWholeNumber('limit', limitText, DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE);
     const afterId = cursor === undefined || cursor === '' ? null : decodeCursor(cursor);
     if (cursor !== undefined && cursor !== '' && afterId === null) throw badRequest('invalid_query', 'cursor is not valid');
-    const page = await this.presence.listOnline(afterId, limit).catch((error: unknown) => {
+    const page = await this.listings.run(() => this.presence.listOnline(afterId, limit)).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
     return { items: page.items, nextCursor: page.lastId === null ? null : encodeCursor(page.lastId) };
