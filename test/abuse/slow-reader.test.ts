@@ -2,6 +2,7 @@
 // as it can: the pod must not keep every event for it. Once more than 1000 packets wait for the stuck
 // socket its connection is cut; a control viewer on the same streamer gets everything meanwhile, and
 // the pod's memory stays bounded.
+import type { Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
@@ -20,6 +21,17 @@ beforeAll(async () => {
 });
 
 const rss = async (): Promise<number> => valueOf(parsePrometheus(await (await fetch(`${app.url}/metrics`)).text()), 'process_resident_memory_bytes');
+
+/** Meta changes of about 1 KiB each, as fast as the pod acks them, until `done()` (or 30,000); returns how many. */
+async function metaStorm(source: Socket, done: () => boolean): Promise<number> {
+  const padding = 'x'.repeat(900);
+  let sent = 0;
+  while (!done() && sent < 30_000) {
+    const batch = Array.from({ length: 50 }, () => source.timeout(10_000).emitWithAck('heartbeat', { meta: { n: ++sent, padding } }));
+    await Promise.all(batch);
+  }
+  return sent;
+}
 
 /** A raw /viewer socket subscribed to `id` that then stops reading (its TCP socket paused). */
 async function stuckViewer(id: string): Promise<WebSocket> {
@@ -44,14 +56,8 @@ test('a viewer that stops reading is cut once 1000 packets wait for it; a contro
   const stuck = await stuckViewer(id);
   const rssBefore = await rss();
 
-  // Meta changes of about 1 KiB each, as fast as the pod acks them.
-  const padding = 'x'.repeat(900);
-  let sent = 0;
   const cutLine = () => app.lines.some((line) => line.includes('slow reader cut'));
-  while (!cutLine() && sent < 30_000) {
-    const batch = Array.from({ length: 50 }, () => source.timeout(10_000).emitWithAck('heartbeat', { meta: { n: ++sent, padding } }));
-    await Promise.all(batch);
-  }
+  const sent = await metaStorm(source, cutLine);
   stop();
   expect(cutLine()).toBe(true);
 
@@ -64,5 +70,29 @@ test('a viewer that stops reading is cut once 1000 packets wait for it; a contro
   console.log(`slow reader: cut after ${sent} events of ~1 KiB; pod RSS grew ${Math.round(grown / 1e6)} MB`);
   expect(grown).toBeLessThan(Math.max(64e6, sent * 1_000));
   stuck.terminate();
+  source.close();
+}, 90_000);
+
+test('a long-polling viewer that stops polling is cut once, its session gone at once, with one log line', async () => {
+  const id = 'abuse-stuck-poller';
+  const source = await streamer(app.url, id);
+  const stop = keepBeating(source);
+  const base = `${app.url}/socket.io/?EIO=4&transport=polling`;
+  const sid = /"sid":"([^"]+)"/.exec(await (await fetch(base)).text())![1]!;
+  const session = `${base}&sid=${sid}`;
+  await fetch(session, { method: 'POST', body: '40/viewer,' });
+  const socketId = /"sid":"([^"]+)"/.exec(await (await fetch(session)).text())![1]!;
+  await fetch(session, { method: 'POST', body: `42/viewer,1${JSON.stringify(['subscribe', { streamerIds: [id] }])}` });
+  expect(await (await fetch(session)).text()).toContain('43/viewer,1');
+  // It never polls again.
+  const cuts = () => app.lines.filter((line) => line.includes('slow reader cut') && line.includes(socketId)).length;
+  await metaStorm(source, () => cuts() > 0);
+  await metaStorm(source, (() => {
+    const until = Date.now() + 1_000; // events keep coming for it a while: no second line
+    return () => Date.now() > until;
+  })());
+  stop();
+  expect(cuts()).toBe(1);
+  expect((await fetch(session)).status).toBe(400); // the session is gone, not waiting for a poll to flush to
   source.close();
 }, 90_000);

@@ -83,6 +83,17 @@ test.each([
   expect(res.json()).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
 });
 
+test.each([
+  ['limit twice', '/v1/streamers?limit=1&limit=2'],
+  ['status twice', '/v1/streamers?status=online&status=online'],
+  ['after twice on the event feed', '/v1/events?after=a&after=b'],
+  ['waitMs twice on the event feed', '/v1/events?waitMs=1&waitMs=2'],
+])('%s answers 400 invalid_query, never a 500', async (_name, path) => {
+  const res = await fetch(`${app.url}${path}`, { headers: operatorHeaders() });
+  expect(res.status).toBe(400);
+  expect(await res.json()).toEqual({ error: { code: 'invalid_query', message: expect.any(String) } });
+});
+
 test('/healthz and /readyz answer 200 in embedded mode', async () => {
   expect((await get('/healthz')).status).toBe(200);
   const ready = await get('/readyz');

@@ -70,5 +70,11 @@ function isMetaValue(value: unknown): boolean {
 }
 
 function jsonBytes(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  try {
+    return Buffer.byteLength(JSON.stringify(value), 'utf8');
+  } catch {
+    // Nested deeper than the stack allows (a 30,000-deep array fits in one frame): far over any
+    // limit, and it must be refused with an ack, not end the handler with an exception.
+    return Number.POSITIVE_INFINITY;
+  }
 }

@@ -5,7 +5,7 @@ import { EventFeed } from '../application/event-feed.js';
 import type { PresenceEvent } from '../domain/presence-state.js';
 import { decodeFeedCursor, encodeFeedCursor } from './feed-cursor.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
-import { parseWholeNumber } from './query-params.js';
+import { OneQueryValue, parseWholeNumber } from './query-params.js';
 
 export const DEFAULT_FEED_LIMIT = 100;
 export const MAX_FEED_LIMIT = 1000;
@@ -28,9 +28,9 @@ export class EventsController {
 
   @Get()
   async events(
-    @Query('after') after: string | undefined,
-    @Query('limit') limitText: string | undefined,
-    @Query('waitMs') waitText: string | undefined,
+    @Query('after', OneQueryValue) after: string | undefined,
+    @Query('limit', OneQueryValue) limitText: string | undefined,
+    @Query('waitMs', OneQueryValue) waitText: string | undefined,
     @Req() request: Request,
   ): Promise<FeedResponse> {
     const limit = parseWholeNumber('limit', limitText, DEFAULT_FEED_LIMIT, 1, MAX_FEED_LIMIT);

@@ -7,7 +7,7 @@ import { TIMELINE_LENGTH, type TimelineEntry } from '../domain/timeline.js';
 import { OneAtATime } from '../../http/one-at-a-time.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { decodeCursor, encodeCursor } from './online-cursor.js';
-import { parseWholeNumber } from './query-params.js';
+import { OneQueryValue, parseWholeNumber } from './query-params.js';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -33,7 +33,7 @@ export class PresenceController {
   @UseGuards(OperatorGuard)
   async timeline(
     @Param('id') id: string,
-    @Query('limit') limitText: string | undefined,
+    @Query('limit', OneQueryValue) limitText: string | undefined,
   ): Promise<{ streamerId: string; items: TimelineEntry[] }> {
     if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
     const limit = parseWholeNumber('limit', limitText, TIMELINE_LENGTH, 1, TIMELINE_LENGTH);
@@ -45,9 +45,9 @@ export class PresenceController {
 
   @Get()
   async online(
-    @Query('status') status: string | undefined,
-    @Query('limit') limitText: string | undefined,
-    @Query('cursor') cursor: string | undefined,
+    @Query('status', OneQueryValue) status: string | undefined,
+    @Query('limit', OneQueryValue) limitText: string | undefined,
+    @Query('cursor', OneQueryValue) cursor: string | undefined,
   ): Promise<{ items: readonly PresenceState[]; nextCursor: string | null }> {
     if (status !== undefined && status !== 'online') {
       throw badRequest('invalid_query', 'status must be "online" (offline streamers are not listed)');

@@ -13,11 +13,15 @@ export const MAX_BUFFERED_PACKETS = 1_000;
  * and resubscribes (getting fresh snapshots) if it is alive, and the pod's memory stays bounded if not.
  */
 export function cutSlowReader(socket: Socket, onCut: () => void, max = MAX_BUFFERED_PACKETS): void {
+  let cut = false;
   socket.onAnyOutgoing(() => {
     // engine.io's own queue: what the transport has not taken yet.
     const waiting = (socket.conn as unknown as { writeBuffer: unknown[] }).writeBuffer.length;
-    if (waiting <= max) return;
+    if (cut || waiting <= max) return;
+    cut = true;
     onCut();
-    socket.conn.close();
+    // Discarding the backlog: an orderly close would wait to flush it first, which a client that does
+    // not read (a long poll that never comes back) never lets happen.
+    socket.conn.close(true);
   });
 }

@@ -54,6 +54,13 @@ describe('parseHeartbeat', () => {
     expect(parseHeartbeat({ meta: { ok: 1, deep: {} } })).toMatchObject({ error: { message: expect.stringMatching(/meta\.deep/) } });
   });
 
+  it('refuses a meta nested deeper than the stack allows with payload_too_large, without throwing', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 30_000; i += 1) deep = [deep];
+    expect(parseHeartbeat({ meta: { title: deep } })).toMatchObject({ ok: false, error: { code: 'payload_too_large' } });
+    expect(parseHeartbeat({ meta: deep })).toMatchObject({ ok: false, error: { code: 'payload_too_large' } });
+  });
+
   it('takes exactly 1024 bytes of JSON and refuses 1025 with payload_too_large', () => {
     expect(MAX_HEARTBEAT_BYTES).toBe(1024);
     expect(parseHeartbeat(heartbeatOfBytes(1024))).toMatchObject({ ok: true });
