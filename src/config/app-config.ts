@@ -48,6 +48,8 @@ export interface AppConfig {
   readonly drainMs: number;
   /** EVENT_LOG_RETENTION_MS, how long the transition log keeps an event (and webhooks retry it). @default 86400000 */
   readonly eventLogRetentionMs: number;
+  /** EVENT_LOG_MAX_ENTRIES, embedded mode: transitions the in-memory log keeps at most, whatever their age. @default 100000 */
+  readonly eventLogMaxEntries: number;
   /** WEBHOOK_URL, where every transition is POSTed; null turns webhooks off. @default null */
   readonly webhookUrl: string | null;
   /** WEBHOOK_SECRET's key bytes (the base64 after `whsec_`); required with WEBHOOK_URL. @default null */
@@ -137,6 +139,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const messageRateLimit = read.integer('MESSAGE_RATE_LIMIT', 10, RATE);
   const allowedOrigins = read.checked<readonly string[] | null>('ALLOWED_ORIGINS', null, checkAllowedOrigins);
   const eventLogRetentionMs = read.integer('EVENT_LOG_RETENTION_MS', 86_400_000, POSITIVE_MS);
+  const eventLogMaxEntries = read.integer('EVENT_LOG_MAX_ENTRIES', 100_000, { ...RATE, min: 1, max: 10_000_000, expected: 'a whole number of transitions from 1 to 10000000' });
   const jwtClockLeewayMs = read.integer('JWT_CLOCK_LEEWAY_MS', 30_000, ZERO_OK_MS);
   const httpFirstRequestTimeoutMs = read.integer('HTTP_FIRST_REQUEST_TIMEOUT_MS', 10_000, POSITIVE_MS);
   const trustedProxyHops = read.integer('TRUSTED_PROXY_HOPS', 0, { min: 0, max: 10, expected: 'a whole number of proxies from 0 to 10' });
@@ -188,6 +191,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       messageRateLimit,
       drainMs,
       eventLogRetentionMs,
+      eventLogMaxEntries,
       jwtClockLeewayMs,
       tokenMaxLifetimeMs,
       httpFirstRequestTimeoutMs,

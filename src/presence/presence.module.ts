@@ -28,7 +28,7 @@ export class PresenceModule {
   /** `redis` null: embedded single-node mode. */
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
     // Embedded mode: the store writes the log it is given; relays and the feed read that same log.
-    const memoryLog = redis === null ? new MemoryTransitionLog(config.eventLogRetentionMs) : null;
+    const memoryLog = redis === null ? new MemoryTransitionLog(config.eventLogRetentionMs, Date.now, config.eventLogMaxEntries) : null;
     const store: Provider = {
       provide: PRESENCE_STORE,
       inject: [MetricsService],

@@ -55,6 +55,7 @@ describe('parseConfig defaults', () => {
       httpRatePerAddress: 50,
       subscriptionsPerAddress: 10_000,
       subscribeRatePerAddress: 500,
+      eventLogMaxEntries: 100_000,
       jwtIssuer: null,
       jwtAudience: null,
       webhookUrl: null,
@@ -166,6 +167,7 @@ describe('parseConfig invalid variables', () => {
     ['HANDSHAKE_RATE_PER_ADDRESS', 'fast'],
     ['SUBSCRIPTIONS_PER_ADDRESS', '0'],
     ['SUBSCRIBE_RATE_PER_ADDRESS', '-1'],
+    ['EVENT_LOG_MAX_ENTRIES', '0'],
     ['MAX_CONNECTIONS', 'many'],
   ];
 
