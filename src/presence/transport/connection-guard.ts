@@ -27,7 +27,10 @@ export const noBinaryParser = { Encoder, Decoder: NoBinaryDecoder };
 
 function cut(conn: EngineSocket, why: string): void {
   logger.warn({ msg: 'connection cut', why, remoteAddress: conn.remoteAddress });
-  conn.close();
+  conn.close(true);
+  // A WebSocket's orderly close waits for the client's close frame, reading (and parsing) whatever it
+  // keeps sending meanwhile: an abuser's connection is dropped at the TCP level instead.
+  (conn.transport as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
 }
 
 /** Counts a refused namespace CONNECT on the socket's connection; past MAX_REFUSED_CONNECTS, cuts it. */
@@ -42,16 +45,30 @@ function countRefused(engineSocket: EngineSocket): void {
 }
 
 /**
- * Socket.IO answers a CONNECT for a namespace it does not serve ("Invalid namespace") without any hook
- * of ours, so such CONNECTs are spotted on the raw connection, before Socket.IO decodes them, and count
- * as refused ones. The main namespace `/` counts too: no client of ours uses it, and its sockets would
- * carry events past every budget of the real namespaces (it is refused by `refuseMainNamespace`).
+ * CONNECT packets one connection may send in all: a socket per namespace, and retries after refusals
+ * (a refreshed token). Counted as they arrive, before Socket.IO decodes them: refusals come only after
+ * the asynchronous token check, by when a frame of 1500 CONNECTs would all be in progress.
  */
-export function guardUnknownNamespaces(serves: (namespace: string) => boolean) {
+export const MAX_CONNECT_PACKETS = 20;
+
+/**
+ * Watches the CONNECT packets of a connection on the raw wire. Past MAX_CONNECT_PACKETS the connection
+ * is cut at once, and engine.io drops what it still holds of that read. Socket.IO answers a CONNECT for a
+ * namespace it does not serve ("Invalid namespace") without any hook of ours, so those count as refused
+ * ones here. The main namespace `/` counts too: no client of ours uses it, and its sockets would carry
+ * events past every budget of the real namespaces (it is refused by `refuseMainNamespace`).
+ */
+export function guardConnectPackets(serves: (namespace: string) => boolean) {
   return (conn: EngineSocket): void => {
+    let connects = 0;
     conn.on('message', (data: unknown) => {
       // A Socket.IO CONNECT packet: '0', then the namespace up to ',' (or the end), '/' when absent.
       if (typeof data !== 'string' || data[0] !== '0') return;
+      connects += 1;
+      if (connects > MAX_CONNECT_PACKETS && conn.readyState === 'open') {
+        cut(conn, 'connect flood');
+        return;
+      }
       const comma = data.indexOf(',');
       const namespace = data[1] === '/' ? data.slice(1, comma === -1 ? data.length : comma) : '/';
       if (namespace === '/' || !serves(namespace)) countRefused(conn);

@@ -6,7 +6,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
-import { guardPingFrames, guardUnknownNamespaces, noBinaryParser, refuseMainNamespace } from './connection-guard.js';
+import { guardPingFrames, guardConnectPackets, noBinaryParser, refuseMainNamespace } from './connection-guard.js';
 import { DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { clientAddress } from '../../http/client-address.js';
@@ -76,7 +76,7 @@ export class PresenceIoAdapter extends IoAdapter {
     const http = this.httpServer as HttpServer | undefined;
     if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request) ?? this.overRate(request));
     server.engine.on('connection', guardPingFrames);
-    server.engine.on('connection', guardUnknownNamespaces((namespace) => server._nsps.has(namespace)));
+    server.engine.on('connection', guardConnectPackets((namespace) => server._nsps.has(namespace)));
     server.of('/').use(refuseMainNamespace);
     return server;
   }
