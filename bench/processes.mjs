@@ -174,6 +174,7 @@ export function startPod(name, { redisUrl, jwtSecret, timing = {}, inspect = tru
     // Every generator is on 127.0.0.1: per-address limits would count the whole load as one client.
     HANDSHAKE_RATE_PER_ADDRESS: '0',
     SUBSCRIBE_RATE_PER_ADDRESS: '0',
+    CONNECTIONS_PER_ADDRESS: '0',
     HTTP_RATE_PER_ADDRESS: '0',
     SUBSCRIPTIONS_PER_ADDRESS: '1000000000',
     POD_NAME: name,

@@ -64,7 +64,13 @@ export interface AppConfig {
   readonly jwtAudience: string | null;
   /** HTTP_FIRST_REQUEST_TIMEOUT_MS, how long a new TCP connection has to send a complete request or upgrade. @default 10000 */
   readonly httpFirstRequestTimeoutMs: number;
-  /** MAX_CONNECTIONS, open TCP connections per pod at most. @default 50000 */
+  /** CONNECTIONS_PER_ADDRESS, open Socket.IO connections one client address may hold on a pod; 0 = off. @default 1000 */
+  readonly connectionsPerAddress: number;
+  /**
+   * MAX_CONNECTIONS, open TCP connections per pod at most. An idle Socket.IO connection holds ~12 KB of
+   * heap (npm run bench): 20,000 of them is ~240 MB of the 384 MB heap the manifests give a pod, where
+   * 50,000 would not fit. @default 20000
+   */
   readonly maxConnections: number;
   /** TRUSTED_PROXY_HOPS, proxies in front that append to X-Forwarded-For (the ingress: 1); 0 = the TCP peer is the client. @default 0 */
   readonly trustedProxyHops: number;
@@ -147,7 +153,8 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const httpRatePerAddress = read.integer('HTTP_RATE_PER_ADDRESS', 50, RATE);
   const subscriptionsPerAddress = read.integer('SUBSCRIPTIONS_PER_ADDRESS', 10_000, { ...RATE, min: 1, expected: 'a whole number of subscriptions, at least 1' });
   const subscribeRatePerAddress = read.integer('SUBSCRIBE_RATE_PER_ADDRESS', 500, RATE);
-  const maxConnections = read.integer('MAX_CONNECTIONS', 50_000, { ...RATE, min: 1, expected: 'a whole number of connections, at least 1' });
+  const connectionsPerAddress = read.integer('CONNECTIONS_PER_ADDRESS', 1_000, { ...RATE, expected: 'a whole number of connections (0 turns the limit off)' });
+  const maxConnections = read.integer('MAX_CONNECTIONS', 20_000, { ...RATE, min: 1, expected: 'a whole number of connections, at least 1' });
   const tokenMaxLifetimeMs = read.integer('TOKEN_MAX_LIFETIME_MS', 86_400_000, POSITIVE_MS);
   const jwtIssuer = read.raw('JWT_ISSUER') ?? null;
   const jwtAudience = read.raw('JWT_AUDIENCE') ?? null;
@@ -196,6 +203,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       tokenMaxLifetimeMs,
       httpFirstRequestTimeoutMs,
       maxConnections,
+      connectionsPerAddress,
       trustedProxyHops,
       handshakeRatePerAddress,
       httpRatePerAddress,

@@ -68,7 +68,7 @@ export interface AppExit {
  */
 export async function startApp(options: StartAppOptions = {}): Promise<AppProcess> {
   // Every test client comes from 127.0.0.1: the per-address rates are off unless a test turns them on.
-  const env: AppEnv = { PORT: '0', HOST: '127.0.0.1', HANDSHAKE_RATE_PER_ADDRESS: '0', HTTP_RATE_PER_ADDRESS: '0', SUBSCRIBE_RATE_PER_ADDRESS: '0', ...options.env };
+  const env: AppEnv = { PORT: '0', HOST: '127.0.0.1', HANDSHAKE_RATE_PER_ADDRESS: '0', HTTP_RATE_PER_ADDRESS: '0', SUBSCRIBE_RATE_PER_ADDRESS: '0', CONNECTIONS_PER_ADDRESS: '0', ...options.env };
   if (options.redisUrl !== undefined) env.REDIS_URL = options.redisUrl;
   if (options.faketime !== undefined) Object.assign(env, faketimeEnv(options.faketime));
   const child = spawnApp(env, options.extraArgs ?? []);

@@ -8,7 +8,7 @@ export const DRAINING_RETRY_AFTER_S = 1;
 export interface HandshakeRefusal {
   readonly status: 403 | 429 | 503;
   /** engine.io's error body (`{ code, message }`): code 4 is its "Forbidden", and the message says why. */
-  readonly message: 'origin not allowed' | 'draining' | 'rate_limited';
+  readonly message: 'origin not allowed' | 'draining' | 'rate_limited' | 'too_many_connections';
   readonly headers: Readonly<Record<string, string>>;
 }
 
@@ -22,6 +22,8 @@ export const ORIGIN_REFUSED: HandshakeRefusal = { status: 403, message: 'origin 
 export const DRAINING: HandshakeRefusal = { status: 503, message: 'draining', headers: { 'Retry-After': String(DRAINING_RETRY_AFTER_S) } };
 /** Too many new handshakes from one client address (HANDSHAKE_RATE_PER_ADDRESS). */
 export const HANDSHAKE_RATE_LIMITED: HandshakeRefusal = { status: 429, message: 'rate_limited', headers: { 'Retry-After': '1' } };
+/** One client address already holds CONNECTIONS_PER_ADDRESS open connections on this pod. */
+export const ADDRESS_CONNECTIONS_FULL: HandshakeRefusal = { status: 429, message: 'too_many_connections', headers: { 'Retry-After': '5' } };
 
 /**
  * Whether a request to the engine.io path opens a session: a GET without `sid` (engine.io refuses any

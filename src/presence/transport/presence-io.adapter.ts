@@ -1,13 +1,15 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Socket as EngineSocket } from 'engine.io';
 import type { Server, ServerOptions, Socket } from 'socket.io';
 import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
 import { guardPingFrames, guardConnectPackets, noBinaryParser, refuseMainNamespace } from './connection-guard.js';
-import { DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
+import { ADDRESS_CONNECTIONS_FULL, DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
+import { AddressQuota } from '../../http/address-quota.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { clientAddress } from '../../http/client-address.js';
 
@@ -36,6 +38,9 @@ function isWsResponse(value: unknown): value is { event: string; data: unknown }
  */
 export class PresenceIoAdapter extends IoAdapter {
   private readonly handshakes: AddressRateLimiter;
+  // Open connections per address: at the handshake rate alone, one address could fill a pod's
+  // MAX_CONNECTIONS within the hour.
+  private readonly connections: AddressQuota;
 
   constructor(
     app: INestApplicationContext,
@@ -45,6 +50,7 @@ export class PresenceIoAdapter extends IoAdapter {
   ) {
     super(app);
     this.handshakes = new AddressRateLimiter(config.handshakeRatePerAddress);
+    this.connections = new AddressQuota(config.connectionsPerAddress);
   }
 
   /**
@@ -74,7 +80,10 @@ export class PresenceIoAdapter extends IoAdapter {
   override createIOServer(port: number, options?: ServerOptions): Server {
     const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
     const http = this.httpServer as HttpServer | undefined;
-    if (http !== undefined) installHandshakeGate(http, server.path(), (request) => this.refusal(request) ?? this.overRate(request));
+    if (http !== undefined) {
+      installHandshakeGate(http, server.path(), (request) => this.refusal(request) ?? this.addressFull(request) ?? this.overRate(request));
+    }
+    server.engine.on('connection', (conn: EngineSocket) => this.countConnection(conn));
     server.engine.on('connection', guardPingFrames);
     server.engine.on('connection', guardConnectPackets((namespace) => server._nsps.has(namespace)));
     server.of('/').use(refuseMainNamespace);
@@ -107,6 +116,20 @@ export class PresenceIoAdapter extends IoAdapter {
    * Origin first: its 403 is the answer on every pod, so a load balancer should not retry it; a
    * draining pod's 503 is retried on another.
    */
+  private addressFull(request: IncomingMessage): HandshakeRefusal | null {
+    return this.connections.isFull(clientAddress(request, this.config.trustedProxyHops)) ? ADDRESS_CONNECTIONS_FULL : null;
+  }
+
+  /** Holds a place for the connection's address while it is open; one that slipped past the gate's check (handshakes racing) is closed. */
+  private countConnection(conn: EngineSocket): void {
+    const address = clientAddress(conn.request, this.config.trustedProxyHops);
+    if (!this.connections.reserve(address, 1)) {
+      conn.close();
+      return;
+    }
+    conn.once('close', () => this.connections.release(address, 1));
+  }
+
   /** New handshakes past HANDSHAKE_RATE_PER_ADDRESS from the request's client address (counted once, at the gate). */
   private overRate(request: IncomingMessage): HandshakeRefusal | null {
     return this.handshakes.allow(clientAddress(request, this.config.trustedProxyHops), Date.now()) ? null : HANDSHAKE_RATE_LIMITED;

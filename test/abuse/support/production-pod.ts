@@ -30,6 +30,7 @@ export async function startProductionPod(options: { redisUrl?: string; env?: App
       HANDSHAKE_RATE_PER_ADDRESS: undefined,
       HTTP_RATE_PER_ADDRESS: undefined,
       SUBSCRIBE_RATE_PER_ADDRESS: undefined,
+      CONNECTIONS_PER_ADDRESS: undefined,
       DRAIN_MS: '0',
       ...options.env,
     },

@@ -49,13 +49,14 @@ describe('parseConfig defaults', () => {
       jwtClockLeewayMs: 30_000,
       tokenMaxLifetimeMs: 86_400_000,
       httpFirstRequestTimeoutMs: 10_000,
-      maxConnections: 50_000,
+      maxConnections: 20_000,
       trustedProxyHops: 0,
       handshakeRatePerAddress: 20,
       httpRatePerAddress: 50,
       subscriptionsPerAddress: 10_000,
       subscribeRatePerAddress: 500,
       eventLogMaxEntries: 100_000,
+      connectionsPerAddress: 1_000,
       jwtIssuer: null,
       jwtAudience: null,
       webhookUrl: null,
@@ -168,6 +169,7 @@ describe('parseConfig invalid variables', () => {
     ['SUBSCRIPTIONS_PER_ADDRESS', '0'],
     ['SUBSCRIBE_RATE_PER_ADDRESS', '-1'],
     ['EVENT_LOG_MAX_ENTRIES', '0'],
+    ['CONNECTIONS_PER_ADDRESS', 'lots'],
     ['MAX_CONNECTIONS', 'many'],
   ];
 
