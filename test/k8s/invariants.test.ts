@@ -154,7 +154,7 @@ describe.each(OVERLAYS)('%s', (overlay) => {
       }
     }
     const policy = find<NetworkPolicy>(objects, 'NetworkPolicy', APP);
-    expect(policy.spec!.ingress!.flatMap((rule) => rule.ports!.map((p) => containerPort(container, p.port)))).toEqual([port]);
+    expect([...new Set(policy.spec!.ingress!.flatMap((rule) => rule.ports!.map((p) => containerPort(container, p.port))))]).toEqual([port]);
 
     const annotations = deployment.spec!.template.metadata!.annotations ?? {};
     expect(annotations['prometheus.io/scrape']).toBe('true');
@@ -233,9 +233,12 @@ describe.each(OVERLAYS)('%s', (overlay) => {
     expect(matches(find<NetworkPolicy>(objects, 'NetworkPolicy', APP).spec!.podSelector.matchLabels, podLabels)).toBe(true);
   });
 
-  test('the NetworkPolicy lets in only the app port and lets out only DNS and Redis', () => {
+  test('the NetworkPolicy lets in only the app port, only from the ingress controller and Prometheus, and lets out only DNS and Redis', () => {
     const policy = find<NetworkPolicy>(parts(overlay).objects, 'NetworkPolicy', APP);
     expect(policy.spec!.policyTypes).toEqual(['Ingress', 'Egress']);
+    // Every rule names who may come in: a pod that reached the port directly could forge X-Forwarded-For.
+    const sources = policy.spec!.ingress!.map((rule) => (rule.from ?? []).map((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']));
+    expect(sources).toEqual([['ingress-nginx'], ['monitoring']]);
     const egressPorts = policy.spec!.egress!.flatMap((rule) => (rule.ports ?? [{ port: 'ANY' }]).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`));
     expect(new Set(egressPorts)).toEqual(new Set(overlay.endsWith('prod') ? ['UDP/53', 'TCP/53', 'TCP/6379', 'TCP/6380'] : ['UDP/53', 'TCP/53', 'TCP/6379']));
   });
