@@ -1,4 +1,7 @@
+import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
+
+const logger = new Logger('BatchedShardSubscriptions');
 
 type Operation = 'ssubscribe' | 'sunsubscribe';
 
@@ -17,8 +20,11 @@ export class BatchedShardSubscriptions {
   constructor(client: Redis) {
     const send = { ssubscribe: client.ssubscribe.bind(client), sunsubscribe: client.sunsubscribe.bind(client) };
     this.send = (operation, channels) =>
-      // ioredis re-subscribes by itself after a reconnect; a failure here has nothing to undo.
-      void send[operation](...channels).catch(() => undefined);
+      // ioredis re-subscribes by itself after a reconnect. A refusal while connected would leave rooms
+      // without their channel (their viewers then miss events until a resync): said in the log.
+      void send[operation](...channels).catch((error: unknown) =>
+        logger.warn({ msg: 'shard subscription failed', operation, channels: channels.length, error: error instanceof Error ? error.message : String(error) }),
+      );
     for (const operation of ['ssubscribe', 'sunsubscribe'] as const) {
       (client as unknown as Record<Operation, (...channels: string[]) => Promise<unknown>>)[operation] = (...channels: string[]) => {
         for (const channel of channels.flat()) this.queue.push({ operation, channel });

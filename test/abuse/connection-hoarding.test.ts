@@ -27,7 +27,11 @@ test(`one address keeping every connection it opens: ${PER_ADDRESS} at most, the
     const until = Date.now() + 7_000;
     while (Date.now() < until) {
       try {
-        held.push(await openRawSocket(pod.app.port, ATTACKER));
+        // Each joins /viewer, as a client would, so no connect timeout closes it.
+        const socket = await openRawSocket(pod.app.port, ATTACKER);
+        socket.send('40/viewer,');
+        await socket.next(/^40\/viewer,\{"sid"/);
+        held.push(socket);
       } catch (err) {
         if (!(err instanceof HandshakeRefused)) throw err;
         refusals.push(err.status);

@@ -40,10 +40,12 @@ test('ping-frame floods: every flooding connection is cut within a second; the l
   );
   expectOthersServed(report);
   expect(result.opened).toBeGreaterThan(0);
+  expect(result.cut).toBeGreaterThan(0);
   expect(result.cut).toBeGreaterThanOrEqual(result.opened - 10); // the last ones may be mid-flood when time is up
   expect(Math.max(...result.livedMs)).toBeLessThan(2_000);
-  // A line or two per cut connection; before the fix, ~2 MB of log in 5 s.
-  expect(logLines() - logged).toBeLessThanOrEqual(2 * result.opened + 10);
+  // A few lines per cut connection, and connections bounded by the handshake rate; before the fix,
+  // ~2 MB of log in 5 s.
+  expect(logLines() - logged).toBeLessThanOrEqual(3 * result.opened + 10);
 }, 30_000);
 
 test('refused CONNECTs by the hundred on one WebSocket: cut after 10; handshakes by the thousand: HTTP 429', async () => {
@@ -69,7 +71,8 @@ test('refused CONNECTs by the hundred on one WebSocket: cut after 10; handshakes
     return { connects: await connects, handshakes };
   });
   expectOthersServed(report);
-  expect(result.connects.cut).toBeGreaterThanOrEqual(result.connects.opened - 5);
+  expect(result.connects.cut).toBeGreaterThan(0);
+  expect(result.connects.cut).toBeGreaterThanOrEqual(result.connects.opened - 5); // the last may be mid-flood when time is up
   expect(Math.max(...result.connects.livedMs)).toBeLessThan(2_000);
   expect(result.handshakes.filter((s) => s === 429).length).toBeGreaterThan(result.handshakes.length * 0.9);
   // A line per refused CONNECT (at most 20 are taken from a connection) and the cut: bounded per

@@ -68,3 +68,13 @@ test('one address holds at most 150 subscriptions on a pod, over all its sockets
   b.close();
   other.close();
 });
+
+test('requests naming a session the pod does not hold count against the handshake rate', async () => {
+  const statuses: number[] = [];
+  for (let i = 0; i < 14; i += 1) {
+    statuses.push((await fetch(`${app.url}/socket.io/?EIO=4&transport=polling&sid=made-up-${i}`, { headers: from('203.0.113.40') })).status);
+  }
+  // engine.io's own answer (400, unknown session) for the burst, then 429.
+  expect(statuses.slice(0, 10).every((s) => s === 400)).toBe(true);
+  expect(statuses.slice(11)).toEqual([429, 429, 429]);
+});

@@ -123,3 +123,18 @@ test('CONNECTs to the main namespace or to one that does not exist are refused a
   await untilClosed(main);
   expect(main.frames.some((f) => f.startsWith('40{"sid"'))).toBe(false);
 });
+
+test('the message budget is one per connection: what its /viewer socket spent, its /streamer socket cannot', async () => {
+  const client = await raw();
+  client.send(`40/streamer,${JSON.stringify({ token: signToken({ sub: 'one-budget', role: 'streamer' }) })}`);
+  await client.next(/^40\/streamer,\{"sid"/);
+  client.send('40/viewer,');
+  await client.next(/^40\/viewer,\{"sid"/);
+  // The burst (twice the rate of 10) spent on /viewer...
+  for (let i = 0; i < 20; i += 1) client.send(`42/viewer,${i}["unsubscribe",{"streamerIds":["a"]}]`);
+  await client.next(/^43\/viewer,19/);
+  // ...leaves nothing for /streamer.
+  client.send('42/streamer,99["heartbeat"]');
+  expect(await client.next(/^43\/streamer,99/)).toContain('rate_limited');
+  client.ws.terminate();
+});

@@ -32,6 +32,8 @@ export interface StreamerSocketData {
   admittedAt: number;
   /** Undoes the admission if the transport closes before the socket is connected (no disconnect handler runs then). */
   closedBeforeConnect?: () => void;
+  /** Gives back the socket's place among its streamer's open sockets on this pod (idempotent). */
+  releasePlace?: () => void;
 }
 
 export interface ViewerSocketData {

@@ -26,14 +26,18 @@ export const HANDSHAKE_RATE_LIMITED: HandshakeRefusal = { status: 429, message: 
 export const ADDRESS_CONNECTIONS_FULL: HandshakeRefusal = { status: 429, message: 'too_many_connections', headers: { 'Retry-After': '5' } };
 
 /**
- * Whether a request to the engine.io path opens a session: a GET without `sid` (engine.io refuses any
- * other method for a handshake), rather than a request of a session or a CORS preflight.
+ * What a request to the engine.io path is: a `handshake` opening a session (a GET without `sid`;
+ * engine.io refuses any other method for one), a request of a `session` engine.io holds, a `stray` one
+ * naming a session it does not hold (cheap to answer, but an address could send them without end), or
+ * none of these (a CORS preflight, another path).
  */
-export function isNewHandshake(request: IncomingMessage, enginePath: string): boolean {
+export function engineRequestKind(request: IncomingMessage, enginePath: string, holdsSession: (sid: string) => boolean): 'handshake' | 'session' | 'stray' | null {
   const url = request.url ?? '';
-  if (request.method !== 'GET' || !url.startsWith(enginePath)) return false;
+  if (!url.startsWith(enginePath) || request.method === 'OPTIONS') return null;
   const query = url.indexOf('?');
-  return query === -1 || !new URLSearchParams(url.slice(query + 1)).has('sid');
+  const sid = query === -1 ? null : new URLSearchParams(url.slice(query + 1)).get('sid');
+  if (sid === null) return request.method === 'GET' ? 'handshake' : null;
+  return holdsSession(sid) ? 'session' : 'stray';
 }
 
 function body(refusal: HandshakeRefusal): string {
@@ -44,17 +48,27 @@ function body(refusal: HandshakeRefusal): string {
  * Answers refused handshakes, on both transports, before engine.io sees them: engine.io's own refusal
  * (`allowRequest`) is always a 403 for polling and a 400 for a direct WebSocket upgrade. Requests that
  * continue a session (polling with a `sid`, the upgrade of a polling session) are never refused here,
- * so a draining pod's sockets keep working until the drain closes them.
+ * so a draining pod's sockets keep working until the drain closes them. Stray requests (an unknown
+ * `sid`) go to `refuse` too, as `'stray'`, to be counted against the address's handshake rate.
  *
  * Installed after engine.io attached to `http`: its `request` listener is wrapped (engine.io replaced
  * every earlier one with its own), its `upgrade` listener is preceded by ours.
  */
-export function installHandshakeGate(http: HttpServer, enginePath: string, refuse: (request: IncomingMessage) => HandshakeRefusal | null): void {
+export function installHandshakeGate(
+  http: HttpServer,
+  enginePath: string,
+  holdsSession: (sid: string) => boolean,
+  refuse: (request: IncomingMessage, kind: 'handshake' | 'stray') => HandshakeRefusal | null,
+): void {
   const path = enginePath.endsWith('/') ? enginePath : `${enginePath}/`;
+  const refusalOf = (request: IncomingMessage): HandshakeRefusal | null => {
+    const kind = engineRequestKind(request, path, holdsSession);
+    return kind === 'handshake' || kind === 'stray' ? refuse(request, kind) : null;
+  };
   const listeners = http.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>;
   http.removeAllListeners('request');
   http.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    const refusal = isNewHandshake(request, path) ? refuse(request) : null;
+    const refusal = refusalOf(request);
     if (refusal !== null) {
       const text = body(refusal);
       response.writeHead(refusal.status, { ...refusal.headers, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
@@ -65,7 +79,7 @@ export function installHandshakeGate(http: HttpServer, enginePath: string, refus
   });
 
   http.prependListener('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    const refusal = isNewHandshake(request, path) ? refuse(request) : null;
+    const refusal = refusalOf(request);
     if (refusal === null) return;
     const text = body(refusal);
     const reason = { 403: 'Forbidden', 429: 'Too Many Requests', 503: 'Service Unavailable' }[refusal.status];

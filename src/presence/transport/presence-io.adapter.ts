@@ -9,7 +9,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
 import { guardPingFrames, guardConnectPackets, noBinaryParser, refuseMainNamespace } from './connection-guard.js';
 import { ADDRESS_CONNECTIONS_FULL, DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
-import { AddressQuota } from '../../http/address-quota.js';
+import { KeyedQuota } from '../domain/keyed-quota.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { clientAddress } from '../../http/client-address.js';
 
@@ -40,7 +40,7 @@ export class PresenceIoAdapter extends IoAdapter {
   private readonly handshakes: AddressRateLimiter;
   // Open connections per address: at the handshake rate alone, one address could fill a pod's
   // MAX_CONNECTIONS within the hour.
-  private readonly connections: AddressQuota;
+  private readonly connections: KeyedQuota;
 
   constructor(
     app: INestApplicationContext,
@@ -50,7 +50,7 @@ export class PresenceIoAdapter extends IoAdapter {
   ) {
     super(app);
     this.handshakes = new AddressRateLimiter(config.handshakeRatePerAddress);
-    this.connections = new AddressQuota(config.connectionsPerAddress);
+    this.connections = new KeyedQuota(config.connectionsPerAddress);
   }
 
   /**
@@ -81,7 +81,10 @@ export class PresenceIoAdapter extends IoAdapter {
     const server = super.createIOServer(port, { ...options, ...this.serverOptions() } as ServerOptions) as Server;
     const http = this.httpServer as HttpServer | undefined;
     if (http !== undefined) {
-      installHandshakeGate(http, server.path(), (request) => this.refusal(request) ?? this.addressFull(request) ?? this.overRate(request));
+      const holdsSession = (sid: string): boolean => sid in (server.engine as unknown as { clients: Record<string, unknown> }).clients;
+      installHandshakeGate(http, server.path(), holdsSession, (request, kind) =>
+        kind === 'stray' ? this.overRate(request) : (this.refusal(request) ?? this.addressFull(request) ?? this.overRate(request)),
+      );
     }
     server.engine.on('connection', (conn: EngineSocket) => this.countConnection(conn));
     server.engine.on('connection', guardPingFrames);
@@ -112,10 +115,7 @@ export class PresenceIoAdapter extends IoAdapter {
     };
   }
 
-  /**
-   * Origin first: its 403 is the answer on every pod, so a load balancer should not retry it; a
-   * draining pod's 503 is retried on another.
-   */
+  /** The request's client address already holds CONNECTIONS_PER_ADDRESS open connections here. */
   private addressFull(request: IncomingMessage): HandshakeRefusal | null {
     return this.connections.isFull(clientAddress(request, this.config.trustedProxyHops)) ? ADDRESS_CONNECTIONS_FULL : null;
   }
@@ -135,6 +135,10 @@ export class PresenceIoAdapter extends IoAdapter {
     return this.handshakes.allow(clientAddress(request, this.config.trustedProxyHops), Date.now()) ? null : HANDSHAKE_RATE_LIMITED;
   }
 
+  /**
+   * Origin first: its 403 is the answer on every pod, so a load balancer should not retry it; a
+   * draining pod's 503 is retried on another.
+   */
   private refusal(request: IncomingMessage): HandshakeRefusal | null {
     const origin = request.headers.origin;
     const allowed = this.config.allowedOrigins;

@@ -50,15 +50,25 @@ export function authenticate(
   };
 }
 
+/** The message budget of one connection, shared by its sockets (one per namespace it joined). */
+interface MessageBudget {
+  readonly bucket: TokenBucket;
+  readonly flood: FloodMeter;
+}
+
 /**
- * The per-connection message budget (see TokenBucket). An over-budget message is answered with
- * `rate_limited` when it asked for an ack, and is dropped before any handler sees it.
+ * The per-connection message budget (see TokenBucket), as the contract has it: a connection carrying a
+ * socket on each namespace gets one budget, not one per socket. An over-budget message is answered
+ * with `rate_limited` when it asked for an ack, and is dropped before any handler sees it.
  */
 export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: string) {
   return (socket: Socket): void => {
     if (ratePerSecond === 0) return;
-    const bucket = new TokenBucket(ratePerSecond, Date.now());
-    const flood = new FloodMeter(ratePerSecond, Date.now());
+    const conn = socket.conn as Socket['conn'] & { messageBudget?: MessageBudget };
+    const { bucket, flood } = (conn.messageBudget ??= {
+      bucket: new TokenBucket(ratePerSecond, Date.now()),
+      flood: new FloodMeter(ratePerSecond, Date.now()),
+    });
     let limited = false;
     socket.use((packet, next) => {
       if (bucket.take(Date.now())) {

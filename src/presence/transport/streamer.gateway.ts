@@ -16,6 +16,8 @@ import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { PresenceService } from '../application/presence.service.js';
 import { ackError, type AckError } from '../domain/ack.js';
+import { KeyedQuota } from '../domain/keyed-quota.js';
+import { MAX_OPEN_CONNECTIONS } from '../domain/streamer-record.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
@@ -36,6 +38,10 @@ type StreamerSocket = Socket<Record<string, never>, StreamerServerEvents, Record
 export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(StreamerGateway.name);
   namespace: Namespace | null = null;
+  // Open sockets per streamer id on this pod, whatever their lease. The store caps the connections that
+  // hold a live lease, cluster-wide; one whose lease ended (`end`, or no heartbeat for the TTL) stays
+  // open, as the contract wants, and no longer counts there. This caps those too, on each pod.
+  private readonly openHere = new KeyedQuota(MAX_OPEN_CONNECTIONS);
 
   constructor(
     private readonly presence: PresenceService,
@@ -61,8 +67,22 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private async admit(socket: StreamerSocket, next: (error?: Error) => void): Promise<void> {
     const streamerId = socket.data.identity.id;
     const connectionId = connectionIdOf(this.config.podId, socket);
+    if (!this.openHere.reserve(streamerId, 1)) {
+      releaseNamespace(socket);
+      refuseHandshake(socket, 'too_many_connections', next, this.metrics, this.config.podId, { streamerId });
+      return;
+    }
+    let placeHeld = true;
+    const releasePlace = (): void => {
+      if (placeHeld) this.openHere.release(streamerId, 1);
+      placeHeld = false;
+    };
+    socket.data.releasePlace = releasePlace;
     // The transport may close while the store answers: then no disconnect handler will ever run.
-    const closedBeforeConnect = (): void => void this.presence.disconnect(streamerId, connectionId).catch(() => undefined);
+    const closedBeforeConnect = (): void => {
+      releasePlace();
+      void this.presence.disconnect(streamerId, connectionId).catch(() => undefined);
+    };
     socket.conn.once('close', closedBeforeConnect);
     socket.data.closedBeforeConnect = closedBeforeConnect;
     socket.data.admittedAt = Date.now();
@@ -70,6 +90,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       const result = await this.presence.connect(streamerId, connectionId);
       if (result.refused !== undefined) {
         socket.conn.off('close', closedBeforeConnect);
+        releasePlace();
         releaseNamespace(socket);
         refuseHandshake(socket, result.refused, next, this.metrics, this.config.podId, { streamerId });
         return;
@@ -96,6 +117,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   async handleDisconnect(socket: StreamerSocket): Promise<void> {
     this.metrics.connections.dec({ namespace: '/streamer' });
+    socket.data.releasePlace?.();
     if (socket.data.identity === undefined) return;
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
     await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {

@@ -21,7 +21,7 @@ import type { SubscribeAck, UnsubscribeAck, ViewerServerEvents, ViewerSocketData
 import { countAdapterMessages, measureDeliveries } from './delivery-metrics.js';
 import { cutSlowReader } from './slow-reader.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
-import { AddressQuota } from '../../http/address-quota.js';
+import { KeyedQuota } from '../domain/keyed-quota.js';
 import { clientAddress } from '../../http/client-address.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
@@ -51,11 +51,11 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<void>,
   ) {
-    this.perAddress = new AddressQuota(config.subscriptionsPerAddress);
+    this.perAddress = new KeyedQuota(config.subscriptionsPerAddress);
     this.subscribeRate = new AddressRateLimiter(config.subscribeRatePerAddress);
   }
 
-  private readonly perAddress: AddressQuota;
+  private readonly perAddress: KeyedQuota;
   // Each new subscription costs the pod a room join and, in Redis mode, a channel subscription, about
   // 20 µs of its CPU: ten thousand at once would hold every other client for a fifth of a second.
   private readonly subscribeRate: AddressRateLimiter;

@@ -32,7 +32,7 @@ export const CONTROL_EVERY_MS = 125;
 /**
  * Streamers heartbeating from their own process and address (the issue's trials had one, every 250 ms;
  * four at 125 ms give a percentile over a few seconds enough samples), whose acks tell whether the pod
- * still serves others. `since()` marks a moment; `servedSince` summarises every heartbeat sent after it.
+ * still serves others. `servedSince(mark)` summarises every heartbeat answered after `mark` (a Date.now()).
  */
 export class ControlStreamer {
   private readonly samples: Sample[] = [];
@@ -63,11 +63,6 @@ export class ControlStreamer {
     if (record.ready === true) this.ready = true;
     else if (record.connectError !== undefined) this.refusal = String(record.connectError);
     else this.samples.push({ at: Date.now(), ...record });
-  }
-
-  /** Now, as a mark for {@link servedSince}. */
-  since(): number {
-    return Date.now();
   }
 
   servedSince(mark: number): ControlService {

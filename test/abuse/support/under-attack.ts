@@ -30,10 +30,9 @@ export const BOUNDS = {
  * printed, one line, for the run's record.
  */
 export async function underAttack<T>(pod: ProductionPod, control: ControlStreamer, attack: string, run: () => Promise<T>): Promise<{ report: AttackReport; result: T }> {
-  const mark = control.since();
+  const mark = Date.now();
   const watch = new MemoryWatch(pod.app.pid, pod.app.url);
   const result = await run();
-  if (process.env.ABUSE_DEBUG) console.log(JSON.stringify((control as unknown as { samples: Array<{ at: number; rttMs?: number }> }).samples.filter((x) => x.at >= mark).map((x) => [x.at - mark, Math.round(x.rttMs ?? -1)])));
   await sleep(500); // the acks of heartbeats sent in the attack's last moments
   const memory = await watch.stop();
   const report: AttackReport = { attack, seconds: (Date.now() - mark) / 1000, control: control.servedSince(mark), memory, alive: await isAlive(pod) };
