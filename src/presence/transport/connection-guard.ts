@@ -14,16 +14,50 @@ export const MAX_REFUSED_CONNECTS = 10;
 /** WebSocket ping frames per second a connection may send (bursts of twice that); ws answers each with a pong. */
 export const PING_FRAMES_PER_SECOND = 5;
 
+/** JSON nesting a packet may have; ours have 3 (`["heartbeat",{"meta":{…}}]`). */
+export const MAX_JSON_DEPTH = 16;
+
 /**
- * No event of ours carries binary: a packet announcing attachments is a protocol error, which closes
- * the connection at once instead of holding a half-sent packet while its attachments never come.
+ * Whether JSON text nests deeper than `limit`, counting brackets outside strings; it stops as soon as
+ * it does. One pass over the characters, no parsing.
  */
-class NoBinaryDecoder extends Decoder {
+export function jsonDepthOver(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i += 1; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      depth += 1;
+      if (depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth -= 1;
+  }
+  return false;
+}
+
+/**
+ * The wire's own checks, before anything is parsed:
+ * - no event of ours carries binary: a packet announcing attachments is a protocol error, which closes
+ *   the connection at once instead of holding a half-sent packet while its attachments never come;
+ * - JSON nested deeper than MAX_JSON_DEPTH is a protocol error too: a 30,000-deep array fits in one
+ *   frame, and handling it (parsing, checking, refusing) cost the pod ~10 ms a message, so that ten
+ *   connections at the allowed rate held every other client for hundreds of milliseconds.
+ * Socket.IO closes a connection whose packet fails to decode.
+ */
+class GuardedDecoder extends Decoder {
   constructor() {
     super({ maxAttachments: 0 });
   }
+
+  override add(packet: unknown): void {
+    if (typeof packet === 'string' && jsonDepthOver(packet, MAX_JSON_DEPTH)) throw new Error('JSON nested too deep');
+    super.add(packet);
+  }
 }
-export const noBinaryParser = { Encoder, Decoder: NoBinaryDecoder };
+export const guardedParser = { Encoder, Decoder: GuardedDecoder };
 
 function cut(conn: EngineSocket, why: string): void {
   logger.warn({ msg: 'connection cut', why, remoteAddress: conn.remoteAddress });

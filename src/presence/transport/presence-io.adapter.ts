@@ -7,7 +7,7 @@ import type { MessageMappingProperties } from '@nestjs/websockets';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Readiness } from '../../health/readiness.js';
-import { guardPingFrames, guardConnectPackets, noBinaryParser, refuseMainNamespace } from './connection-guard.js';
+import { guardPingFrames, guardConnectPackets, guardedParser, refuseMainNamespace } from './connection-guard.js';
 import { ADDRESS_CONNECTIONS_FULL, DRAINING, HANDSHAKE_RATE_LIMITED, type HandshakeRefusal, installHandshakeGate, ORIGIN_REFUSED } from './handshake-gate.js';
 import { KeyedQuota } from '../domain/keyed-quota.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
@@ -97,8 +97,8 @@ export class PresenceIoAdapter extends IoAdapter {
     const allowed = this.config.allowedOrigins;
     return {
       maxHttpBufferSize: MAX_FRAME_BYTES,
-      // No event carries binary: a packet announcing attachments closes its connection at once.
-      parser: noBinaryParser,
+      // No binary attachments, no deep nesting: either closes the connection at once (connection-guard.ts).
+      parser: guardedParser,
       // A connection that has not joined a namespace within this long is closed (Socket.IO's default: 45 s).
       connectTimeout: CONNECT_TIMEOUT_MS,
       pingInterval: this.config.pingIntervalMs,
