@@ -80,6 +80,10 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
 
     const acked = receiver.acknowledged();
     expect(receiver.deliveries.filter((d) => d.body === null)).toEqual([]); // every signature verified
+    const seen = new Set<string>();
+    const twice = acked.filter((d) => seen.has(d.id) || !seen.add(d.id)).map((d) => d.id);
+    // On a failure, what the pods said about their shards tells whether a lease changed hands meanwhile.
+    if (twice.length > 0) console.log(`acknowledged twice: ${twice.join(', ')}\n${pods.flatMap((app) => app.lines.filter((l) => /webhook shard|lease/.test(l))).join('\n')}`);
     expect(acked).toHaveLength(transitions); // none twice
     for (const id of ids) {
       const mine = acked.filter((d) => d.body!.data.streamerId === id);
