@@ -24,7 +24,7 @@ const config = parsed.config;
 const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
-const redis = config.redisUrl === null ? null : new RedisConnections(config.redisUrl, { webhooks: config.webhookUrl !== null });
+const redis = config.redis === null ? null : new RedisConnections(config.redis, { webhooks: config.webhookUrl !== null });
 const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger });
 // The dashboard page at `/`, built into dist/dashboard/public by `npm run build`.
 app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)));
@@ -41,7 +41,12 @@ await app.listen(config.port, config.host);
 const { port } = app.getHttpServer().address() as AddressInfo;
 const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
 const base = `http://${host}:${port}`;
-const mode = config.redisUrl === null ? 'embedded single-node mode (in-memory store)' : 'Redis mode';
+const mode =
+  config.redis === null
+    ? 'embedded single-node mode (in-memory store)'
+    : config.redis.kind === 'sentinel'
+      ? `Redis mode (Sentinel, primary "${config.redis.masterName}")`
+      : 'Redis mode';
 logger.log(
   `Listening on ${base} in ${mode}. Dashboard ${base}/ ; Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
     `HTTP ${base}/v1/streamers, ${base}/healthz, ${base}/readyz, ${base}/metrics`,

@@ -2,7 +2,7 @@ import { checkAllowedOrigins } from './allowed-origins.js';
 import { EnvReader, type Env, type IntegerSpec } from './env-reader.js';
 import { resolveJwtSecret } from './jwt-secret.js';
 import { currentProcessIdentity, type ProcessIdentity } from './process-identity.js';
-import { checkRedisUrl } from './redis-url.js';
+import { checkRedisUrl, type RedisTopology } from './redis-url.js';
 import { checkTiming, defaultPingIntervalMs, defaultPingTimeoutMs } from './timing-rules.js';
 import { checkWebhookSecret, checkWebhookUrl } from './webhook-settings.js';
 
@@ -20,8 +20,10 @@ export interface AppConfig {
   readonly host: string;
   /** POD_NAME, this process's id in the cluster. @default `${os.hostname()}-${process.pid}` */
   readonly podId: string;
-  /** REDIS_URL (redis:// or rediss://); null selects the embedded single-node mode. @default null */
+  /** REDIS_URL as given; null selects the embedded single-node mode. Never logged (credentials). @default null */
   readonly redisUrl: string | null;
+  /** What REDIS_URL names: one primary, a Sentinel set, or a Cluster; null in embedded mode. */
+  readonly redis: RedisTopology | null;
   /** REDIS_KEY_PREFIX, prepended to every Redis key and channel. @default 'presence:' */
   readonly redisKeyPrefix: string;
   /** JWT_SECRET, the HS256 key. Required in production. @default DEV_JWT_SECRET outside production */
@@ -128,7 +130,10 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const port = read.integer('PORT', 3000, PORT);
   const listenHost = read.string('HOST', '0.0.0.0');
   const podId = read.string('POD_NAME', `${host.hostname}-${host.pid}`);
-  const redisUrl = read.checked<string | null>('REDIS_URL', null, checkRedisUrl);
+  const redis = read.checked<RedisTopology | null>('REDIS_URL', null, checkRedisUrl);
+  const redisUrl = redis === undefined ? undefined : redis === null ? null : (read.raw('REDIS_URL') ?? null);
+  // The Cluster needs every script to declare its keys and a cluster client (issue 12): refused until then.
+  const topologyErrors = redis?.kind === 'cluster' ? ['REDIS_URL: Redis Cluster (redis+cluster://) is not supported by this version yet; use one primary or Sentinel'] : [];
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'presence:');
 
   const heartbeatIntervalMs = read.integer('HEARTBEAT_INTERVAL_MS', 50_000, POSITIVE_MS);
@@ -175,7 +180,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
 
   // A test-only switch that kills the process on purpose has no business in production.
   const faultErrors = production && faultInjection ? ['FAULT_INJECTION is for tests only and is refused with NODE_ENV=production'] : [];
-  const errors = [...read.errors, ...secret.errors, ...timing.errors, ...webhookErrors, ...faultErrors];
+  const errors = [...read.errors, ...topologyErrors, ...secret.errors, ...timing.errors, ...webhookErrors, ...faultErrors];
   if (errors.length > 0) return { ok: false, errors };
 
   const config: AppConfig = Object.freeze(
@@ -185,6 +190,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       host: listenHost,
       podId,
       redisUrl,
+      redis,
       redisKeyPrefix,
       jwtSecret: secret.secret,
       jwtSecretIsDevDefault: secret.isDevDefault,

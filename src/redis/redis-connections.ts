@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisTopology } from '../config/redis-url.js';
 import { BatchedShardSubscriptions } from './batched-shard-subscriptions.js';
 
 /** How long any command may take before it fails (and the caller answers `unavailable`). */
@@ -35,17 +36,18 @@ export class RedisConnections {
   private probeOk = false;
   private wasDown = false;
 
-  constructor(url: string, options: { webhooks: boolean } = { webhooks: false }) {
+  constructor(topology: RedisTopology, options: { webhooks: boolean } = { webhooks: false }) {
+    const connect = (connectionOptions: RedisOptions): Redis => connectTo(topology, connectionOptions);
     const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
     // Auto-pipelining sends the commands issued in one event-loop tick in one write: under load the
     // per-command socket write was the pod's largest single cost (npm run bench).
-    this.command = new Redis(url, { ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
-    this.publisher = new Redis(url, { ...bounded, connectionName: 'presence-publish' });
-    this.subscriber = new Redis(url, { connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.command = connect({ ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
+    this.publisher = connect({ ...bounded, connectionName: 'presence-publish' });
+    this.subscriber = connect({ connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
     this.subscriptions = new BatchedShardSubscriptions(this.subscriber);
     const blocking: RedisOptions = { ...bounded, commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS };
-    this.relay = new Redis(url, { ...blocking, connectionName: 'presence-relay' });
-    this.webhooks = options.webhooks ? new Redis(url, { ...blocking, connectionName: 'presence-webhooks' }) : null;
+    this.relay = connect({ ...blocking, connectionName: 'presence-relay' });
+    this.webhooks = options.webhooks ? connect({ ...blocking, connectionName: 'presence-webhooks' }) : null;
     for (const [name, client] of this.named()) {
       // Without a listener ioredis reports every failed reconnect as an unhandled error event.
       client.on('error', (error: Error) => this.logger.warn({ msg: 'redis connection error', connection: name, error: error.message }));
@@ -135,5 +137,27 @@ export class RedisConnections {
       ['relay', this.relay],
       ...(this.webhooks === null ? [] : ([['webhooks', this.webhooks]] as Array<[string, Redis]>)),
     ];
+  }
+}
+
+/**
+ * One connection to the topology's primary. With Sentinel, ioredis asks the sentinels where the primary
+ * is, and asks again whenever the connection drops (a failover), so every connection follows it.
+ */
+function connectTo(topology: RedisTopology, options: RedisOptions): Redis {
+  switch (topology.kind) {
+    case 'single':
+      return new Redis(topology.url, options);
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
+        name: topology.masterName,
+        ...(topology.username === undefined ? {} : { username: topology.username }),
+        ...(topology.password === undefined ? {} : { password: topology.password }),
+        ...(topology.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+      });
+    case 'cluster':
+      throw new Error('Redis Cluster is not supported by this version yet (config refuses it)');
   }
 }

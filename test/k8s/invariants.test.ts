@@ -240,7 +240,7 @@ describe.each(OVERLAYS)('%s', (overlay) => {
     const sources = policy.spec!.ingress!.map((rule) => (rule.from ?? []).map((peer) => peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']));
     expect(sources).toEqual([['ingress-nginx'], ['monitoring']]);
     const egressPorts = policy.spec!.egress!.flatMap((rule) => (rule.ports ?? [{ port: 'ANY' }]).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`));
-    expect(new Set(egressPorts)).toEqual(new Set(overlay.endsWith('prod') ? ['UDP/53', 'TCP/53', 'TCP/6379', 'TCP/6380'] : ['UDP/53', 'TCP/53', 'TCP/6379']));
+    expect(new Set(egressPorts)).toEqual(new Set(overlay.endsWith('prod') ? ['UDP/53', 'TCP/53', 'TCP/6379', 'TCP/6380', 'TCP/26379'] : ['UDP/53', 'TCP/53', 'TCP/6379']));
   });
 
   test('its Namespace enforces the restricted Pod Security Standard', () => {

@@ -1,0 +1,66 @@
+// Two pods behind Redis Sentinel (a primary, its replica, three sentinels, all real processes). The
+// primary is SIGKILLed while streamers heartbeat and a viewer watches: the sentinels promote the
+// replica, every pod finds it by itself, nobody who kept heartbeating goes offline, and transitions made
+// during and after the failover reach the viewer.
+import type { Socket } from 'socket.io-client';
+import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { keepBeating, streamer, watch } from '../helpers/presence-clients.js';
+import { startSentinelSet, type SentinelSet } from '../helpers/redis-sentinel.js';
+import { waitUntil } from '../helpers/timing.js';
+
+// A failover (1 s to declare the primary down, then the election and the promotion) must stay well
+// inside the TTL, so that an offline seen here is a bug, not the TTL doing its job.
+const TIMING = { HEARTBEAT_INTERVAL_MS: '1000', PRESENCE_TTL_MS: '8000', RECONNECT_GRACE_MS: '1000', LB_IDLE_TIMEOUT_MS: '4000' };
+
+useCleanup();
+
+let set: SentinelSet;
+let pods: AppProcess[];
+beforeAll(async () => {
+  set = await startSentinelSet();
+  pods = await Promise.all(['sentinel-a', 'sentinel-b'].map((name) => startApp({ redisUrl: set.url, env: { ...TIMING, POD_NAME: name } })));
+  for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
+}, 90_000);
+
+test('the primary SIGKILLed: the replica is promoted, the pods follow it, no false offline, transitions during and after it arrive', async () => {
+  const ids = Array.from({ length: 20 }, (_, i) => `sentinel-${i}`);
+  const sockets: Socket[] = [];
+  const stops: Array<() => void> = [];
+  for (const [i, id] of ids.entries()) {
+    const socket = await streamer(pods[i % 2]!.url, id);
+    sockets.push(socket);
+    stops.push(keepBeating(socket, 1_000));
+  }
+  const viewer = await watch(pods[1]!.url, [...ids, 'during-failover', 'after-failover']);
+  await waitUntil(async () => {
+    const { items } = (await (await fetch(`${pods[0]!.url}/v1/streamers?status=online&limit=100`)).json()) as { items: unknown[] };
+    return items.length === ids.length;
+  }, 10_000, 100);
+  expect(viewer.events.payloads().filter((e) => e.status === 'offline')).toEqual([]);
+
+  await set.primary.kill9();
+  // A streamer that connects while there is no primary: admitted all the same, recorded once there is.
+  const during = await streamer(pods[0]!.url, 'during-failover');
+  const stopDuring = keepBeating(during, 1_000);
+  await waitUntil(async () => (await set.primaryPort().catch(() => 0)) === set.replica.port, 20_000, 200);
+  // Every pod serves again through the new primary.
+  for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 200);
+  await waitUntil(async () => {
+    const acks = await Promise.all(sockets.map((socket) => socket.timeout(2_000).emitWithAck('heartbeat').catch(() => ({ ok: false }))));
+    return acks.every((ack) => (ack as { ok: boolean }).ok);
+  }, 15_000, 500);
+
+  // Transitions made during and after the failover reach the viewer through the new primary.
+  await waitUntil(() => viewer.events.payloads().some((e) => e.streamerId === 'during-failover' && e.status === 'online'), 10_000, 50);
+  const late = await streamer(pods[0]!.url, 'after-failover');
+  await waitUntil(() => viewer.events.payloads().some((e) => e.streamerId === 'after-failover' && e.status === 'online'), 10_000, 50);
+  // And nobody who kept heartbeating was ever reported offline, nor is listed so now.
+  expect(viewer.events.payloads().filter((e) => ids.includes(e.streamerId) && e.status === 'offline')).toEqual([]);
+  const { items } = (await (await fetch(`${pods[1]!.url}/v1/streamers?status=online&limit=100`)).json()) as { items: Array<{ streamerId: string }> };
+  expect(items.map((item) => item.streamerId).sort()).toEqual([...ids, 'during-failover', 'after-failover'].sort());
+  stopDuring();
+  for (const stop of stops) stop();
+  for (const socket of [...sockets, late, during]) socket.close();
+  viewer.socket.close();
+}, 120_000);
