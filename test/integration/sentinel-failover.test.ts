@@ -1,12 +1,13 @@
 // Two pods behind Redis Sentinel (a primary, its replica, three sentinels, all real processes). The
 // primary is SIGKILLed while streamers heartbeat and a viewer watches: the sentinels promote the
 // replica, every pod finds it by itself, nobody who kept heartbeating goes offline, and transitions made
-// during and after the failover reach the viewer.
+// during and after the failover reach the viewer and the webhook receiver.
 import type { Socket } from 'socket.io-client';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { keepBeating, streamer, watch } from '../helpers/presence-clients.js';
 import { startSentinelSet, type SentinelSet } from '../helpers/redis-sentinel.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { waitUntil } from '../helpers/timing.js';
 
 // A failover (1 s to declare the primary down, then the election and the promotion) must stay well
@@ -17,9 +18,12 @@ useCleanup();
 
 let set: SentinelSet;
 let pods: AppProcess[];
+let receiver: WebhookReceiver;
 beforeAll(async () => {
   set = await startSentinelSet();
-  pods = await Promise.all(['sentinel-a', 'sentinel-b'].map((name) => startApp({ redisUrl: set.url, env: { ...TIMING, POD_NAME: name } })));
+  receiver = await startWebhookReceiver();
+  const env = { ...TIMING, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  pods = await Promise.all(['sentinel-a', 'sentinel-b'].map((name) => startApp({ redisUrl: set.url, env: { ...env, POD_NAME: name } })));
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
 }, 90_000);
 
@@ -59,6 +63,14 @@ test('the primary SIGKILLed: the replica is promoted, the pods follow it, no fal
   expect(viewer.events.payloads().filter((e) => ids.includes(e.streamerId) && e.status === 'offline')).toEqual([]);
   const { items } = (await (await fetch(`${pods[1]!.url}/v1/streamers?status=online&limit=100`)).json()) as { items: Array<{ streamerId: string }> };
   expect(items.map((item) => item.streamerId).sort()).toEqual([...ids, 'during-failover', 'after-failover'].sort());
+  // The webhook receiver heard every one of them come online, and of no offline. At least once: webhooks
+  // delivered just before the kill whose acknowledgement had not reached Redis come again, with the
+  // same webhook-id, as the contract allows.
+  const everyone = [...ids, 'during-failover', 'after-failover'].sort();
+  const heard = () => receiver.acknowledged().map((d) => d.body!.data);
+  await waitUntil(() => new Set(heard().filter((e) => e.status === 'online').map((e) => e.streamerId)).size === everyone.length, 15_000, 100);
+  expect([...new Set(heard().filter((e) => e.status === 'online').map((e) => e.streamerId))].sort()).toEqual(everyone);
+  expect(heard().filter((e) => e.status === 'offline')).toEqual([]);
   stopDuring();
   for (const stop of stops) stop();
   for (const socket of [...sockets, late, during]) socket.close();
