@@ -32,6 +32,8 @@ export class RedisConnections {
   private readonly subscriptions: BatchedShardSubscriptions;
   private readonly logger = new Logger(RedisConnections.name);
   private readonly recoveryListeners: Array<() => void> = [];
+  /** Connections whose error has been logged since they were last ready. */
+  private readonly failing = new Set<string>();
   private probeTimer: NodeJS.Timeout | null = null;
   private probeOk = false;
   private wasDown = false;
@@ -50,7 +52,14 @@ export class RedisConnections {
     this.webhooks = options.webhooks ? connect({ ...blocking, connectionName: 'presence-webhooks' }) : null;
     for (const [name, client] of this.named()) {
       // Without a listener ioredis reports every failed reconnect as an unhandled error event.
-      client.on('error', (error: Error) => this.logger.warn({ msg: 'redis connection error', connection: name, error: error.message }));
+      // Once per outage and connection: ioredis retries every few milliseconds while Sentinel still names
+      // a dead primary, and each retry's error would be a line.
+      client.on('error', (error: Error) => {
+        if (this.failing.has(name)) return;
+        this.failing.add(name);
+        this.logger.warn({ msg: 'redis connection error', connection: name, error: error.message });
+      });
+      client.on('ready', () => this.failing.delete(name));
       client.on('close', () => this.markDown(name));
     }
     this.subscriber.on('ready', () => void this.checkRecovered());

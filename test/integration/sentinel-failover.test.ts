@@ -71,6 +71,8 @@ test('the primary SIGKILLed: the replica is promoted, the pods follow it, no fal
   await waitUntil(() => new Set(heard().filter((e) => e.status === 'online').map((e) => e.streamerId)).size === everyone.length, 15_000, 100);
   expect([...new Set(heard().filter((e) => e.status === 'online').map((e) => e.streamerId))].sort()).toEqual(everyone);
   expect(heard().filter((e) => e.status === 'offline')).toEqual([]);
+  // The failover is said once per connection in each pod's log, not once per reconnect attempt.
+  for (const app of pods) expect(app.lines.filter((line) => line.includes('redis connection error')).length).toBeLessThanOrEqual(5);
   stopDuring();
   for (const stop of stops) stop();
   for (const socket of [...sockets, late, during]) socket.close();
