@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
 }, 90_000);
 
-test('the primary SIGKILLed: the replica is promoted, the pods follow it, no false offline, transitions during and after it arrive', async () => {
+test('the primary SIGKILLed: readiness 503, the replica promoted, the pods follow it and resync their viewers, no false offline, transitions during and after it arrive', async () => {
   const ids = Array.from({ length: 20 }, (_, i) => `sentinel-${i}`);
   const sockets: Socket[] = [];
   const stops: Array<() => void> = [];
@@ -43,13 +43,21 @@ test('the primary SIGKILLed: the replica is promoted, the pods follow it, no fal
   }, 10_000, 100);
   expect(viewer.events.payloads().filter((e) => e.status === 'offline')).toEqual([]);
 
+  let resyncs = 0;
+  viewer.socket.on('resync', () => (resyncs += 1));
+  // Readiness while the primary is gone: the pods say they cannot serve, then that they can again.
+  const readiness: number[] = [];
+  const probing = setInterval(() => void fetch(`${pods[0]!.url}/readyz`).then((r) => readiness.push(r.status), () => undefined), 100);
   await set.primary.kill9();
   // A streamer that connects while there is no primary: admitted all the same, recorded once there is.
   const during = await streamer(pods[0]!.url, 'during-failover');
   const stopDuring = keepBeating(during, 1_000);
   await waitUntil(async () => (await set.primaryPort().catch(() => 0)) === set.replica.port, 20_000, 200);
-  // Every pod serves again through the new primary.
+  // Every pod serves again through the new primary, and runs its recovery: viewers are told to resync.
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 200);
+  await waitUntil(() => resyncs > 0, 10_000, 50);
+  clearInterval(probing);
+  expect(readiness).toContain(503);
   await waitUntil(async () => {
     const acks = await Promise.all(sockets.map((socket) => socket.timeout(2_000).emitWithAck('heartbeat').catch(() => ({ ok: false }))));
     return acks.every((ack) => (ack as { ok: boolean }).ok);
