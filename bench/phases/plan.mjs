@@ -1,17 +1,7 @@
 // Who connects where in the delivery phases: streamers round-robin over the pods, viewers too, each
 // viewer following `follows` distinct streamers drawn with a seeded generator (the same plan for the
 // service and the broadcast baseline, and from run to run).
-
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../../scripts/mulberry32.mjs';
 
 /**
  * { streamers: [{ id, pod }], silent: [{ id, pod }], warmup: [{ id, pod }], viewerGroups: [[{ pod,

@@ -1,17 +1,7 @@
 // Seeded randomness. Each connection draws from its own stream, so its frame choices replay with --seed
 // however the connections' timing interleaves.
 
-/** mulberry32: small, fast, and the same sequence on every platform for one seed. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from '../mulberry32.mjs';
 
 /** The seed of stream number `stream` of a run, spread so neighbouring streams do not correlate. */
 export const streamSeed = (seed, stream) => (seed ^ Math.imul(stream + 1, 0x9e3779b1)) >>> 0;
