@@ -12,6 +12,7 @@ import { parseConfig } from './config/app-config.js';
 import { Readiness } from './health/readiness.js';
 import { applyHttpLimits, limitApiRate } from './http/connection-limits.js';
 import { DrainService } from './lifecycle/drain.service.js';
+import { RedisKeys } from './presence/infrastructure/redis/redis-keys.js';
 import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
 import { RedisConnections } from './redis/redis-connections.js';
 
@@ -24,7 +25,10 @@ const config = parsed.config;
 const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
-const redis = config.redis === null ? null : new RedisConnections(config.redis, { webhooks: config.webhookUrl !== null });
+// One key of each shard, for the Cluster readiness probe (RedisConnections).
+const keys = new RedisKeys(config.redisKeyPrefix, config.redisShards);
+const shardKeys = Array.from({ length: config.redisShards }, (_, shard) => keys.online(shard));
+const redis = config.redis === null ? null : new RedisConnections(config.redis, { webhooks: config.webhookUrl !== null, shardKeys });
 const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger });
 // The dashboard page at `/`, built into dist/dashboard/public by `npm run build`.
 app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)));

@@ -26,11 +26,13 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
   const { source, sha } = heartbeatScript();
   const loaded = await redis.script('LOAD', source);
   if (loaded !== sha) throw new Error(`SCRIPT LOAD returned ${loaded}, expected ${sha}`);
-  const tag = 'ceiling:{s0}:';
+  const tag = 'ceiling:{s0/16}:';
   const base = ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(requests), '-r', String(keyspace), '-q'];
-  // KEYS as the store passes them; ARGV: tag, pod, streamer id, connection id, TTL, meta ('' = unchanged).
-  const evalsha = ['EVALSHA', sha, '4', `${tag}st:x`, `${tag}ls:x`, `${tag}deadlines`, `${tag}online`,
-    tag, 'redis-benchmark', 'rb__rand_int__', 'c1', String(ttlMs), ''];
+  // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header): the shard's deadlines, online
+  // and log, the streamer's state, leases and timeline; pod, log retention, clock ('' = Redis TIME),
+  // streamer id, connection id, TTL, meta ('' = unchanged), open connections allowed.
+  const evalsha = ['EVALSHA', sha, '6', `${tag}deadlines`, `${tag}online`, `${tag}log`, `${tag}st:x`, `${tag}ls:x`, `${tag}tl:x`,
+    'redis-benchmark', '86400000', '', 'rb__rand_int__', 'c1', String(ttlMs), '', '10'];
   log(`  redis-benchmark -P 16 -n ${requests}: EVALSHA heartbeat`);
   const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base, ...evalsha], 180_000));
   log(`  redis-benchmark -P 16 -n ${requests}: SET … PX`);

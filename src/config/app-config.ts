@@ -26,6 +26,11 @@ export interface AppConfig {
   readonly redis: RedisTopology | null;
   /** REDIS_KEY_PREFIX, prepended to every Redis key and channel. @default 'presence:' */
   readonly redisKeyPrefix: string;
+  /**
+   * REDIS_SHARDS, how many shards (hash tags) presence keys and the transition log are spread over: on
+   * a Cluster, at least 4 per primary (docs/OPERATIONS.md "Redis Cluster"). @default 16
+   */
+  readonly redisShards: number;
   /** JWT_SECRET, the HS256 key. Required in production. @default DEV_JWT_SECRET outside production */
   readonly jwtSecret: string;
   /** True when `jwtSecret` is the public development secret. */
@@ -118,6 +123,9 @@ const RATE: IntegerSpec = {
   expected: 'a whole number of messages per second (0 turns the limit off)',
 };
 
+/** REDIS_SHARDS' default: room for 4 primaries at 4 shards per primary. */
+const DEFAULT_REDIS_SHARDS = 16;
+
 /**
  * Parses and validates the environment. Every invalid variable and every broken timing rule is reported,
  * one message each, naming the variable(s). Pure: the caller passes the environment and, for the default
@@ -132,9 +140,8 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
   const podId = read.string('POD_NAME', `${host.hostname}-${host.pid}`);
   const redis = read.checked<RedisTopology | null>('REDIS_URL', null, checkRedisUrl);
   const redisUrl = redis === undefined ? undefined : redis === null ? null : (read.raw('REDIS_URL') ?? null);
-  // The Cluster needs every script to declare its keys and a cluster client (issue 12): refused until then.
-  const topologyErrors = redis?.kind === 'cluster' ? ['REDIS_URL: Redis Cluster (redis+cluster://) is not supported by this version yet; use one primary or Sentinel'] : [];
   const redisKeyPrefix = read.string('REDIS_KEY_PREFIX', 'presence:');
+  const redisShards = read.integer('REDIS_SHARDS', DEFAULT_REDIS_SHARDS, { min: 1, max: 1024, expected: 'a whole number of shards from 1 to 1024' });
 
   const heartbeatIntervalMs = read.integer('HEARTBEAT_INTERVAL_MS', 50_000, POSITIVE_MS);
   const presenceTtlMs = read.integer('PRESENCE_TTL_MS', 110_000, POSITIVE_MS);
@@ -180,7 +187,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
 
   // A test-only switch that kills the process on purpose has no business in production.
   const faultErrors = production && faultInjection ? ['FAULT_INJECTION is for tests only and is refused with NODE_ENV=production'] : [];
-  const errors = [...read.errors, ...topologyErrors, ...secret.errors, ...timing.errors, ...webhookErrors, ...faultErrors];
+  const errors = [...read.errors, ...secret.errors, ...timing.errors, ...webhookErrors, ...faultErrors];
   if (errors.length > 0) return { ok: false, errors };
 
   const config: AppConfig = Object.freeze(
@@ -192,6 +199,7 @@ export function parseConfig(env: Env, host: ProcessIdentity = currentProcessIden
       redisUrl,
       redis,
       redisKeyPrefix,
+      redisShards,
       jwtSecret: secret.secret,
       jwtSecretIsDevDefault: secret.isDevDefault,
       heartbeatIntervalMs,

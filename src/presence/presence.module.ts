@@ -9,6 +9,8 @@ import { Sweeper } from './application/sweeper.js';
 import { ViewerRelay } from './application/viewer-relay.js';
 import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
 import { MemoryTransitionLog } from './infrastructure/memory-transition-log.js';
+import { RedisKeys } from './infrastructure/redis/redis-keys.js';
+import { REPLICA_WAIT_MS, ReplicaWait } from '../redis/replica-wait.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
 import { RedisTransitionLog } from './infrastructure/redis/redis-transition-log.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
@@ -35,11 +37,21 @@ export class PresenceModule {
       useFactory: (metrics: MetricsService) =>
         redis === null
           ? new MemoryPresenceStore(config, Date.now, config.podId, memoryLog!)
-          : new RedisPresenceStore(redis.command, config.redisKeyPrefix, config, config.podId, config.eventLogRetentionMs, metrics.observeStore),
+          : new RedisPresenceStore(
+              redis.command,
+              new RedisKeys(config.redisKeyPrefix, config.redisShards),
+              config,
+              config.podId,
+              config.eventLogRetentionMs,
+              metrics.observeStore,
+              null,
+              // Sentinel and Cluster run replicas: a transition is answered once one has it.
+              config.redis?.kind === 'single' ? null : new ReplicaWait(redis.command, REPLICA_WAIT_MS),
+            ),
     };
     const log: Provider = {
       provide: TRANSITION_LOG,
-      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, config.redisKeyPrefix, config.eventLogRetentionMs),
+      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, new RedisKeys(config.redisKeyPrefix, config.redisShards), config.eventLogRetentionMs),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisTopology } from '../config/redis-url.js';
 import { BatchedShardSubscriptions } from './batched-shard-subscriptions.js';
+import { PublishFence } from './publish-fence.js';
+import type { RedisClient } from './redis-client.js';
 
 /** How long any command may take before it fails (and the caller answers `unavailable`). */
 export const COMMAND_TIMEOUT_MS = 1_000;
@@ -9,6 +11,13 @@ export const COMMAND_TIMEOUT_MS = 1_000;
 export const RELAY_BLOCK_MAX_MS = 1_000;
 /** How often the command connection is probed; a frozen Redis keeps its sockets open, so only a probe sees it. */
 const PROBE_INTERVAL_MS = 1_000;
+/**
+ * How often a Cluster client re-reads the slot map by itself (besides on MOVED and on a lost node): after
+ * a failover, a node that only receives (the sharded subscribers) learns of the new primary this fast.
+ */
+const SLOTS_REFRESH_MS = 1_000;
+/** The longest pause between reconnect attempts (see `reconnectDelay`). */
+const RECONNECT_DELAY_MAX_MS = 500;
 
 /**
  * The three connections a pod holds to Redis (ioredis, pinned to 6.0.0 and tested with the adapter):
@@ -23,13 +32,14 @@ const PROBE_INTERVAL_MS = 1_000;
  * outage, so the pod can re-assert its connections and ask its viewers to resync.
  */
 export class RedisConnections {
-  readonly command: Redis;
-  readonly publisher: Redis;
-  readonly subscriber: Redis;
-  readonly relay: Redis;
+  readonly command: RedisClient;
+  readonly publisher: RedisClient;
+  readonly subscriber: RedisClient;
+  readonly relay: RedisClient;
   /** The webhook dispatcher's blocking reads, when webhooks are on; else null. */
-  readonly webhooks: Redis | null;
+  readonly webhooks: RedisClient | null;
   private readonly subscriptions: BatchedShardSubscriptions;
+  private readonly publishes: PublishFence;
   private readonly logger = new Logger(RedisConnections.name);
   private readonly recoveryListeners: Array<() => void> = [];
   /** Connections whose error has been logged since they were last ready. */
@@ -38,15 +48,24 @@ export class RedisConnections {
   private probeOk = false;
   private wasDown = false;
 
-  constructor(topology: RedisTopology, options: { webhooks: boolean } = { webhooks: false }) {
-    const connect = (connectionOptions: RedisOptions): Redis => connectTo(topology, connectionOptions);
-    const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+  /**
+   * @param options.shardKeys one key of each shard: on a Cluster the probe reads each, so a pod is not
+   *   ready while any shard's primary is unreachable (a PING of the primaries it still knows would pass
+   *   once the client has dropped a dead one). @default [] (then the primaries are pinged)
+   */
+  constructor(
+    topology: RedisTopology,
+    private readonly options: { webhooks: boolean; shardKeys?: readonly string[] } = { webhooks: false },
+  ) {
+    const connect = (connectionOptions: RedisOptions, shardedSubscriber = false): RedisClient => connectTo(topology, connectionOptions, shardedSubscriber);
+    const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay };
     // Auto-pipelining sends the commands issued in one event-loop tick in one write: under load the
     // per-command socket write was the pod's largest single cost (npm run bench).
     this.command = connect({ ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
     this.publisher = connect({ ...bounded, connectionName: 'presence-publish' });
-    this.subscriber = connect({ connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null });
+    this.subscriber = connect({ connectionName: 'presence-subscribe', enableOfflineQueue: true, maxRetriesPerRequest: null, retryStrategy: reconnectDelay }, true);
     this.subscriptions = new BatchedShardSubscriptions(this.subscriber);
+    this.publishes = new PublishFence(this.publisher);
     const blocking: RedisOptions = { ...bounded, commandTimeout: RELAY_BLOCK_MAX_MS + COMMAND_TIMEOUT_MS };
     this.relay = connect({ ...blocking, connectionName: 'presence-relay' });
     this.webhooks = options.webhooks ? connect({ ...blocking, connectionName: 'presence-webhooks' }) : null;
@@ -86,26 +105,33 @@ export class RedisConnections {
   }
 
   /**
-   * Resolves once every subscription requested so far on the subscriber connection is in force: Redis
-   * answers one connection's commands in order, so a PING reply comes after the earlier SSUBSCRIBEs.
-   * Gives up after the command timeout (the caller then proceeds; a resync covers the rest).
+   * Resolves once every subscription requested so far on the subscriber connection is in force (Redis
+   * answered it, on whichever node). Gives up after the command timeout (the caller then proceeds; a
+   * resync covers the rest).
    */
   async subscriptionsSettled(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, COMMAND_TIMEOUT_MS);
-    });
-    this.subscriptions.flush();
-    await Promise.race([this.subscriber.ping().then(() => undefined, () => undefined), timeout]);
-    clearTimeout(timer);
+    await this.within(this.subscriptions.settled());
   }
 
   /**
-   * Resolves once everything published so far on the publisher connection has reached Redis: its PING
-   * is answered after them. Rejects after the command timeout.
+   * Resolves once everything published so far has reached Redis; rejects if a publish failed, or after
+   * the command timeout.
    */
   async published(): Promise<void> {
-    await this.publisher.ping();
+    await this.within(this.publishes.settled(), () => new Error(`publishes not answered within ${COMMAND_TIMEOUT_MS} ms`));
+  }
+
+  /** `work`, or after the command timeout: resolved, or rejected with `timedOut()` when given. */
+  private async within(work: Promise<void>, timedOut?: () => Error): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => (timedOut === undefined ? resolve() : reject(timedOut())), COMMAND_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {
@@ -115,7 +141,9 @@ export class RedisConnections {
 
   private async probe(): Promise<void> {
     try {
-      await this.command.ping();
+      // Bounded: a Cluster client retries a command whose node is gone until the slot map changes, so
+      // during a failover the probe would otherwise wait it out and never say the pod cannot serve.
+      await this.within(this.command instanceof Cluster ? this.probeShards(this.command) : this.command.ping().then(() => undefined), () => new Error('probe not answered'));
       this.probeOk = true;
       await this.checkRecovered();
     } catch {
@@ -123,6 +151,11 @@ export class RedisConnections {
       this.probeOk = false;
       this.wasDown = true;
     }
+  }
+
+  /** Every shard's primary answers (one keyed read each, routed by its slot), and every primary known. */
+  private async probeShards(cluster: Cluster): Promise<void> {
+    await Promise.all([...(this.options.shardKeys ?? []).map((key) => cluster.exists(key)), ...cluster.nodes('master').map((node) => node.ping())]);
   }
 
   private markDown(connection: string): void {
@@ -138,22 +171,33 @@ export class RedisConnections {
     for (const listener of this.recoveryListeners) listener();
   }
 
-  private named(): Array<[string, Redis]> {
+  private named(): Array<[string, RedisClient]> {
     return [
       ['command', this.command],
       ['publisher', this.publisher],
       ['subscriber', this.subscriber],
       ['relay', this.relay],
-      ...(this.webhooks === null ? [] : ([['webhooks', this.webhooks]] as Array<[string, Redis]>)),
+      ...(this.webhooks === null ? [] : ([['webhooks', this.webhooks]] as Array<[string, RedisClient]>)),
     ];
   }
 }
 
 /**
- * One connection to the topology's primary. With Sentinel, ioredis asks the sentinels where the primary
- * is, and asks again whenever the connection drops (a failover), so every connection follows it.
+ * The pause before reconnect attempt `times`: ioredis's default grows to 2 s, which after a failover of
+ * a few seconds means a pod can sit out up to 2 s more while the new primary is there; capped at 500 ms.
  */
-function connectTo(topology: RedisTopology, options: RedisOptions): Redis {
+function reconnectDelay(times: number): number {
+  return Math.min(times * 50, RECONNECT_DELAY_MAX_MS);
+}
+
+/**
+ * One connection to the topology's primary, or a Cluster client. With Sentinel, ioredis asks the
+ * sentinels where the primary is, and asks again whenever the connection drops (a failover), so every
+ * connection follows it. A Cluster client holds a connection per node, routes each command by its keys'
+ * slot, and follows MOVED replies and slot-map changes after a failover; the subscriber uses ioredis's
+ * sharded subscribers (one per primary), so each SSUBSCRIBE reaches the node that owns its channel.
+ */
+function connectTo(topology: RedisTopology, options: RedisOptions, shardedSubscriber: boolean): RedisClient {
   switch (topology.kind) {
     case 'single':
       return new Redis(topology.url, options);
@@ -162,11 +206,30 @@ function connectTo(topology: RedisTopology, options: RedisOptions): Redis {
         ...options,
         sentinels: topology.sentinels.map(({ host, port }) => ({ host, port })),
         name: topology.masterName,
-        ...(topology.username === undefined ? {} : { username: topology.username }),
-        ...(topology.password === undefined ? {} : { password: topology.password }),
+        ...credentialsOf(topology),
         ...(topology.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
       });
-    case 'cluster':
-      throw new Error('Redis Cluster is not supported by this version yet (config refuses it)');
+    case 'cluster': {
+      const { enableOfflineQueue, enableAutoPipelining, connectionName, ...perNode } = options;
+      const clusterOptions: ClusterOptions = {
+        redisOptions: { ...perNode, ...(connectionName === undefined ? {} : { connectionName }), ...credentialsOf(topology), ...(topology.tls ? { tls: {} } : {}) },
+        ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+        ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
+        slotsRefreshInterval: SLOTS_REFRESH_MS,
+        // The subscriber's SSUBSCRIBEs go to the primary that owns each channel's slot.
+        shardedSubscribers: shardedSubscriber,
+      };
+      return new Cluster(
+        topology.nodes.map(({ host, port }) => ({ host, port })),
+        clusterOptions,
+      );
+    }
   }
+}
+
+function credentialsOf(topology: { username?: string; password?: string }): { username?: string; password?: string } {
+  return {
+    ...(topology.username === undefined ? {} : { username: topology.username }),
+    ...(topology.password === undefined ? {} : { password: topology.password }),
+  };
 }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
+import { RedisKeys } from '../presence/infrastructure/redis/redis-keys.js';
 import { RedisShardLeases } from '../presence/infrastructure/redis/redis-shard-leases.js';
 import { RedisTransitionLog } from '../presence/infrastructure/redis/redis-transition-log.js';
 import { SingleNodeOwnership } from '../presence/infrastructure/single-node-ownership.js';
@@ -27,7 +28,7 @@ export class WebhooksModule {
           provide: WEBHOOK_LOG,
           inject: [TRANSITION_LOG],
           useFactory: (log: TransitionLog) =>
-            redis === null ? log : new RedisTransitionLog(redis.command, redis.webhooks!, config.redisKeyPrefix, config.eventLogRetentionMs),
+            redis === null ? log : new RedisTransitionLog(redis.command, redis.webhooks!, new RedisKeys(config.redisKeyPrefix, config.redisShards), config.eventLogRetentionMs),
         },
         {
           provide: WEBHOOK_OWNERSHIP,

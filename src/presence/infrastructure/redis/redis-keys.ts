@@ -1,27 +1,35 @@
 /**
- * Where a streamer's presence lives in Redis. Streamers are spread over a fixed number of shards; every
- * key of a shard carries the shard's hash tag, so each Lua script touches keys of one Redis Cluster slot
- * and the same layout works on a Cluster later. The shard count is part of the data layout: changing it
- * strands existing keys.
+ * Where a streamer's presence lives in Redis. Streamers are spread over `shardCount` shards; every key
+ * of a shard carries the shard's hash tag, so each Lua script touches keys of one Redis Cluster slot,
+ * and a Cluster spreads the shards over its primaries. The tag names the shard count too
+ * (`presence:{s7/16}:`): deployments with different counts never share a key, so a pod never reads a
+ * streamer from a shard that another layout wrote.
  */
-export const SHARD_COUNT = 16;
-
 export class RedisKeys {
-  constructor(private readonly prefix: string) {}
+  constructor(
+    private readonly prefix: string,
+    readonly shardCount: number,
+  ) {}
 
-  /** The key prefix of a shard, hash tag included, e.g. `presence:{s7}:`. */
+  /** The key prefix of a shard, hash tag included, e.g. `presence:{s7/16}:`. */
   tag(shard: number): string {
-    return `${this.prefix}{s${shard}}:`;
+    return `${this.prefix}{s${shard}/${this.shardCount}}:`;
   }
 
-  tagOf(streamerId: string): string {
-    return this.tag(shardOf(streamerId));
+  shardOf(streamerId: string): number {
+    return shardOf(streamerId, this.shardCount);
   }
 
-  /** The KEYS of a per-streamer script, in the order its header names them (the shard's log last). */
-  streamerKeys(streamerId: string): [string, string, string, string, string] {
-    const tag = this.tagOf(streamerId);
-    return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}deadlines`, `${tag}online`, `${tag}log`];
+  /** The keys every presence script of a shard declares first (lua/prelude.lua): deadlines, online, log. */
+  shardKeys(shard: number): [string, string, string] {
+    const tag = this.tag(shard);
+    return [`${tag}deadlines`, `${tag}online`, `${tag}log`];
+  }
+
+  /** The three keys a presence script declares per streamer (lua/prelude.lua): state, leases, timeline. */
+  recordKeys(streamerId: string): [string, string, string] {
+    const tag = this.tag(this.shardOf(streamerId));
+    return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}tl:${streamerId}`];
   }
 
   /** The shard's transition log (a Stream). */
@@ -30,11 +38,11 @@ export class RedisKeys {
   }
 
   stateKey(streamerId: string): string {
-    return `${this.tagOf(streamerId)}st:${streamerId}`;
+    return this.recordKeys(streamerId)[0];
   }
 
   timelineKey(streamerId: string): string {
-    return `${this.tagOf(streamerId)}tl:${streamerId}`;
+    return this.recordKeys(streamerId)[2];
   }
 
   deadlines(shard: number): string {
@@ -47,11 +55,11 @@ export class RedisKeys {
 }
 
 /** FNV-1a of the id, modulo the shard count: stable across processes and versions. */
-export function shardOf(streamerId: string): number {
+export function shardOf(streamerId: string, shardCount: number): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < streamerId.length; i += 1) {
     hash ^= streamerId.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash % SHARD_COUNT;
+  return hash % shardCount;
 }

@@ -1,12 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { Meta, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
 import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer-record.js';
 import type { TimelineEntry } from '../../domain/timeline.js';
+import type { RedisClient } from '../../../redis/redis-client.js';
+import type { ReplicaWait } from '../../../redis/replica-wait.js';
 import { componentError } from './component-error.js';
 import { LuaScript } from './lua-script.js';
-import { RedisKeys, SHARD_COUNT, shardOf } from './redis-keys.js';
+import type { RedisKeys } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
 
 /** Told of every call: its operation, how long it took (s), and whether it failed in the end. */
@@ -16,6 +17,7 @@ const SCRIPTS = {
   heartbeat: new LuaScript('heartbeat'),
   disconnect: new LuaScript('disconnect'),
   end: new LuaScript('end'),
+  dueIds: new LuaScript('due-ids'),
   expireDue: new LuaScript('expire-due'),
   readStates: new LuaScript('read-states'),
 };
@@ -32,25 +34,25 @@ const RETRY_PAUSE_MS = 50;
  * errors name this store, so a log line says which component failed.
  */
 export class RedisPresenceStore implements PresenceStore {
-  private readonly keys: RedisKeys;
   private nextSweepShard = 0;
 
   /**
    * @param logRetentionMs how long the transition log keeps an entry (EVENT_LOG_RETENTION_MS)
    * @param clock null (production): every script reads Redis `TIME`, the cluster's one clock. Tests that
    *   replay a history on a simulated clock pass one, which the scripts then use instead. @default null
+   * @param replicas with replicas (Sentinel, Cluster): a transition is answered once a replica has it
+   *   (see ReplicaWait). @default null
    */
   constructor(
-    private readonly redis: Redis,
-    keyPrefix: string,
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly timing: PresenceTiming,
     private readonly pod: string,
     private readonly logRetentionMs: number,
     private readonly observe: StoreObserver = () => {},
     private readonly clock: (() => number) | null = null,
-  ) {
-    this.keys = new RedisKeys(keyPrefix);
-  }
+    private readonly replicas: ReplicaWait | null = null,
+  ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
     return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, '', MAX_OPEN_CONNECTIONS]);
@@ -70,23 +72,29 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async expireDue(limit: number): Promise<StoreResult> {
-    // Shards in turn, with what is left of the budget; the first shard rotates so none is starved.
+    // Two steps, so each script declares the keys it touches: which streamers are due, every shard at
+    // once (one read each), then their expiry, shard by shard with what is left of the budget. The first
+    // shard rotates so none is starved.
+    const shardCount = this.keys.shardCount;
     const first = this.nextSweepShard;
-    this.nextSweepShard = (first + 1) % SHARD_COUNT;
-    let serverTime = 0;
+    this.nextSweepShard = (first + 1) % shardCount;
+    const order = Array.from({ length: shardCount }, (_, i) => (first + i) % shardCount);
+    const due = await this.call('expire-due', () =>
+      Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard)], [...this.common(), limit])) as string[])),
+    );
+    let serverTime = Math.max(0, ...due.map((reply) => Number(reply[0])));
     let budget = limit;
     const events = [];
-    for (let i = 0; i < SHARD_COUNT && budget > 0; i += 1) {
-      const shard = (first + i) % SHARD_COUNT;
+    for (const [i, shard] of order.entries()) {
+      const ids = due[i]!.slice(1, 1 + budget);
+      if (ids.length === 0) continue;
+      budget -= ids.length;
       const reply = (await this.call('expire-due', () =>
-        SCRIPTS.expireDue.run(this.redis, [this.keys.deadlines(shard), this.keys.online(shard), this.keys.log(shard)], [
-          ...this.common(this.keys.tag(shard)),
-          budget,
-        ]),
+        SCRIPTS.expireDue.run(this.redis, [...this.keys.shardKeys(shard), ...ids.flatMap((id) => this.keys.recordKeys(id))], [...this.common(), ...ids]),
       )) as string[];
       serverTime = Math.max(serverTime, Number(reply[0]));
-      budget -= Number(reply[1]);
-      events.push(...decodeEvents(reply, 2));
+      events.push(...decodeEvents(reply, 1));
+      if (budget === 0) break;
     }
     return { serverTime, events };
   }
@@ -95,7 +103,7 @@ export class RedisPresenceStore implements PresenceStore {
     // One script per shard (its keys share a Cluster slot), all sent at once.
     const byShard = new Map<number, string[]>();
     for (const id of new Set(streamerIds)) {
-      const shard = shardOf(id);
+      const shard = this.keys.shardOf(id);
       const ids = byShard.get(shard);
       if (ids === undefined) byShard.set(shard, [id]);
       else ids.push(id);
@@ -115,13 +123,7 @@ export class RedisPresenceStore implements PresenceStore {
   async listOnline(afterId: string | null, limit: number): Promise<OnlinePage> {
     // Each shard's online set is ordered by id; the page is the smallest `limit` ids across shards.
     const from = afterId === null ? '-' : `(${afterId}`;
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.zrangebylex(this.keys.online(shard), from, '+', 'LIMIT', 0, limit + 1);
-    const results = await this.call('list', () => pipeline.exec());
-    const ids = (results ?? []).flatMap(([error, value]) => {
-      if (error) throw this.named('list', error);
-      return value as string[];
-    });
+    const ids = (await this.call('list', () => Promise.all(this.shards().map((shard) => this.redis.zrangebylex(this.keys.online(shard), from, '+', 'LIMIT', 0, limit + 1))))).flat();
     ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const page = ids.slice(0, limit);
     const items = await this.getMany(page);
@@ -129,13 +131,8 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async countOnline(): Promise<number> {
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.zcard(this.keys.online(shard));
-    const results = await this.call('count', () => pipeline.exec());
-    return (results ?? []).reduce((sum, [error, value]) => {
-      if (error) throw this.named('count', error);
-      return sum + Number(value);
-    }, 0);
+    const counts = await this.call('count', () => Promise.all(this.shards().map((shard) => this.redis.zcard(this.keys.online(shard)))));
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
@@ -144,17 +141,22 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
-    const tag = this.keys.tagOf(streamerId);
-    const reply = (await this.call(script.name, () =>
-      script.run(this.redis, this.keys.streamerKeys(streamerId), [...this.common(tag), streamerId, ...args]),
-    )) as string[];
+    const keys = [...this.keys.shardKeys(this.keys.shardOf(streamerId)), ...this.keys.recordKeys(streamerId)];
+    const reply = (await this.call(script.name, () => script.run(this.redis, keys, [...this.common(), streamerId, ...args]))) as string[];
     const refused = reply.at(-1) === '!too_many_connections';
+    // A transition (its events are in the reply) is answered once a replica has it; a failed WAIT is
+    // only a slower replica: the write itself succeeded.
+    if (this.replicas !== null && reply.length > 1 + (refused ? 1 : 0)) await this.replicas.after(keys[0]!).catch(() => undefined);
     return { serverTime: Number(reply[0]), events: decodeEvents(refused ? reply.slice(0, -1) : reply, 1), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
   }
 
-  /** ARGV[1..4] of every script (lua/prelude.lua): tag, pod, log retention, clock ('' = Redis TIME). */
-  private common(tag: string): Array<string | number> {
-    return [tag, this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock()];
+  /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */
+  private common(): Array<string | number> {
+    return [this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock()];
+  }
+
+  private shards(): number[] {
+    return Array.from({ length: this.keys.shardCount }, (_, shard) => shard);
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../../redis/redis-client.js';
 import type { ShardOwnership } from '../../domain/shard-ownership.port.js';
 import { asComponent } from './component-error.js';
 import { RedisKeys } from './redis-keys.js';
@@ -31,14 +31,14 @@ export class RedisShardLeases implements ShardOwnership {
   private readonly offset: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keyPrefix: string,
     private readonly group: string,
     private readonly pod: string,
     private readonly shardCount: number,
     private readonly ttlMs: number,
   ) {
-    this.keys = new RedisKeys(keyPrefix);
+    this.keys = new RedisKeys(keyPrefix, shardCount);
     this.offset = [...pod].reduce((hash, char) => (hash * 31 + char.charCodeAt(0)) >>> 0, 7) % shardCount;
   }
 

@@ -1,12 +1,18 @@
-import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Meta, PresenceEvent, PresenceReason, PresenceStatus } from '../../domain/presence-state.js';
 import type { LogEntry, LogPosition } from '../../domain/transition-log.js';
 import { idTime } from '../../domain/transition-log.js';
 import type { GroupBacklog, TakenOver, TransitionLog } from '../../domain/transition-log.port.js';
+import type { RedisClient } from '../../../redis/redis-client.js';
 import { asComponent, componentError } from './component-error.js';
-import { RedisKeys, SHARD_COUNT } from './redis-keys.js';
+import type { RedisKeys } from './redis-keys.js';
 
 const COMPONENT = 'redis transition log';
+/**
+ * How often a relay on a Cluster looks at its shards while they are quiet (see `pollEach`): the delay it
+ * adds to an event, at the cost of a read per shard per pod this often.
+ */
+export const CLUSTER_POLL_MS = 20;
 
 /** A stream entry as ioredis returns it: the id, then field, value, field, value... */
 type RawEntry = [string, string[]];
@@ -20,69 +26,92 @@ type RawEntry = [string, string[]];
  * so it must not share one with presence calls. Its command timeout must exceed the longest block asked for.
  */
 export class RedisTransitionLog implements TransitionLog {
-  readonly shardCount = SHARD_COUNT;
-  private readonly keys: RedisKeys;
+  readonly shardCount: number;
 
   constructor(
-    private readonly redis: Redis,
-    private readonly blocking: Redis,
-    keyPrefix: string,
+    private readonly redis: RedisClient,
+    private readonly blocking: RedisClient,
+    private readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    this.keys = new RedisKeys(keyPrefix);
+    this.shardCount = keys.shardCount;
   }
 
   async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }> {
     // TIME first: Redis runs one connection's commands in order, so anything appended after these reads
-    // has an id at or above `now`.
-    const pipeline = this.redis.pipeline().time();
-    for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
-      const after = position[shard] ?? null;
-      pipeline.xrange(this.keys.log(shard), after === null ? '-' : `(${after}`, '+', 'COUNT', count);
-    }
-    const results = await this.named('read', () => pipeline.exec());
-    const replies = (results ?? []).map(([error, value]) => {
-      if (error) throw this.error('read', error);
-      return value;
-    });
-    const [seconds, micros] = replies[0] as [string, string];
+    // has an id at or above `now` (on a Cluster, the shards' nodes' clocks may differ by a little: the
+    // feed's idle-position margin covers that).
+    const [time, ...replies] = await this.named('read', () =>
+      Promise.all([
+        this.redis.time(),
+        ...this.shards().map((shard) => {
+          const after = position[shard] ?? null;
+          return this.redis.xrange(this.keys.log(shard), after === null ? '-' : `(${after}`, '+', 'COUNT', count);
+        }),
+      ]),
+    );
+    const [seconds, micros] = time as unknown as [string, string];
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     // The stream is trimmed lazily (on append, approximately): what is past the retention is gone to readers.
-    const shards = replies.slice(1).map((raw, shard) => (raw as RawEntry[]).map((entry) => decodeEntry(shard, entry)).filter((e) => e.at >= now - this.retentionMs));
+    const shards = replies.map((raw, shard) => (raw as RawEntry[]).map((entry) => decodeEntry(shard, entry)).filter((e) => e.at >= now - this.retentionMs));
     return { now, shards };
   }
 
   async tips(): Promise<(string | null)[]> {
-    const pipeline = this.redis.pipeline();
-    for (let shard = 0; shard < SHARD_COUNT; shard += 1) pipeline.xrevrange(this.keys.log(shard), '+', '-', 'COUNT', 1);
-    const results = await this.named('tips', () => pipeline.exec());
-    return (results ?? []).map(([error, value]) => {
-      if (error) throw this.error('tips', error);
-      return (value as RawEntry[])[0]?.[0] ?? null;
-    });
+    const replies = await this.named('tips', () => Promise.all(this.shards().map((shard) => this.redis.xrevrange(this.keys.log(shard), '+', '-', 'COUNT', 1))));
+    return replies.map((entries) => (entries as RawEntry[])[0]?.[0] ?? null);
   }
 
   async takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
     if (shards.length === 0) return [];
     const keys = shards.map((shard) => this.keys.log(shard));
-    const read = () =>
-      this.blocking.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...keys, ...keys.map(() => '>')) as Promise<
-        [string, RawEntry[]][] | null
-      >;
-    let reply: [string, RawEntry[]][] | null;
-    try {
-      reply = await read();
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOGROUP')) throw this.error('take', error);
-      await this.createGroup(group, keys);
-      reply = await read().catch((again: unknown) => {
-        throw this.error('take', again);
-      });
-    }
-    return (reply ?? []).flatMap(([key, entries]) => {
+    const reply = this.blocking.isCluster ? await this.pollEach(group, consumer, keys, count, blockMs) : await this.readGroup(group, consumer, keys, count, blockMs);
+    return reply.flatMap(([key, entries]) => {
       const shard = keys.indexOf(key);
       return entries.map((entry) => decodeEntry(shards[shard]!, entry));
     });
+  }
+
+  /**
+   * On a Cluster one XREADGROUP may only name streams of one slot, and a blocked read would hold its
+   * node's connection (the other shards there would wait behind it): each shard is read without
+   * blocking, all at once, every CLUSTER_POLL_MS until something comes or `blockMs` has passed.
+   */
+  private async pollEach(group: string, consumer: string, keys: readonly string[], count: number, blockMs: number): Promise<[string, RawEntry[]][]> {
+    const giveUpAt = Date.now() + blockMs;
+    for (;;) {
+      const reply = (await Promise.all(keys.map((key) => this.readGroup(group, consumer, [key], count, null)))).flat();
+      if (reply.length > 0 || Date.now() >= giveUpAt) return reply;
+      await sleep(Math.max(0, Math.min(CLUSTER_POLL_MS, giveUpAt - Date.now())));
+    }
+  }
+
+  /** XREADGROUP of `keys` (one slot on a Cluster), blocking up to `blockMs` unless null; creates a missing group. */
+  private async readGroup(group: string, consumer: string, keys: readonly string[], count: number, blockMs: number | null): Promise<[string, RawEntry[]][]> {
+    const block = blockMs === null ? [] : ['BLOCK', blockMs];
+    const read = () =>
+      (this.blocking.xreadgroup as (...args: (string | number)[]) => Promise<[string, RawEntry[]][] | null>)(
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        ...block,
+        'STREAMS',
+        ...keys,
+        ...keys.map(() => '>'),
+      );
+    try {
+      return (await read()) ?? [];
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOGROUP')) throw this.error('take', error);
+      await this.createGroup(group, keys);
+      return (
+        (await read().catch((again: unknown) => {
+          throw this.error('take', again);
+        })) ?? []
+      );
+    }
   }
 
   async takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number, cursor: string): Promise<TakenOver> {
@@ -102,19 +131,16 @@ export class RedisTransitionLog implements TransitionLog {
 
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const pipeline = this.redis.pipeline();
     const byShard = new Map<number, string[]>();
     for (const entry of entries) byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id]);
-    for (const [shard, ids] of byShard) pipeline.xack(this.keys.log(shard), group, ...ids);
-    const results = await this.named('ack', () => pipeline.exec());
-    for (const [error] of results ?? []) if (error) throw this.error('ack', error);
+    await this.named('ack', () => Promise.all([...byShard].map(([shard, ids]) => this.redis.xack(this.keys.log(shard), group, ...ids))));
   }
 
   async backlog(group: string): Promise<GroupBacklog> {
     let undelivered = 0;
     let oldestAt: number | null = null;
     const older = (at: number) => (oldestAt = oldestAt === null ? at : Math.min(oldestAt, at));
-    for (let shard = 0; shard < SHARD_COUNT; shard += 1) {
+    for (const shard of this.shards()) {
       const key = this.keys.log(shard);
       const groups = (await this.named('backlog', async () => {
         try {
@@ -158,6 +184,10 @@ export class RedisTransitionLog implements TransitionLog {
         if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw this.error('create group', error);
       });
     }
+  }
+
+  private shards(): number[] {
+    return Array.from({ length: this.shardCount }, (_, shard) => shard);
   }
 
   private named<T>(operation: string, run: () => Promise<T>): Promise<T> {

@@ -1,17 +1,15 @@
--- expire-due: the sweeper's claim. Expires the leases of up to `limit` streamers of one shard whose
--- earliest deadline has passed, atomically, so two pods sweeping at once never publish one offline twice.
+-- expire-due: the sweeper's claim, second half. Expires the leases that have run out of the streamers
+-- named (found by due-ids), atomically for each, so two pods sweeping at once never publish one offline
+-- twice: the second finds nothing left to expire. A streamer renewed since due-ids is left as it is.
 -- KEYS[1] <tag>deadlines   KEYS[2] <tag>online   KEYS[3] <tag>log
--- ARGV[1] tag   ARGV[2] pod   ARGV[3] log retention   ARGV[4] clock   ARGV[5] limit
--- Returns { now, claimed count, then 6 fields per event }
-local tag, limit = ARGV[1], tonumber(ARGV[5])
+-- KEYS[3n+1] <tag>st:<id n>   KEYS[3n+2] <tag>ls:<id n>   KEYS[3n+3] <tag>tl:<id n>   for n = 1, 2, …
+-- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[3+n] streamer id n
+-- Returns { now, then 6 fields per event }
 local now = now_ms()
 local events = {}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)
-for _, id in ipairs(due) do
-  local rec = load(tag, id)
+for n = 1, #ARGV - 3 do
+  local rec = load(streamer_keys(n), ARGV[3 + n])
   expire(rec, now, events)
-  save(tag, rec)
+  save(rec)
 end
-local out = reply(now, events)
-table.insert(out, 2, tostring(#due))
-return out
+return reply(now, events)

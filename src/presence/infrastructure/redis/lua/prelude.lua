@@ -18,11 +18,19 @@ local TIMELINE_LENGTH = 50
 -- MAX_LEASES of src/presence/domain/streamer-record.ts: leases a record keeps at most, open and closed.
 local MAX_LEASES = 20
 
--- Every script takes ARGV[1] = the shard's key tag, ARGV[2] = the pod, ARGV[3] = the log's retention
--- (EVENT_LOG_RETENTION_MS), ARGV[4] = the clock ('' in production: Redis TIME; a number only from the
--- tests that replay a history on a simulated clock), and has the shard's log stream as the LAST of its
--- KEYS. Script-specific arguments start at ARGV[5].
-local CTX = { tag = ARGV[1], pod = ARGV[2], retention = tonumber(ARGV[3]), clock = ARGV[4], log = KEYS[#KEYS] }
+-- Every script declares every key it touches in KEYS (a Cluster routes a script by them, and no key
+-- name is built here): KEYS[1] <tag>deadlines, KEYS[2] <tag>online, KEYS[3] <tag>log, then three per
+-- streamer it works on, in the order of their ids in ARGV: <tag>st:<id>, <tag>ls:<id>, <tag>tl:<id>.
+-- ARGV[1] = the pod, ARGV[2] = the log's retention (EVENT_LOG_RETENTION_MS), ARGV[3] = the clock (''
+-- in production: Redis TIME; a number only from the tests that replay a history on a simulated clock).
+-- Script-specific arguments start at ARGV[4].
+local CTX = { pod = ARGV[1], retention = tonumber(ARGV[2]), clock = ARGV[3], deadlines = KEYS[1], online = KEYS[2], log = KEYS[3] }
+
+-- The keys of the i-th streamer a script works on (1-based).
+local function streamer_keys(i)
+  local base = 3 + (i - 1) * 3
+  return { st = KEYS[base + 1], ls = KEYS[base + 2], tl = KEYS[base + 3] }
+end
 
 local function now_ms()
   if CTX.clock ~= '' then return tonumber(CTX.clock) end
@@ -34,10 +42,11 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
-local function load(tag, id)
-  local fields = redis.call('HMGET', tag .. 'st:' .. id, 'status', 'since', 'version', 'meta')
+local function load(keys, id)
+  local fields = redis.call('HMGET', keys.st, 'status', 'since', 'version', 'meta')
   local rec = {
     id = id,
+    keys = keys,
     status = fields[1] or 'offline',
     since = tonumber(fields[2] or '0'),
     version = tonumber(fields[3] or '0'),
@@ -47,7 +56,7 @@ local function load(tag, id)
     removed = {},
     changed = false,
   }
-  local flat = redis.call('HGETALL', tag .. 'ls:' .. id)
+  local flat = redis.call('HGETALL', keys.ls)
   for i = 1, #flat, 2 do
     local value = flat[i + 1]
     rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(string.sub(value, 2)) }
@@ -112,7 +121,7 @@ local function emit(rec, events, status, reason, since, now, meta)
   events[n + 6] = meta or ''
   local entry = '{"status":"' .. status .. '","reason":"' .. reason .. '","since":' .. fmt(since) ..
     ',"version":' .. fmt(rec.version) .. ',"at":' .. fmt(now) .. ',"pod":' .. cjson.encode(CTX.pod) .. '}'
-  local tkey = CTX.tag .. 'tl:' .. rec.id
+  local tkey = rec.keys.tl
   redis.call('LPUSH', tkey, entry)
   redis.call('LTRIM', tkey, 0, TIMELINE_LENGTH - 1)
   redis.call('PEXPIRE', tkey, OFFLINE_RETENTION_MS)
@@ -149,10 +158,10 @@ local function expire(rec, now, events)
   end
 end
 
-local function save(tag, rec)
+local function save(rec)
   local id = rec.id
-  local skey = tag .. 'st:' .. id
-  local lkey = tag .. 'ls:' .. id
+  local skey = rec.keys.st
+  local lkey = rec.keys.ls
   for cid in pairs(rec.removed) do redis.call('HDEL', lkey, cid) end
   for cid in pairs(rec.touched) do
     local lease = rec.leases[cid]
@@ -164,9 +173,9 @@ local function save(tag, rec)
     redis.call('HSET', skey, 'status', rec.status, 'since', fmt(rec.since), 'version', fmt(rec.version))
     if rec.meta then redis.call('HSET', skey, 'meta', rec.meta) else redis.call('HDEL', skey, 'meta') end
     if rec.status == 'online' then
-      redis.call('ZADD', tag .. 'online', 0, id)
+      redis.call('ZADD', CTX.online, 0, id)
     else
-      redis.call('ZREM', tag .. 'online', id)
+      redis.call('ZREM', CTX.online, id)
     end
   end
   local earliest = nil
@@ -174,11 +183,11 @@ local function save(tag, rec)
     if earliest == nil or lease.live_until < earliest then earliest = lease.live_until end
   end
   if earliest == nil then
-    redis.call('ZREM', tag .. 'deadlines', id)
+    redis.call('ZREM', CTX.deadlines, id)
     -- Versions come from the clock, so forgetting a long-offline streamer is safe.
     if rec.changed then redis.call('PEXPIRE', skey, OFFLINE_RETENTION_MS) end
   else
-    redis.call('ZADD', tag .. 'deadlines', earliest, id)
+    redis.call('ZADD', CTX.deadlines, earliest, id)
     if rec.changed then redis.call('PERSIST', skey) end
   end
 end
