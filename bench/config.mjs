@@ -21,7 +21,7 @@ const FULL = {
   redisBenchRequests: 200000,
   profile: 'auto', // auto: profile the pods when the heartbeat target is missed; always; never
   profileSeconds: 10,
-  phases: 'memory,throughput,ceiling,broadcast,service',
+  phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster',
   timeoutSeconds: 480, // the whole run, build excluded; every phase also has its own timeout
   seed: 1,
   keepLogs: false,

@@ -118,8 +118,22 @@ export async function redisCommandStats(redis) {
  * script calls included), per-command calls and usec, and Redis's own CPU seconds.
  */
 export async function redisSample(redis) {
+  // A Redis Cluster is sampled as its primaries' sum.
+  if (Array.isArray(redis)) return sumSamples(await Promise.all(redis.map(redisSample)));
   const [stats, commands, cpu] = await Promise.all([redisInfo(redis, 'stats'), redisCommandStats(redis), redisInfo(redis, 'cpu')]);
   return { at: performance.now(), total: stats.total_commands_processed, commands, cpu: cpu.used_cpu_sys + cpu.used_cpu_user };
+}
+
+function sumSamples(samples) {
+  const commands = {};
+  for (const sample of samples) {
+    for (const [command, { calls, usec }] of Object.entries(sample.commands)) {
+      const was = commands[command] ?? { calls: 0, usec: 0 };
+      commands[command] = { calls: was.calls + calls, usec: was.usec + usec };
+    }
+  }
+  const sum = (key) => samples.reduce((total, sample) => total + sample[key], 0);
+  return { at: samples[0].at, total: sum('total'), commands, cpu: sum('cpu') };
 }
 
 export function redisDelta(before, after) {
@@ -137,6 +151,7 @@ export function redisDelta(before, after) {
  * otherwise drown what the keys themselves take.
  */
 export async function redisUsedMemory(redis) {
+  if (Array.isArray(redis)) return (await Promise.all(redis.map(redisUsedMemory))).reduce((a, b) => a + b, 0);
   const info = await redisInfo(redis, 'memory');
   return info.used_memory - (info.mem_clients_normal ?? 0) - (info.mem_clients_slaves ?? 0);
 }

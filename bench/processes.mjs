@@ -123,11 +123,11 @@ async function withFreshPort(start) {
 }
 
 /** A private, in-memory `redis-server` on 127.0.0.1. */
-export function startRedis(name = 'redis') {
+export function startRedis(name = 'redis', extraArgs = []) {
   return withFreshPort(async (port) => {
     const dir = mkdtempSync(join(logDir, `${name}-data-`));
     const child = spawnLogged(name, 'redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs,
     ]);
     const { default: Redis } = await import('ioredis');
     const client = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null });
@@ -141,6 +141,34 @@ export function startRedis(name = 'redis') {
     client.disconnect();
     return { name, port, url: `redis://127.0.0.1:${port}`, pid: child.pid, child, redis };
   });
+}
+
+/**
+ * A local Redis Cluster: six `redis-server --cluster-enabled yes`, formed by `redis-cli --cluster create
+ * … --cluster-replicas 1` into 3 primaries with a replica each. `url` is its REDIS_URL; `redis` the
+ * clients of its primaries (the probes sum them); `flushall()` empties every primary.
+ */
+export async function startRedisCluster(name = 'redis-cluster') {
+  const nodes = [];
+  for (let i = 0; i < 6; i++) nodes.push(await startRedis(`${name}-${i}`, ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000']));
+  await runToCompletion(`${name}-create`, 'redis-cli', ['--cluster', 'create', ...nodes.map((node) => `127.0.0.1:${node.port}`), '--cluster-replicas', '1', '--cluster-yes'], 60_000);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const infos = await Promise.all(nodes.map((node) => node.redis.cluster('INFO')));
+    if (infos.every((info) => info.includes('cluster_state:ok'))) break;
+    if (Date.now() > deadline) throw new Error(`${name}: not ok within 30 s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const primaries = [];
+  for (const node of nodes) if ((await node.redis.info('replication')).includes('role:master')) primaries.push(node);
+  return {
+    name,
+    nodes,
+    url: `redis+cluster://${nodes.map((node) => `127.0.0.1:${node.port}`).join(',')}`,
+    redis: primaries.map((node) => node.redis),
+    pid: primaries[0].pid,
+    flushall: () => Promise.all(primaries.map((node) => node.redis.flushall())),
+  };
 }
 
 /** How long a Node server may take to come up on a shared, busy machine. */

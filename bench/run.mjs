@@ -15,7 +15,7 @@ import { redisCeiling } from './phases/ceiling.mjs';
 import { deliveryPlan } from './phases/plan.mjs';
 import { broadcastBaseline } from './phases/broadcast-baseline.mjs';
 import { serviceDeliveries } from './phases/service-deliveries.mjs';
-import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startWorker, stopServer } from './processes.mjs';
+import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startRedisCluster, startWorker, stopServer } from './processes.mjs';
 import { log } from './progress.mjs';
 import { withTimeout } from './load/clock.mjs';
 import { writeReports } from './report.mjs';
@@ -176,6 +176,47 @@ async function clusterPhases() {
   }
 }
 
+/**
+ * The same heartbeat loop and the same deliveries with the pods on a Redis Cluster of 3 primaries
+ * (REDIS_SHARDS 12, four per primary), beside the single-Redis figures of this run.
+ */
+async function redisClusterPhases() {
+  const cluster = await startRedisCluster('redis-cluster');
+  const shards = { REDIS_SHARDS: '12' };
+  const watchCluster = cluster.nodes.map((node) => ({ name: node.name, pid: node.pid }));
+  try {
+    const workers = Array.from({ length: Math.max(1, config.hbProcs) }, (_, i) => startWorker(`cluster-hb-generator-${i}`));
+    const pod = await startPod('pod-cluster-hb', { redisUrl: cluster.url, jwtSecret, timing: { ...DEFAULT_TIMING, ...shards }, entry: config.appEntry });
+    try {
+      const args = { redis: cluster.redis, workers, clients: config.hbClients, warmupMs: config.hbWarmupSeconds * 1000, durationMs: config.hbSeconds * 1000, secret: jwtSecret };
+      results.redisCluster = { primaries: cluster.redis.length, shards: 12 };
+      results.redisCluster.throughput = await phase('heartbeat throughput, Redis Cluster', 2 * hbMs + 180_000, () =>
+        heartbeatThroughput({ ...args, server: pod, end: true, watch: [{ name: pod.name, pid: pod.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), ...watchCluster] }));
+    } finally {
+      await Promise.all([stopServer(pod), ...workers.map((worker) => worker.stop())]);
+      await cluster.flushall();
+    }
+    const plan = deliveryPlan(config);
+    const viewerWorkers = Array.from({ length: Math.max(1, config.viewerProcs) }, (_, i) => startWorker(`cluster-viewer-generator-${i}`));
+    const streamerWorker = startWorker('cluster-streamer-generator');
+    const generators = [...viewerWorkers, streamerWorker].map((w) => ({ name: w.name, pid: w.pid }));
+    const viewersMs = (config.viewers / config.viewerRate) * 1000 * 3;
+    const streamersMs = ((config.streamers + config.silent) / config.connectRate) * 1000 * 2;
+    const pods = [];
+    try {
+      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+        startPod(`pod-cluster-${i}`, { redisUrl: cluster.url, jwtSecret, timing: { ...SCALED_TIMING, ...shards }, inspect: false, entry: config.appEntry })))));
+      results.redisCluster.service = await phase('service deliveries, Redis Cluster: connect→online, deadline→offline', viewersMs + streamersMs * 2 + 240_000, () =>
+        serviceDeliveries({ plan, pods, redis: cluster.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, ...watchCluster] }));
+    } finally {
+      await Promise.all([...pods.map(stopServer), ...viewerWorkers.map((w) => w.stop()), streamerWorker.stop()]);
+    }
+  } finally {
+    for (const node of cluster.nodes) node.redis.disconnect();
+    await Promise.all(cluster.nodes.map(stopServer));
+  }
+}
+
 let finished = false;
 function finish(code) {
   if (finished) return;
@@ -201,6 +242,7 @@ log(`phases: ${[...config.phases].join(', ')}; logs in ${logDir}`);
 try {
   if (['memory', 'throughput', 'ceiling'].some(has)) await singlePodPhases();
   if (['broadcast', 'service'].some(has)) await clusterPhases();
+  if (has('redis-cluster')) await redisClusterPhases();
 } catch (error) {
   log(`run failed: ${error.stack}`);
   results.errors.push(error.message.split('\n')[0]);

@@ -59,7 +59,12 @@ class GuardedDecoder extends Decoder {
 }
 export const guardedParser = { Encoder, Decoder: GuardedDecoder };
 
+/** Connections already cut: refusals still in flight when it happened must not cut (and log) it again. */
+const alreadyCut = new WeakSet<EngineSocket>();
+
 function cut(conn: EngineSocket, why: string): void {
+  if (alreadyCut.has(conn)) return;
+  alreadyCut.add(conn);
   logger.warn({ msg: 'connection cut', why, remoteAddress: conn.remoteAddress });
   conn.close(true);
   // A WebSocket's orderly close waits for the client's close frame, reading (and parsing) whatever it
