@@ -22,7 +22,7 @@ const FULL = {
   profile: 'auto', // auto: profile the pods when the heartbeat target is missed; always; never
   profileSeconds: 10,
   phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster',
-  timeoutSeconds: 480, // the whole run, build excluded; every phase also has its own timeout
+  timeoutSeconds: 720, // the whole run, build excluded; every phase also has its own timeout
   seed: 1,
   keepLogs: false,
   updateDoc: true, // rewrite BENCHMARKS.md with this run's table
@@ -45,7 +45,7 @@ const SMALL = {
   idleConnections: 500,
   redisBenchRequests: 50000,
   profileSeconds: 5,
-  timeoutSeconds: 300,
+  timeoutSeconds: 420,
 };
 
 /** Pod timing for the delivery phases, scaled down so offline deadlines come within seconds. */
