@@ -13,6 +13,7 @@ import { Readiness } from './health/readiness.js';
 import { applyHttpLimits, limitApiRate } from './http/connection-limits.js';
 import { DrainService } from './lifecycle/drain.service.js';
 import { RedisKeys } from './presence/infrastructure/redis/redis-keys.js';
+import { ShardLayout } from './presence/infrastructure/redis/shard-layout.js';
 import { PresenceIoAdapter } from './presence/transport/presence-io.adapter.js';
 import { RedisConnections } from './redis/redis-connections.js';
 
@@ -25,10 +26,9 @@ const config = parsed.config;
 const logger = new ConsoleLogger({ json: true });
 for (const warning of parsed.warnings) logger.warn(warning, 'Config');
 
-// One key of each shard, for the Cluster readiness probe (RedisConnections).
-const keys = new RedisKeys(config.redisKeyPrefix, config.redisShards);
-const shardKeys = Array.from({ length: config.redisShards }, (_, shard) => keys.online(shard));
-const redis = config.redis === null ? null : new RedisConnections(config.redis, { webhooks: config.webhookUrl !== null, shardKeys });
+// The deployment's keys: REDIS_SHARDS until the count recorded in Redis says otherwise (ShardLayoutSync).
+const keys = new RedisKeys(config.redisKeyPrefix, new ShardLayout(config.redisShards));
+const redis = config.redis === null ? null : new RedisConnections(config.redis, keys, { webhooks: config.webhookUrl !== null });
 const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, redis), { logger });
 // The dashboard page at `/`, built into dist/dashboard/public by `npm run build`.
 app.useStaticAssets(fileURLToPath(new URL('./dashboard/public', import.meta.url)));

@@ -9,7 +9,6 @@ import { Sweeper } from './application/sweeper.js';
 import { ViewerRelay } from './application/viewer-relay.js';
 import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
 import { MemoryTransitionLog } from './infrastructure/memory-transition-log.js';
-import { RedisKeys } from './infrastructure/redis/redis-keys.js';
 import { REPLICA_WAIT_MS, ReplicaWait } from '../redis/replica-wait.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
 import { RedisTransitionLog } from './infrastructure/redis/redis-transition-log.js';
@@ -39,7 +38,7 @@ export class PresenceModule {
           ? new MemoryPresenceStore(config, Date.now, config.podId, memoryLog!)
           : new RedisPresenceStore(
               redis.command,
-              new RedisKeys(config.redisKeyPrefix, config.redisShards),
+              redis.keys,
               config,
               config.podId,
               config.eventLogRetentionMs,
@@ -51,7 +50,7 @@ export class PresenceModule {
     };
     const log: Provider = {
       provide: TRANSITION_LOG,
-      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, new RedisKeys(config.redisKeyPrefix, config.redisShards), config.eventLogRetentionMs),
+      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, redis!.keys, config.eventLogRetentionMs),
     };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,

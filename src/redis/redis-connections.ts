@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisTopology } from '../config/redis-url.js';
+import type { RedisKeys } from '../presence/infrastructure/redis/redis-keys.js';
 import { BatchedShardSubscriptions } from './batched-shard-subscriptions.js';
 import { PublishFence } from './publish-fence.js';
 import type { RedisClient } from './redis-client.js';
@@ -49,13 +50,15 @@ export class RedisConnections {
   private wasDown = false;
 
   /**
-   * @param options.shardKeys one key of each shard: on a Cluster the probe reads each, so a pod is not
-   *   ready while any shard's primary is unreachable (a PING of the primaries it still knows would pass
-   *   once the client has dropped a dead one). @default [] (then the primaries are pinged)
+   * @param keys the deployment's key layout, shared by the store, the logs and the leases (its shard
+   *   count follows the one recorded in Redis, see ShardLayoutSync). On a Cluster the probe reads a key of
+   *   each shard, so a pod is not ready while any shard's primary is unreachable (a PING of the primaries
+   *   it still knows would pass once the client has dropped a dead one).
    */
   constructor(
     topology: RedisTopology,
-    private readonly options: { webhooks: boolean; shardKeys?: readonly string[] } = { webhooks: false },
+    readonly keys: RedisKeys,
+    options: { webhooks: boolean } = { webhooks: false },
   ) {
     const connect = (connectionOptions: RedisOptions, shardedSubscriber = false): RedisClient => connectTo(topology, connectionOptions, shardedSubscriber);
     const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay };
@@ -155,7 +158,8 @@ export class RedisConnections {
 
   /** Every shard's primary answers (one keyed read each, routed by its slot), and every primary known. */
   private async probeShards(cluster: Cluster): Promise<void> {
-    await Promise.all([...(this.options.shardKeys ?? []).map((key) => cluster.exists(key)), ...cluster.nodes('master').map((node) => node.ping())]);
+    const shards = Array.from({ length: this.keys.shardCount }, (_, shard) => this.keys.online(shard));
+    await Promise.all([...shards.map((key) => cluster.exists(key)), ...cluster.nodes('master').map((node) => node.ping())]);
   }
 
   private markDown(connection: string): void {

@@ -1,7 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
-import { RedisKeys } from '../presence/infrastructure/redis/redis-keys.js';
 import { RedisShardLeases } from '../presence/infrastructure/redis/redis-shard-leases.js';
 import { RedisTransitionLog } from '../presence/infrastructure/redis/redis-transition-log.js';
 import { SingleNodeOwnership } from '../presence/infrastructure/single-node-ownership.js';
@@ -28,7 +27,7 @@ export class WebhooksModule {
           provide: WEBHOOK_LOG,
           inject: [TRANSITION_LOG],
           useFactory: (log: TransitionLog) =>
-            redis === null ? log : new RedisTransitionLog(redis.command, redis.webhooks!, new RedisKeys(config.redisKeyPrefix, config.redisShards), config.eventLogRetentionMs),
+            redis === null ? log : new RedisTransitionLog(redis.command, redis.webhooks!, redis.keys, config.eventLogRetentionMs),
         },
         {
           provide: WEBHOOK_OWNERSHIP,
@@ -36,7 +35,7 @@ export class WebhooksModule {
           useFactory: (log: TransitionLog) =>
             redis === null
               ? new SingleNodeOwnership(log.shardCount)
-              : new RedisShardLeases(redis.command, config.redisKeyPrefix, WEBHOOKS_GROUP, config.podId, log.shardCount, LEASE_TTL_MS),
+              : new RedisShardLeases(redis.command, config.redisKeyPrefix, redis.keys, WEBHOOKS_GROUP, config.podId, LEASE_TTL_MS),
         },
         { provide: WEBHOOK_SENDER, useValue: new HttpWebhookSender(url, key) },
         WebhookDispatcher,

@@ -96,7 +96,7 @@ it('every script touches only the keys it declares, and declares them as its hea
   await new Promise((resolve) => setTimeout(resolve, 400));
   const swept = await store.expireDue(100);
   expect(swept.events.map((e) => `${e.streamerId}:${e.reason}`).sort()).toEqual(['alpha:disconnected', 'beta:timeout', 'delta:timeout']);
-  const leases = new RedisShardLeases(redis, PREFIX, 'viewers', 'keys-pod', 4, 5_000);
+  const leases = new RedisShardLeases(redis, PREFIX, keys, 'viewers', 'keys-pod', 5_000);
   await leases.refresh(() => true);
   await leases.refresh(() => true);
   await leases.releaseAll();

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
-import type { PresenceState } from '../../../src/presence/domain/presence-state.js';
 import type { AppProcess } from '../../helpers/app-process.js';
-import { keepBeating, streamer, watch, type Watcher } from '../../helpers/presence-clients.js';
+import { keepBeating, streamer } from '../../helpers/presence-clients.js';
+import { resyncingViewer } from '../../helpers/resyncing-viewer.js';
 import { waitUntil } from '../../helpers/timing.js';
 import { operatorHeaders } from '../../helpers/tokens.js';
 import type { WebhookReceiver } from '../../helpers/webhook-receiver.js';
@@ -120,7 +120,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     });
 
     // Nobody who kept heartbeating was reported offline, to any viewer or to the backend.
-    for (const viewer of viewers) expect(viewer.seen().filter((e) => beating.includes(e.streamerId) && e.status === 'offline')).toEqual([]);
+    for (const viewer of viewers) expect(viewer.wentOffline().filter((e) => beating.includes(e.streamerId))).toEqual([]);
     expect(heard().filter((e) => beating.includes(e.streamerId) && e.status === 'offline')).toEqual([]);
     // The ends were ends (not a TTL running out later).
     expect(heard().filter((e) => (e.streamerId === endsBefore || e.streamerId === endsDuring) && e.status === 'offline').map((e) => e.reason)).toEqual(expect.arrayContaining(['ended']));
@@ -133,26 +133,8 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
   }
 }
 
-/**
- * A viewer that does what the contract asks of clients (and the SDK does) on `resync`: the pod lost Redis
- * for a while and events may have been missed, so it subscribes again and takes the snapshot. What it
- * has seen is every event and every snapshot entry.
- */
-async function resyncingViewer(url: string, ids: string[]): Promise<Watcher & { seen(): PresenceState[] }> {
-  const watcher = await watch(url, ids);
-  // Snapshots taken on resync only (the first one is from before anybody connected).
-  const snapshots: PresenceState[] = [];
-  watcher.socket.on('resync', () => {
-    void watcher.socket
-      .timeout(5_000)
-      .emitWithAck('subscribe', { streamerIds: ids })
-      .then((ack: { ok: boolean; presence?: PresenceState[] }) => snapshots.push(...(ack.presence ?? [])), () => undefined);
-  });
-  return { ...watcher, seen: () => [...snapshots, ...watcher.events.payloads()] };
-}
-
 /** Ends a stream, retrying while the pod answers `unavailable` (no primary yet), as clients do. */
-async function endStream(socket: Socket, withinMs = 5_000): Promise<void> {
+export async function endStream(socket: Socket, withinMs = 5_000): Promise<void> {
   const giveUpAt = Date.now() + withinMs;
   for (;;) {
     const ack = (await socket.timeout(3_000).emitWithAck('end').catch(() => ({ ok: false }))) as { ok: boolean; error?: { code: string } };

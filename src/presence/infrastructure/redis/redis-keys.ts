@@ -1,19 +1,30 @@
+import { ShardLayout } from './shard-layout.js';
+
 /**
- * Where a streamer's presence lives in Redis. Streamers are spread over `shardCount` shards; every key
+ * Where a streamer's presence lives in Redis. Streamers are spread over the layout's shards; every key
  * of a shard carries the shard's hash tag, so each Lua script touches keys of one Redis Cluster slot,
  * and a Cluster spreads the shards over its primaries. The tag names the shard count too
- * (`presence:{s7/16}:`): deployments with different counts never share a key, so a pod never reads a
+ * (`presence:{s7/16}:`): layouts with different counts never share a key, so a pod never reads a
  * streamer from a shard that another layout wrote.
  */
 export class RedisKeys {
+  readonly layout: ShardLayout;
+
   constructor(
     private readonly prefix: string,
-    readonly shardCount: number,
-  ) {}
+    layout: ShardLayout | number,
+  ) {
+    this.layout = typeof layout === 'number' ? new ShardLayout(layout) : layout;
+  }
+
+  /** The current shard count: where presence is written and read. */
+  get shardCount(): number {
+    return this.layout.count;
+  }
 
   /** The key prefix of a shard, hash tag included, e.g. `presence:{s7/16}:`. */
-  tag(shard: number): string {
-    return `${this.prefix}{s${shard}/${this.shardCount}}:`;
+  tag(shard: number, count = this.shardCount): string {
+    return `${this.prefix}{s${shard}/${count}}:`;
   }
 
   shardOf(streamerId: string): number {
@@ -32,9 +43,17 @@ export class RedisKeys {
     return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}tl:${streamerId}`];
   }
 
-  /** The shard's transition log (a Stream). */
+  /** The current layout's log of a shard (a Stream). */
   log(shard: number): string {
     return `${this.tag(shard)}log`;
+  }
+
+  /**
+   * The tags of the logs to read (ShardLayout.logShards): position i of the transition log is the
+   * stream `${logTags()[i]}log`; a previous layout's come first while it is still read.
+   */
+  logTags(): string[] {
+    return this.layout.logShards().map(({ count, shard }) => this.tag(shard, count));
   }
 
   stateKey(streamerId: string): string {

@@ -26,15 +26,18 @@ type RawEntry = [string, string[]];
  * so it must not share one with presence calls. Its command timeout must exceed the longest block asked for.
  */
 export class RedisTransitionLog implements TransitionLog {
-  readonly shardCount: number;
-
   constructor(
     private readonly redis: RedisClient,
     private readonly blocking: RedisClient,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
-  ) {
-    this.shardCount = keys.shardCount;
+  ) {}
+
+  private tags: { version: number; tags: string[] } = { version: -1, tags: [] };
+
+  /** The streams read: the current layout's shards, after the previous layout's for a while after a change. */
+  get shardCount(): number {
+    return this.keys.logTags().length;
   }
 
   async readAfter(position: LogPosition, count: number): Promise<{ now: number; shards: LogEntry[][] }> {
@@ -46,7 +49,7 @@ export class RedisTransitionLog implements TransitionLog {
         this.redis.time(),
         ...this.shards().map((shard) => {
           const after = position[shard] ?? null;
-          return this.redis.xrange(this.keys.log(shard), after === null ? '-' : `(${after}`, '+', 'COUNT', count);
+          return this.redis.xrange(this.stream(shard), after === null ? '-' : `(${after}`, '+', 'COUNT', count);
         }),
       ]),
     );
@@ -58,13 +61,13 @@ export class RedisTransitionLog implements TransitionLog {
   }
 
   async tips(): Promise<(string | null)[]> {
-    const replies = await this.named('tips', () => Promise.all(this.shards().map((shard) => this.redis.xrevrange(this.keys.log(shard), '+', '-', 'COUNT', 1))));
+    const replies = await this.named('tips', () => Promise.all(this.shards().map((shard) => this.redis.xrevrange(this.stream(shard), '+', '-', 'COUNT', 1))));
     return replies.map((entries) => (entries as RawEntry[])[0]?.[0] ?? null);
   }
 
   async takeNew(group: string, consumer: string, shards: readonly number[], count: number, blockMs: number): Promise<LogEntry[]> {
     if (shards.length === 0) return [];
-    const keys = shards.map((shard) => this.keys.log(shard));
+    const keys = shards.map((shard) => this.stream(shard));
     const reply = this.blocking.isCluster ? await this.pollEach(group, consumer, keys, count, blockMs) : await this.readGroup(group, consumer, keys, count, blockMs);
     return reply.flatMap(([key, entries]) => {
       const shard = keys.indexOf(key);
@@ -115,7 +118,7 @@ export class RedisTransitionLog implements TransitionLog {
   }
 
   async takeOver(group: string, consumer: string, shard: number, minIdleMs: number, count: number, cursor: string): Promise<TakenOver> {
-    const key = this.keys.log(shard);
+    const key = this.stream(shard);
     const reply = await this.named('take over', async () => {
       try {
         return (await this.redis.xautoclaim(key, group, consumer, minIdleMs, cursor, 'COUNT', count)) as [string, RawEntry[], string[]];
@@ -132,8 +135,9 @@ export class RedisTransitionLog implements TransitionLog {
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const byShard = new Map<number, string[]>();
-    for (const entry of entries) byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id]);
-    await this.named('ack', () => Promise.all([...byShard].map(([shard, ids]) => this.redis.xack(this.keys.log(shard), group, ...ids))));
+    // An entry of a layout no longer read stays pending in its stream: nobody reads it again.
+    for (const entry of entries) if (entry.shard < this.shardCount) byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id]);
+    await this.named('ack', () => Promise.all([...byShard].map(([shard, ids]) => this.redis.xack(this.stream(shard), group, ...ids))));
   }
 
   async backlog(group: string): Promise<GroupBacklog> {
@@ -141,7 +145,7 @@ export class RedisTransitionLog implements TransitionLog {
     let oldestAt: number | null = null;
     const older = (at: number) => (oldestAt = oldestAt === null ? at : Math.min(oldestAt, at));
     for (const shard of this.shards()) {
-      const key = this.keys.log(shard);
+      const key = this.stream(shard);
       const groups = (await this.named('backlog', async () => {
         try {
           return await this.redis.xinfo('GROUPS', key);
@@ -184,6 +188,14 @@ export class RedisTransitionLog implements TransitionLog {
         if (!(error instanceof Error) || !error.message.startsWith('BUSYGROUP')) throw this.error('create group', error);
       });
     }
+  }
+
+  /** Position `shard` of the log: its stream (RedisKeys.logTags). */
+  private stream(shard: number): string {
+    if (this.tags.version !== this.keys.layout.version) this.tags = { version: this.keys.layout.version, tags: this.keys.logTags() };
+    const tag = this.tags.tags[shard];
+    if (tag === undefined) throw new Error(`log position ${shard} is not read any more (the shard layout changed)`);
+    return `${tag}log`;
   }
 
   private shards(): number[] {

@@ -1,0 +1,64 @@
+import { Redis } from 'ioredis';
+import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
+import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redis-presence.store.js';
+import { RedisShardLeases } from '../../src/presence/infrastructure/redis/redis-shard-leases.js';
+import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
+import { ShardLayout } from '../../src/presence/infrastructure/redis/shard-layout.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { startRedis } from '../helpers/redis-server.js';
+
+// What a pod's Redis side does when the deployment's shard count changes under it (ShardLayoutSync
+// switches the layout): writes go to the new shards at once, the previous shards' logs are still read,
+// at the same positions, so an entry written just before the change is still delivered; per-shard
+// leases start over.
+useCleanup();
+
+const timing = { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 };
+
+it('after a switch from 4 to 8 shards: new writes under {s…/8}, the 4 shards\' log still read at its positions, leases start over', async () => {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  const layout = new ShardLayout(4);
+  const keys = new RedisKeys('layout-test:', layout);
+  const store = new RedisPresenceStore(redis, keys, timing, 'pod', 60_000);
+  const log = new RedisTransitionLog(redis, redis, keys, 60_000);
+  const ids = Array.from({ length: 12 }, (_, i) => `s${i}`);
+
+  // Written under 4 shards, none read yet.
+  for (const id of ids) await store.connect(id, `c-${id}`);
+  const leases = new RedisShardLeases(redis, 'layout-test:', keys, 'webhooks', 'pod', 5_000);
+  expect(await leases.refresh(() => true)).toEqual([0, 1, 2, 3]);
+  expect(log.shardCount).toBe(4);
+
+  expect(layout.switchTo(8, 4)).toBe(true);
+  // Positions 0..3 are still the 4-shard logs; 4..11 the 8-shard ones.
+  expect(log.shardCount).toBe(12);
+  // A pod re-asserts its connections under the new keys; four streamers then end.
+  for (const id of ids.slice(0, 4)) await store.connect(id, `c-${id}`);
+  for (const id of ids.slice(0, 4)) await store.end(id);
+  expect(await redis.exists(...ids.slice(0, 4).map((id) => `layout-test:{s${keys.shardOf(id)}/8}:st:${id}`))).toBe(4);
+
+  const taken = await log.takeNew('viewers', 'pod', Array.from({ length: 12 }, (_, i) => i), 100, 100);
+  const online = taken.filter((e) => e.event.status === 'online');
+  const ended = taken.filter((e) => e.event.reason === 'ended');
+  // Every connect made before the switch (the old layout's logs, positions 0..3), and what came after.
+  expect(online.filter((e) => e.shard < 4).map((e) => e.event.streamerId).sort()).toEqual([...ids].sort());
+  expect(online.filter((e) => e.shard >= 4).map((e) => e.event.streamerId).sort()).toEqual(ids.slice(0, 4).sort());
+  expect(ended.map((e) => e.event.streamerId).sort()).toEqual(ids.slice(0, 4).sort());
+  expect(ended.every((e) => e.shard >= 4)).toBe(true);
+  // Acknowledged in the streams they came from.
+  await log.ack('viewers', taken);
+  expect(await log.takeOver('viewers', 'other', 0, 0, 100, '0-0')).toMatchObject({ entries: [] });
+
+  // The leases of the old positions are given back, nothing held for one refresh, then taken anew.
+  expect(await leases.refresh(() => true)).toEqual([]);
+  expect(await redis.exists(...[0, 1, 2, 3].map((s) => `layout-test:{s${s}/4}:lease:webhooks`))).toBe(0);
+  expect(await leases.refresh(() => true)).toHaveLength(12);
+
+  // Once the previous layout is no longer read, its logs are gone from the positions.
+  expect(layout.switchTo(8, null)).toBe(true);
+  expect(log.shardCount).toBe(8);
+  // Presence is the new layout's: the four who ended are offline, the rest are not there (re-asserted by the pods).
+  expect((await store.getMany(ids.slice(0, 4))).map((s) => s.status)).toEqual(['offline', 'offline', 'offline', 'offline']);
+  redis.disconnect();
+});
