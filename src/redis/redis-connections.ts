@@ -217,6 +217,9 @@ function connectTo(topology: RedisTopology, options: RedisOptions, shardedSubscr
       const { enableOfflineQueue, enableAutoPipelining, connectionName, ...perNode } = options;
       const clusterOptions: ClusterOptions = {
         redisOptions: { ...perNode, ...(connectionName === undefined ? {} : { connectionName }), ...credentialsOf(topology), ...(topology.tls ? { tls: {} } : {}) },
+        // With TLS, nodes are reached by the names given, not by the addresses they resolve to: a managed
+        // cluster's certificate names its hosts (ioredis's advice for ElastiCache and the like).
+        ...(topology.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
         ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
         ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
         slotsRefreshInterval: SLOTS_REFRESH_MS,

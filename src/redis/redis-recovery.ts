@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
+import { OutageLog } from '../logging/outage-log.js';
 import { PresenceService } from '../presence/application/presence.service.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
 import { RedisConnections } from './redis-connections.js';
@@ -24,6 +25,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
   private readonly layout: ShardLayoutSync;
   private layoutTimer: NodeJS.Timeout | null = null;
   private syncing = false;
+  private readonly layoutOutage = new OutageLog(this.logger, 'shard layout not read; retrying every second', 'shard layout read again');
 
   constructor(
     @Inject(REDIS_CONNECTIONS) private readonly redis: RedisConnections,
@@ -52,8 +54,18 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     if (this.syncing) return;
     this.syncing = true;
     try {
-      // A failure is an outage, which the probe reports and recovers from; the next tick tries again.
-      if (await this.layout.sync().catch(() => false)) await this.recover('moved to the new shard layout');
+      // A failure is mostly an outage, which the probe reports and recovers from: said once, retried every tick.
+      const changed = await this.layout.sync().then(
+        (moved) => {
+          this.layoutOutage.succeeded();
+          return moved;
+        },
+        (error: unknown) => {
+          this.layoutOutage.failed(error);
+          return false;
+        },
+      );
+      if (changed) await this.recover('moved to the new shard layout');
     } finally {
       this.syncing = false;
     }

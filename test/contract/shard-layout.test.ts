@@ -55,9 +55,16 @@ it('after a switch from 4 to 8 shards: new writes under {s…/8}, the 4 shards\'
   expect(await redis.exists(...[0, 1, 2, 3].map((s) => `layout-test:{s${s}/4}:lease:webhooks`))).toBe(0);
   expect(await leases.refresh(() => true)).toHaveLength(12);
 
-  // Once the previous layout is no longer read, its logs are gone from the positions.
+  // An entry taken while the previous layout was read, acknowledged after it no longer is (its position
+  // now names another stream): the acknowledgement still reaches the stream it came from.
+  await store.connect('late', 'c-late');
+  const [late] = await log.takeNew('viewers', 'pod', Array.from({ length: 12 }, (_, i) => i), 100, 100);
+  expect(late!.shard).toBeGreaterThanOrEqual(4);
   expect(layout.switchTo(8, null)).toBe(true);
   expect(log.shardCount).toBe(8);
+  await log.ack('viewers', [late!]);
+  const lateStream = `layout-test:{s${keys.shardOf('late')}/8}:log`;
+  expect((await redis.xpending(lateStream, 'viewers'))[0]).toBe(0);
   // Presence is the new layout's: the four who ended are offline, the rest are not there (re-asserted by the pods).
   expect((await store.getMany(ids.slice(0, 4))).map((s) => s.status)).toEqual(['offline', 'offline', 'offline', 'offline']);
   redis.disconnect();

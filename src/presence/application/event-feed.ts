@@ -30,6 +30,10 @@ export class EventFeed {
     return this.log.shardCount;
   }
 
+  get layout(): string {
+    return this.log.layout;
+  }
+
   /**
    * Up to `limit` entries after `after` (null: from the oldest kept); when there are none, waits up to
    * `waitMs` for one (stopping early when `gone` says the client left). `expired` when `after` is older
@@ -37,8 +41,12 @@ export class EventFeed {
    */
   async read(after: LogPosition | null, limit: number, waitMs: number, gone: () => boolean = () => false): Promise<FeedRead> {
     const start = after ?? Array.from({ length: this.log.shardCount }, () => null);
+    const layout = this.log.layout;
     const giveUpAt = Date.now() + waitMs;
     for (;;) {
+      // The shard layout changed under the reader (docs/OPERATIONS.md): its positions name other
+      // shards now, so it starts again, as after the retention.
+      if (this.log.layout !== layout) return { kind: 'expired' };
       const { now, shards, droppedThrough = [] } = await this.log.readAfter(start, limit);
       const dropped = start.some((id, shard) => id !== null && droppedThrough[shard] != null && compareIds(id, droppedThrough[shard]!) < 0);
       if (dropped || isExpired(start, now, this.config.eventLogRetentionMs)) return { kind: 'expired' };

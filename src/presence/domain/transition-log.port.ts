@@ -31,6 +31,8 @@ export interface TakenOver {
 export interface TransitionLog {
   /** How many shards (positions) the log has; a feed cursor carries one position per shard. */
   readonly shardCount: number;
+  /** Which shards the positions are (it changes with the shard layout); a feed cursor carries it too. */
+  readonly layout: string;
   /**
    * The log's clock, read first, then up to `count` entries of each shard after its position (null:
    * from the oldest kept), in id order. Entries appended after the read have ids at or above `now`.

@@ -21,6 +21,7 @@ interface Group {
  */
 export class MemoryTransitionLog implements TransitionLog {
   readonly shardCount = 1;
+  readonly layout = '1';
   private readonly entries: LogEntry[] = [];
   /** The index of `entries[0]` since the log began: indexes stay valid as the front is trimmed. */
   private base = 0;

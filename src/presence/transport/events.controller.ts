@@ -35,7 +35,8 @@ export class EventsController {
   ): Promise<FeedResponse> {
     const limit = parseWholeNumber('limit', limitText, DEFAULT_FEED_LIMIT, 1, MAX_FEED_LIMIT);
     const waitMs = parseWholeNumber('waitMs', waitText, 0, 0, MAX_WAIT_MS);
-    const position = after === undefined ? null : decodeFeedCursor(after, this.feed.shardCount);
+    const layout = this.feed.layout;
+    const position = after === undefined ? null : decodeFeedCursor(after, this.feed.shardCount, layout);
     if (after !== undefined && position === null) throw badRequest('invalid_cursor', 'after is not a cursor this feed returned');
     let left = false;
     request.once('close', () => (left = true));
@@ -49,8 +50,8 @@ export class EventsController {
       );
     }
     return {
-      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at), event: entry.event })),
-      nextCursor: encodeFeedCursor(read.next),
+      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), event: entry.event })),
+      nextCursor: encodeFeedCursor(read.next, layout),
     };
   }
 }

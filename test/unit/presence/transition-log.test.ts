@@ -31,14 +31,16 @@ describe('stream ids', () => {
 });
 
 describe('feed cursors', () => {
-  test('round trip, opaque, and refused when malformed or made for another shard count', () => {
+  test('round trip, opaque, and refused when malformed or made for another shard count or layout', () => {
     const position = ['1-0', null, '1796000000000-7'];
-    const cursor = encodeFeedCursor(position);
+    const cursor = encodeFeedCursor(position, '3');
     expect(cursor).not.toContain('1796000000000');
-    expect(decodeFeedCursor(cursor, 3)).toEqual(position);
-    expect(decodeFeedCursor(cursor, 16)).toBeNull();
-    for (const bad of ['', 'x', 'e1.!!!', `e1.${Buffer.from('1-0,abc,').toString('base64url')}`, `e1.${Buffer.from('1-0,2-99999999999999999999999,').toString('base64url')}`]) {
-      expect([bad, decodeFeedCursor(bad, 3)]).toEqual([bad, null]);
+    expect(decodeFeedCursor(cursor, 3, '3')).toEqual(position);
+    expect(decodeFeedCursor(cursor, 16, '3')).toBeNull();
+    // The same number of positions, of other shards (1 previous + 2 current, after a change): refused.
+    expect(decodeFeedCursor(cursor, 3, '1+2')).toBeNull();
+    for (const bad of ['', 'x', 'e1.!!!', `e1.${Buffer.from('3;1-0,abc,').toString('base64url')}`, `e1.${Buffer.from('3;1-0,2-99999999999999999999999,').toString('base64url')}`, `e1.${Buffer.from('1-0,2-0,').toString('base64url')}`]) {
+      expect([bad, decodeFeedCursor(bad, 3, '3')]).toEqual([bad, null]);
     }
   });
 

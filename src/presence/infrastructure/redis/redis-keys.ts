@@ -32,14 +32,14 @@ export class RedisKeys {
   }
 
   /** The keys every presence script of a shard declares first (lua/prelude.lua): deadlines, online, log. */
-  shardKeys(shard: number): [string, string, string] {
-    const tag = this.tag(shard);
+  shardKeys(shard: number, count = this.shardCount): [string, string, string] {
+    const tag = this.tag(shard, count);
     return [`${tag}deadlines`, `${tag}online`, `${tag}log`];
   }
 
   /** The three keys a presence script declares per streamer (lua/prelude.lua): state, leases, timeline. */
-  recordKeys(streamerId: string): [string, string, string] {
-    const tag = this.tag(this.shardOf(streamerId));
+  recordKeys(streamerId: string, count = this.shardCount): [string, string, string] {
+    const tag = this.tag(shardOf(streamerId, count), count);
     return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}tl:${streamerId}`];
   }
 

@@ -75,12 +75,13 @@ export class RedisPresenceStore implements PresenceStore {
     // Two steps, so each script declares the keys it touches: which streamers are due, every shard at
     // once (one read each), then their expiry, shard by shard with what is left of the budget. The first
     // shard rotates so none is starved.
+    // One count for the whole sweep: the layout may change under it (ShardLayoutSync).
     const shardCount = this.keys.shardCount;
     const first = this.nextSweepShard;
     this.nextSweepShard = (first + 1) % shardCount;
     const order = Array.from({ length: shardCount }, (_, i) => (first + i) % shardCount);
     const due = await this.call('expire-due', () =>
-      Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard)], [...this.common(), limit])) as string[])),
+      Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.shardKeys(shard, shardCount)[0]], [...this.common(), limit])) as string[])),
     );
     let serverTime = Math.max(0, ...due.map((reply) => Number(reply[0])));
     let budget = limit;
@@ -90,7 +91,7 @@ export class RedisPresenceStore implements PresenceStore {
       if (ids.length === 0) continue;
       budget -= ids.length;
       const reply = (await this.call('expire-due', () =>
-        SCRIPTS.expireDue.run(this.redis, [...this.keys.shardKeys(shard), ...ids.flatMap((id) => this.keys.recordKeys(id))], [...this.common(), ...ids]),
+        SCRIPTS.expireDue.run(this.redis, [...this.keys.shardKeys(shard, shardCount), ...ids.flatMap((id) => this.keys.recordKeys(id, shardCount))], [...this.common(), ...ids]),
       )) as string[];
       serverTime = Math.max(serverTime, Number(reply[0]));
       events.push(...decodeEvents(reply, 1));

@@ -85,6 +85,8 @@ export class RedisShardLeases implements ShardOwnership {
   }
 
   holds(shard: number): boolean {
+    // After a change of shard layout, positions name other streams: nothing is held until the next refresh.
+    if (this.layoutVersion !== this.keys.layout.version) return false;
     const renewedAt = this.owned.get(shard);
     // The margin covers the time a renewal takes to reach Redis, and clock drift between pod and Redis.
     return renewedAt !== undefined && Date.now() < renewedAt + this.ttlMs - Math.min(1_000, this.ttlMs / 4);

@@ -35,6 +35,12 @@ export class RedisTransitionLog implements TransitionLog {
 
   private tags: { version: number; tags: string[] } = { version: -1, tags: [] };
 
+  /** The counts of the layouts read, e.g. `16`, or `8+16` while the previous 8 shards are still read. */
+  get layout(): string {
+    const { previousCount, count } = this.keys.layout;
+    return previousCount === null ? String(count) : `${previousCount}+${count}`;
+  }
+
   /** The streams read: the current layout's shards, after the previous layout's for a while after a change. */
   get shardCount(): number {
     return this.keys.logTags().length;
@@ -71,7 +77,7 @@ export class RedisTransitionLog implements TransitionLog {
     const reply = this.blocking.isCluster ? await this.pollEach(group, consumer, keys, count, blockMs) : await this.readGroup(group, consumer, keys, count, blockMs);
     return reply.flatMap(([key, entries]) => {
       const shard = keys.indexOf(key);
-      return entries.map((entry) => decodeEntry(shards[shard]!, entry));
+      return entries.map((entry) => remember(decodeEntry(shards[shard]!, entry), key));
     });
   }
 
@@ -83,8 +89,14 @@ export class RedisTransitionLog implements TransitionLog {
   private async pollEach(group: string, consumer: string, keys: readonly string[], count: number, blockMs: number): Promise<[string, RawEntry[]][]> {
     const giveUpAt = Date.now() + blockMs;
     for (;;) {
-      const reply = (await Promise.all(keys.map((key) => this.readGroup(group, consumer, [key], count, null)))).flat();
-      if (reply.length > 0 || Date.now() >= giveUpAt) return reply;
+      // One shard's primary failing (a failover) must not hold back the others': what they gave is
+      // returned (it is pending for this consumer now), and the failure only when nothing came.
+      const settled = await Promise.allSettled(keys.map((key) => this.readGroup(group, consumer, [key], count, null)));
+      const reply = settled.flatMap((result) => (result.status === 'fulfilled' ? result.value : []));
+      const failed = settled.find((result) => result.status === 'rejected');
+      if (reply.length > 0) return reply;
+      if (failed !== undefined) throw failed.reason;
+      if (Date.now() >= giveUpAt) return reply;
       await sleep(Math.max(0, Math.min(CLUSTER_POLL_MS, giveUpAt - Date.now())));
     }
   }
@@ -129,15 +141,19 @@ export class RedisTransitionLog implements TransitionLog {
     });
     const [next, entries, deleted] = reply;
     // Redis 7 lists entries trimmed while pending apart (and drops them from the pending list).
-    return { entries: entries.filter((entry) => entry !== null).map((entry) => decodeEntry(shard, entry)), lost: (deleted ?? []).length, next };
+    return { entries: entries.filter((entry) => entry !== null).map((entry) => remember(decodeEntry(shard, entry), key)), lost: (deleted ?? []).length, next };
   }
 
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const byShard = new Map<number, string[]>();
-    // An entry of a layout no longer read stays pending in its stream: nobody reads it again.
-    for (const entry of entries) if (entry.shard < this.shardCount) byShard.set(entry.shard, [...(byShard.get(entry.shard) ?? []), entry.id]);
-    await this.named('ack', () => Promise.all([...byShard].map(([shard, ids]) => this.redis.xack(this.stream(shard), group, ...ids))));
+    // Acknowledged in the stream each entry was read from: after a change of shard layout, its position
+    // may name another stream.
+    const byStream = new Map<string, string[]>();
+    for (const entry of entries) {
+      const stream = readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
+      if (stream !== null) byStream.set(stream, [...(byStream.get(stream) ?? []), entry.id]);
+    }
+    await this.named('ack', () => Promise.all([...byStream].map(([stream, ids]) => this.redis.xack(stream, group, ...ids))));
   }
 
   async backlog(group: string): Promise<GroupBacklog> {
@@ -215,6 +231,14 @@ function fieldsOf(flat: unknown[]): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
   for (let i = 0; i + 1 < flat.length; i += 2) fields[String(flat[i])] = flat[i + 1];
   return fields;
+}
+
+/** The stream each entry taken by a relay was read from, for its acknowledgement. */
+const readFrom = new WeakMap<LogEntry, string>();
+
+function remember(entry: LogEntry, stream: string): LogEntry {
+  readFrom.set(entry, stream);
+  return entry;
 }
 
 /** One stream entry (fields written by lua/prelude.lua `emit`) as a log entry. */
