@@ -42,7 +42,9 @@ export class RedisConnections {
   private readonly subscriptions: BatchedShardSubscriptions;
   private readonly publishes: PublishFence;
   private readonly logger = new Logger(RedisConnections.name);
-  private readonly recoveryListeners: Array<() => void> = [];
+  private readonly recoveryListeners: Array<(downSince: number) => void> = [];
+  /** When (this pod's clock) Redis was first seen unusable in the current outage. */
+  private downSince: number | null = null;
   /** Connections whose error has been logged since they were last ready. */
   private readonly failing = new Set<string>();
   private probeTimer: NodeJS.Timeout | null = null;
@@ -85,6 +87,13 @@ export class RedisConnections {
       client.on('close', () => this.markDown(name));
     }
     this.subscriber.on('ready', () => void this.checkRecovered());
+    // A Cluster's sharded subscribers: one per primary, replaced by ioredis when a primary goes (its
+    // channels re-subscribed on the new one). Until then events to those channels are lost here: an
+    // outage, recovered (re-assert, resync, replay) once they are all back.
+    if (this.subscriber instanceof Cluster) {
+      this.subscriber.on('-node', () => this.markDown('subscriber'));
+      this.subscriber.on('subscribersReady', () => void this.checkRecovered());
+    }
   }
 
   /** Starts probing; call once the app is up. */
@@ -102,8 +111,8 @@ export class RedisConnections {
     return null;
   }
 
-  /** Called each time Redis is usable again after having been unusable. */
-  onRecovered(listener: () => void): void {
+  /** Called each time Redis is usable again after having been unusable, with when it stopped being so. */
+  onRecovered(listener: (downSince: number) => void): void {
     this.recoveryListeners.push(listener);
   }
 
@@ -152,7 +161,7 @@ export class RedisConnections {
     } catch {
       if (this.probeOk) this.logger.warn({ msg: 'redis stopped answering' });
       this.probeOk = false;
-      this.wasDown = true;
+      this.setDown();
     }
   }
 
@@ -164,15 +173,22 @@ export class RedisConnections {
 
   private markDown(connection: string): void {
     if (!this.wasDown) this.logger.warn({ msg: 'redis connection lost', connection });
+    this.setDown();
+  }
+
+  private setDown(): void {
     this.wasDown = true;
+    this.downSince ??= Date.now();
   }
 
   private async checkRecovered(): Promise<void> {
     if (!this.wasDown || this.problem() !== null) return;
     this.wasDown = false;
+    const downSince = this.downSince ?? Date.now();
+    this.downSince = null;
     await this.subscriptionsSettled();
     this.logger.log({ msg: 'redis usable again: re-asserting connections, asking viewers to resync' });
-    for (const listener of this.recoveryListeners) listener();
+    for (const listener of this.recoveryListeners) listener(downSince);
   }
 
   private named(): Array<[string, RedisClient]> {

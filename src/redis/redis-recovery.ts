@@ -3,13 +3,22 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
 import { OutageLog } from '../logging/outage-log.js';
+import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
 import { PresenceService } from '../presence/application/presence.service.js';
+import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.js';
+import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
 import { RedisConnections } from './redis-connections.js';
 import { ShardLayoutSync } from './shard-layout-sync.js';
 
 /** How often the pod reads the deployment's shard layout (a pod that moves it is followed this fast). */
 const LAYOUT_SYNC_MS = 1_000;
+/** The replay after an outage starts this long before it, for clocks that differ (the pod's and Redis's). */
+const REPLAY_MARGIN_MS = 5_000;
+const REPLAY_AGAIN_MS = 2_000;
+/** Entries per shard per read, and reads at most: the replay is bounded whatever the outage's length. */
+const REPLAY_PAGE = 500;
+const REPLAY_MAX_PAGES = 20;
 
 export const REDIS_CONNECTIONS = Symbol('RedisConnections');
 
@@ -32,6 +41,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     private readonly readiness: Readiness,
     private readonly presence: PresenceService,
     private readonly broadcaster: ViewerBroadcaster,
+    @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.layout = new ShardLayoutSync(redis.command, config.redisKeyPrefix, config.redisShards, redis.keys.layout);
@@ -39,7 +49,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
 
   onApplicationBootstrap(): void {
     this.readiness.addCheck(() => this.redis.problem());
-    this.redis.onRecovered(() => void this.recover('recovered from redis outage'));
+    this.redis.onRecovered((downSince) => void this.recover('recovered from redis outage', downSince));
     this.redis.start();
     this.layoutTimer = setInterval(() => void this.syncLayout(), LAYOUT_SYNC_MS);
     this.layoutTimer.unref();
@@ -71,9 +81,36 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private async recover(msg: string): Promise<void> {
+  /**
+   * Re-asserts this pod's connections and asks its viewers to resync. After an outage (`downSince`), it
+   * also replays to this pod's viewers what the log holds since then: events published while this pod's
+   * subscriptions were down reached nobody here, and a resync gives the latest state but not the
+   * transitions. Once at recovery and once REPLAY_AGAIN_MS later, for subscriptions that came back later
+   * than the rest (a Cluster's sharded subscribers). Clients drop what they already have (same version).
+   */
+  private async recover(msg: string, downSince: number | null = null): Promise<void> {
     const reasserted = await this.presence.reassertLocal();
     this.broadcaster.resync();
-    this.logger.log({ msg, reasserted });
+    const replayed = downSince === null ? 0 : await this.replay(downSince - REPLAY_MARGIN_MS);
+    this.logger.log({ msg, reasserted, replayed });
+    if (downSince !== null) setTimeout(() => void this.replay(downSince - REPLAY_MARGIN_MS), REPLAY_AGAIN_MS).unref();
+  }
+
+  /** Emits to this pod's viewers every logged event since `from` (ms, the log's clock); how many. */
+  private async replay(from: number): Promise<number> {
+    let position: LogPosition = Array.from({ length: this.log.shardCount }, () => `${Math.max(0, from)}-0`);
+    let replayed = 0;
+    try {
+      for (let page = 0; page < REPLAY_MAX_PAGES; page += 1) {
+        const { shards } = await this.log.readAfter(position, REPLAY_PAGE);
+        for (const entry of shards.flat().sort(byLogOrder)) this.broadcaster.publishLocal(entry.event);
+        replayed += shards.reduce((sum, entries) => sum + entries.length, 0);
+        if (shards.every((entries) => entries.length < REPLAY_PAGE)) break;
+        position = position.map((id, shard) => shards[shard]?.at(-1)?.id ?? id);
+      }
+    } catch (error) {
+      this.logger.warn({ msg: 'replay after outage failed; viewers have their resync', error: error instanceof Error ? error.message : String(error) });
+    }
+    return replayed;
   }
 }

@@ -6,6 +6,9 @@ import { MetricsService } from '../../metrics/metrics.service.js';
 import { ConnectionQueue } from './connection-queue.js';
 import { PRESENCE_STORE } from './injection-tokens.js';
 
+/** Store calls a re-assert runs at once: a pod with 20,000 connections does not send them in one burst. */
+const REASSERT_CONCURRENCY = 64;
+
 /** What this pod knows of one of its own streamer connections, to re-assert it after a store outage. */
 interface LocalConnection {
   readonly streamerId: string;
@@ -56,18 +59,45 @@ export class PresenceService {
   }
 
   /**
-   * After the store was unreachable (or came back empty), renews the lease of every live connection on
-   * this pod, with its last meta, so presence is right again without any client reconnecting.
-   * Returns how many were re-asserted; failures are left to the connections' next heartbeats.
+   * After the store was unreachable (or came back empty, or the shard layout changed), renews the lease
+   * of every live connection on this pod, with its last meta, so presence is right again without any
+   * client reconnecting. Returns how many were re-asserted; failures are left to the connections' next
+   * heartbeats.
+   *
+   * Every connection's re-assert is queued at once, before any message that arrives during the recovery:
+   * an `end` sent meanwhile then comes after it (and still makes the offline event), instead of finding
+   * nothing to end and being overtaken by a re-assert that revives nobody. At most REASSERT_CONCURRENCY
+   * store calls run at a time.
    */
   async reassertLocal(): Promise<number> {
     let done = 0;
-    for (const [connectionId, local] of [...this.local]) {
-      if (local.ended) continue;
-      await this.queue
-        .run(connectionId, () => this.store.heartbeat(local.streamerId, connectionId, local.meta))
-        .then(() => (done += 1), () => undefined);
-    }
+    let running = 0;
+    const waiting: Array<() => void> = [];
+    const slot = async (): Promise<() => void> => {
+      if (running >= REASSERT_CONCURRENCY) await new Promise<void>((resolve) => waiting.push(resolve));
+      running += 1;
+      return () => {
+        running -= 1;
+        waiting.shift()?.();
+      };
+    };
+    await Promise.all(
+      [...this.local].map(([connectionId, local]) =>
+        this.queue
+          .run(connectionId, async () => {
+            // Looked at when its turn comes: an `end` that got there first stands.
+            if (local.ended || this.local.get(connectionId) !== local) return;
+            const release = await slot();
+            try {
+              await this.store.heartbeat(local.streamerId, connectionId, local.meta);
+              done += 1;
+            } finally {
+              release();
+            }
+          })
+          .catch(() => undefined),
+      ),
+    );
     return done;
   }
 

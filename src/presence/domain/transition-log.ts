@@ -65,7 +65,7 @@ export function idBefore(id: string): string {
 }
 
 /** Log order across shards: by time, then by shard, so one streamer's entries (one shard) keep their order. */
-function byLogOrder(a: LogEntry, b: LogEntry): number {
+export function byLogOrder(a: LogEntry, b: LogEntry): number {
   return idTime(a.id) - idTime(b.id) || a.shard - b.shard || compareIds(a.id, b.id);
 }
 

@@ -37,6 +37,12 @@ export class ViewerBroadcaster implements PresencePublisher {
     this.dashboard?.to(DASHBOARD_ROOM).volatile.emit('presence', event);
   }
 
+  /** The same, to this pod's sockets only (not through the adapter): a replay after an outage. */
+  publishLocal(event: PresenceEvent): void {
+    this.namespace?.local.to(streamerRoom(event.streamerId)).emit('presence', event);
+    this.dashboard?.local.to(DASHBOARD_ROOM).volatile.emit('presence', event);
+  }
+
   /**
    * Tells the viewers on THIS pod (`local`: not through the adapter) that events may have been missed,
    * so they subscribe again for fresh snapshots.

@@ -108,8 +108,9 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     const missing = (events: ReadonlyArray<{ streamerId: string; status: string }>) =>
       transitions.filter(([id, status]) => !events.some((e) => e.streamerId === id && e.status === status)).map(([id, status]) => `${id} ${status}`);
     const seen = (events: ReadonlyArray<{ streamerId: string; status: string }>) => missing(events).length === 0;
-    await waitUntil(() => viewers.every((v) => seen(v.seen())), 15_000, 50).catch((error: Error) => {
-      throw new Error(`${error.message}: viewers missed ${JSON.stringify(viewers.map((v) => missing(v.seen())))}`);
+    // As events, not only as the state a resync snapshot shows: the transitions themselves reach them.
+    await waitUntil(() => viewers.every((v) => seen(v.events.payloads())), 15_000, 50).catch((error: Error) => {
+      throw new Error(`${error.message}: viewers missed ${JSON.stringify(viewers.map((v) => missing(v.events.payloads())))}`);
     });
     const heard = () => receiver.acknowledged().map((d) => d.body!.data as { streamerId: string; status: string; reason: string });
     await waitUntil(() => seen(heard()), 20_000, 100).catch(async (error: Error) => {
