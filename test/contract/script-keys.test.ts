@@ -96,6 +96,14 @@ it('every script touches only the keys it declares, and declares them as its hea
   await new Promise((resolve) => setTimeout(resolve, 400));
   const swept = await store.expireDue(100);
   expect(swept.events.map((e) => `${e.streamerId}:${e.reason}`).sort()).toEqual(['alpha:disconnected', 'beta:timeout', 'delta:timeout']);
+  // A change of shard count: the previous count's leases are swept too (previous-expiry,
+  // offline-if-absent, forget), one streamer re-asserted under the new count, one not.
+  await store.connect('epsilon', 'e1');
+  await store.connect('zeta', 'z1');
+  keys.layout.switchTo(8, 4);
+  await store.connect('zeta', 'z1');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  expect((await store.expireDue(100)).events.map((e) => `${e.streamerId}:${e.reason}`)).toContain('epsilon:timeout');
   const leases = new RedisShardLeases(redis, PREFIX, keys, 'viewers', 'keys-pod', 5_000);
   await leases.refresh(() => true);
   await leases.refresh(() => true);

@@ -69,3 +69,43 @@ it('after a switch from 4 to 8 shards: new writes under {s…/8}, the 4 shards\'
   expect((await store.getMany(ids.slice(0, 4))).map((s) => s.status)).toEqual(['offline', 'offline', 'offline', 'offline']);
   redis.disconnect();
 });
+
+it('the previous count\'s leases are still swept: who left just before the change goes offline under the new keys, who was re-asserted does not', async () => {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  const layout = new ShardLayout(4);
+  const keys = new RedisKeys('sweep-test:', layout);
+  const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 400, reconnectGraceMs: 200 }, 'pod', 60_000);
+  const log = new RedisTransitionLog(redis, redis, keys, 60_000);
+  // Under 4 shards: `left` closed its socket (in its grace when the change comes), `gone` is on a pod
+  // that died (its lease runs to the TTL), `stays` is re-asserted under 8 shards by its pod.
+  for (const id of ['left', 'gone', 'stays']) await store.connect(id, `c-${id}`);
+  await store.disconnect('left', 'c-left');
+  layout.switchTo(8, 4);
+  await store.heartbeat('stays', 'c-stays');
+  const seen: string[] = [];
+  const deadline = Date.now() + 3_000;
+  // `stays` keeps heartbeating (under the new keys) throughout.
+  const sweep = async () => {
+    await store.heartbeat('stays', 'c-stays');
+    for (const event of (await store.expireDue(100)).events) seen.push(`${event.streamerId}:${event.status}:${event.reason}`);
+  };
+  while (Date.now() < deadline && seen.length < 2) {
+    await sweep();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // Past every old deadline (`stays` had one too): anything more would show now.
+  for (const end = Date.now() + 600; Date.now() < end; ) {
+    await sweep();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(seen.sort()).toEqual(['gone:offline:timeout', 'left:offline:disconnected']);
+  // Logged under the new keys (the relays read them), and the old records are gone.
+  const newPositions = Array.from({ length: 8 }, (_, i) => 4 + i);
+  const logged = (await log.takeNew('viewers', 'pod', newPositions, 100, 100)).map((e) => `${e.event.streamerId}:${e.event.status}`);
+  expect(logged).toEqual(expect.arrayContaining(['left:offline', 'gone:offline', 'stays:online']));
+  expect(logged.filter((entry) => entry === 'stays:offline')).toEqual([]);
+  expect(await redis.exists(...['left', 'gone', 'stays'].map((id) => keys.recordKeys(id, 4)[0]))).toBe(0);
+  expect((await store.getMany(['stays']))[0]!.status).toBe('online');
+  redis.disconnect();
+});

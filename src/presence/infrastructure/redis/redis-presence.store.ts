@@ -1,4 +1,4 @@
-import type { Meta, PresenceState } from '../../domain/presence-state.js';
+import type { Meta, PresenceEvent, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
 import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer-record.js';
@@ -7,7 +7,7 @@ import type { RedisClient } from '../../../redis/redis-client.js';
 import type { ReplicaWait } from '../../../redis/replica-wait.js';
 import { componentError } from './component-error.js';
 import { LuaScript } from './lua-script.js';
-import type { RedisKeys } from './redis-keys.js';
+import { type RedisKeys, shardOf } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
 
 /** Told of every call: its operation, how long it took (s), and whether it failed in the end. */
@@ -19,6 +19,9 @@ const SCRIPTS = {
   end: new LuaScript('end'),
   dueIds: new LuaScript('due-ids'),
   expireDue: new LuaScript('expire-due'),
+  previousExpiry: new LuaScript('previous-expiry'),
+  offlineIfAbsent: new LuaScript('offline-if-absent'),
+  forget: new LuaScript('forget'),
   readStates: new LuaScript('read-states'),
 };
 
@@ -97,7 +100,38 @@ export class RedisPresenceStore implements PresenceStore {
       events.push(...decodeEvents(reply, 1));
       if (budget === 0) break;
     }
+    const previous = this.keys.layout.previousCount;
+    if (previous !== null && budget > 0) events.push(...(await this.expirePrevious(previous, shardCount, budget)));
     return { serverTime, events };
+  }
+
+  /**
+   * The previous shard count's leases, while it is still read after a change (ShardLayout): nothing
+   * else sweeps them, and a streamer that left just before its pod moved (in its reconnect grace, or on a
+   * pod that died) would stay online for its viewers for good. Each one that ran out goes offline under
+   * the current keys, unless those know it already (a pod re-asserted it); then the old record goes.
+   */
+  private async expirePrevious(previous: number, current: number, limit: number): Promise<PresenceEvent[]> {
+    const events: PresenceEvent[] = [];
+    let budget = limit;
+    for (let shard = 0; shard < previous && budget > 0; shard += 1) {
+      const due = (await this.call('expire-due', () =>
+        SCRIPTS.dueIds.run(this.redis, [this.keys.shardKeys(shard, previous)[0]], [...this.common(), budget]),
+      )) as string[];
+      for (const id of due.slice(1)) {
+        budget -= 1;
+        const old = [...this.keys.shardKeys(shard, previous), ...this.keys.recordKeys(id, previous)];
+        const [, state, since, reason] = (await this.call('expire-due', () => SCRIPTS.previousExpiry.run(this.redis, old, [...this.common(), id]))) as string[];
+        if (state === 'live') continue;
+        if (state === 'gone') {
+          const keys = [...this.keys.shardKeys(shardOf(id, current), current), ...this.keys.recordKeys(id, current)];
+          const reply = (await this.call('expire-due', () => SCRIPTS.offlineIfAbsent.run(this.redis, keys, [...this.common(), id, since!, reason!]))) as string[];
+          events.push(...decodeEvents(reply, 1));
+        }
+        await this.call('expire-due', () => SCRIPTS.forget.run(this.redis, old, [...this.common(), id]));
+      }
+    }
+    return events;
   }
 
   async getMany(streamerIds: readonly string[]): Promise<PresenceState[]> {
