@@ -13,8 +13,11 @@ import { ShardLayoutSync } from './shard-layout-sync.js';
 
 /** How often the pod reads the deployment's shard layout (a pod that moves it is followed this fast). */
 const LAYOUT_SYNC_MS = 1_000;
-/** The replay after an outage starts this long before it, for clocks that differ (the pod's and Redis's). */
-const REPLAY_MARGIN_MS = 5_000;
+/**
+ * The replay after an outage starts this long before the pod noticed it: noticing takes up to a probe
+ * interval and a command timeout (2 s), and the log's clock (Redis's) may differ a little from the pod's.
+ */
+const REPLAY_MARGIN_MS = 3_000;
 const REPLAY_AGAIN_MS = 2_000;
 /** Entries per shard per read, and reads at most: the replay is bounded whatever the outage's length. */
 const REPLAY_PAGE = 500;

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { TimelineEntry } from '../domain/timeline.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { ConnectionQueue } from './connection-queue.js';
 import { PRESENCE_STORE } from './injection-tokens.js';
@@ -15,6 +17,8 @@ interface LocalConnection {
   meta: Meta | undefined;
   /** The streamer sent `end` on it and has not heartbeated since: re-asserting must not revive it. */
   ended: boolean;
+  /** When (this pod's clock) it last connected or heartbeated: one silent past the TTL has timed out. */
+  lastBeatAt: number;
 }
 
 /**
@@ -31,10 +35,11 @@ export class PresenceService {
   constructor(
     @Inject(PRESENCE_STORE) private readonly store: PresenceStore,
     private readonly metrics: MetricsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    this.local.set(connectionId, { streamerId, meta: undefined, ended: false });
+    this.local.set(connectionId, { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() });
     return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId));
   }
 
@@ -43,6 +48,7 @@ export class PresenceService {
     const local = this.local.get(connectionId);
     if (local !== undefined) {
       local.ended = false;
+      local.lastBeatAt = Date.now();
       if (meta !== undefined) local.meta = meta;
     }
     return this.queue.run(connectionId, () => this.store.heartbeat(streamerId, connectionId, meta));
@@ -85,8 +91,9 @@ export class PresenceService {
       [...this.local].map(([connectionId, local]) =>
         this.queue
           .run(connectionId, async () => {
-            // Looked at when its turn comes: an `end` that got there first stands.
-            if (local.ended || this.local.get(connectionId) !== local) return;
+            // Looked at when its turn comes: an `end` that got there first stands. A connection silent for
+            // the TTL has timed out (its offline may be out already): re-asserting it would revive it.
+            if (local.ended || this.local.get(connectionId) !== local || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) return;
             const release = await slot();
             try {
               await this.store.heartbeat(local.streamerId, connectionId, local.meta);
