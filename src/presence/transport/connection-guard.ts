@@ -98,20 +98,22 @@ export const MAX_CONNECT_PACKETS = 20;
  * events past every budget of the real namespaces (it is refused by `refuseMainNamespace`).
  */
 export function guardConnectPackets(serves: (namespace: string) => boolean) {
+  // One listener function for every connection (`this` is the connection), its count on the connection:
+  // a closure per connection cost each idle connection's heap a few hundred bytes (npm run bench).
+  function onMessage(this: EngineSocket & { connectPackets?: number }, data: unknown): void {
+    // A Socket.IO CONNECT packet: '0', then the namespace up to ',' (or the end), '/' when absent.
+    if (typeof data !== 'string' || data[0] !== '0') return;
+    this.connectPackets = (this.connectPackets ?? 0) + 1;
+    if (this.connectPackets > MAX_CONNECT_PACKETS && this.readyState === 'open') {
+      cut(this, 'connect flood');
+      return;
+    }
+    const comma = data.indexOf(',');
+    const namespace = data[1] === '/' ? data.slice(1, comma === -1 ? data.length : comma) : '/';
+    if (namespace === '/' || !serves(namespace)) countRefused(this);
+  }
   return (conn: EngineSocket): void => {
-    let connects = 0;
-    conn.on('message', (data: unknown) => {
-      // A Socket.IO CONNECT packet: '0', then the namespace up to ',' (or the end), '/' when absent.
-      if (typeof data !== 'string' || data[0] !== '0') return;
-      connects += 1;
-      if (connects > MAX_CONNECT_PACKETS && conn.readyState === 'open') {
-        cut(conn, 'connect flood');
-        return;
-      }
-      const comma = data.indexOf(',');
-      const namespace = data[1] === '/' ? data.slice(1, comma === -1 ? data.length : comma) : '/';
-      if (namespace === '/' || !serves(namespace)) countRefused(conn);
-    });
+    conn.on('message', onMessage);
   };
 }
 
@@ -137,9 +139,14 @@ export function onePerNamespace() {
       return;
     }
     claimed.add(socket.nsp.name);
-    socket.once('disconnect', () => claimed.delete(socket.nsp.name));
+    socket.on('disconnect', freeNamespace);
     next();
   };
+}
+
+/** The socket's namespace claim, freed when it disconnects (`this` is the socket; one function for all). */
+function freeNamespace(this: Socket): void {
+  (this.client as unknown as { claimedNamespaces?: Set<string> }).claimedNamespaces?.delete(this.nsp.name);
 }
 
 /** Frees the namespace `onePerNamespace` claimed, for a socket a later step refused after all. */
@@ -153,16 +160,29 @@ export function releaseNamespace(socket: Socket): void {
  * server).
  */
 export function guardPingFrames(conn: EngineSocket): void {
-  const watch = (): void => {
-    const ws = (conn.transport as unknown as { socket?: { on(event: 'ping', listener: () => void): void } }).socket;
-    if (conn.transport.name !== 'websocket' || ws === undefined) return;
-    const bucket = new TokenBucket(PING_FRAMES_PER_SECOND, Date.now());
-    ws.on('ping', () => {
-      if (!bucket.take(Date.now()) && conn.readyState === 'open') cut(conn, 'ping flood');
-    });
-  };
-  watch();
-  conn.on('upgrade', watch);
+  watchPings.call(conn);
+  conn.on('upgrade', watchPings);
+}
+
+type PingWatched = EngineSocket & { pingBucket?: TokenBucket };
+
+/** On the connection's WebSocket, if it has one; shared by every connection (`this`), so no closure each. */
+function watchPings(this: PingWatched): void {
+  const ws = (this.transport as unknown as { socket?: PingSource }).socket;
+  if (this.transport.name !== 'websocket' || ws === undefined) return;
+  ws.guardedConnection = this;
+  ws.on('ping', onPing);
+}
+
+interface PingSource {
+  guardedConnection?: PingWatched;
+  on(event: 'ping', listener: (this: PingSource) => void): void;
+}
+
+function onPing(this: PingSource): void {
+  const conn = this.guardedConnection!;
+  conn.pingBucket ??= new TokenBucket(PING_FRAMES_PER_SECOND, Date.now());
+  if (!conn.pingBucket.take(Date.now()) && conn.readyState === 'open') cut(conn, 'ping flood');
 }
 
 /**

@@ -31,9 +31,9 @@ export interface StreamerSocketData {
   /** The store's clock when it admitted the connection (the `session`'s serverTime). */
   admittedAt: number;
   /** Undoes the admission if the transport closes before the socket is connected (no disconnect handler runs then). */
-  closedBeforeConnect?: () => void;
-  /** Gives back the socket's place among its streamer's open sockets on this pod (idempotent). */
-  releasePlace?: () => void;
+  closedBeforeConnect?: (() => void) | undefined;
+  /** Whether the socket holds a place among its streamer's open sockets on this pod (given back once). */
+  placeHeld?: boolean;
 }
 
 export interface ViewerSocketData {

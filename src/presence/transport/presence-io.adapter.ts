@@ -30,6 +30,9 @@ function isWsResponse(value: unknown): value is { event: string; data: unknown }
   return typeof value === 'object' && value !== null && typeof (value as { event?: unknown }).event === 'string';
 }
 
+/** A socket with its gateway's handlers, for the shared listeners of `bindMessageHandlers`. */
+type SocketWithHandlers = Socket & { gatewayHandlers?: Record<string, MessageMappingProperties> };
+
 /**
  * The one place the Socket.IO server is configured: timing from config (so the Socket.IO ping keeps a
  * connection inside the load balancer's idle timeout), the frame limit, the Origin check, refusing new
@@ -51,7 +54,14 @@ export class PresenceIoAdapter extends IoAdapter {
     super(app);
     this.handshakes = new AddressRateLimiter(config.handshakeRatePerAddress);
     this.connections = new KeyedQuota(config.connectionsPerAddress);
+    const connections = this.connections;
+    this.releaseAddress = function (this: EngineSocket & { countedAddress?: string }): void {
+      connections.release(this.countedAddress!, 1);
+    };
   }
+
+  /** A counted connection closed: its address's place is free (`this` is the connection; one function for all). */
+  private readonly releaseAddress: (this: EngineSocket & { countedAddress?: string }) => void;
 
   /**
    * Binds each gateway handler with a plain `socket.on`, with the semantics of NestJS's own binding
@@ -61,20 +71,39 @@ export class PresenceIoAdapter extends IoAdapter {
    * the CPU of a heartbeat.
    */
   override bindMessageHandlers(socket: Socket, handlers: MessageMappingProperties[]): void {
-    for (const { message, callback, isAckHandledManually } of handlers) {
-      socket.on(message as string, (...args: unknown[]) => {
+    // One listener function per event name for all sockets (`this` is the socket), which finds the
+    // socket's own handler on it: a closure per handler per socket was a few hundred bytes of every idle
+    // connection's heap.
+    const own = ((socket as SocketWithHandlers).gatewayHandlers ??= {});
+    for (const handler of handlers) {
+      const message = handler.message as string;
+      own[message] = handler;
+      socket.on(message, this.listenerFor(message));
+    }
+  }
+
+  private readonly listeners = new Map<string, (this: SocketWithHandlers, ...args: unknown[]) => void>();
+
+  private listenerFor(message: string): (this: SocketWithHandlers, ...args: unknown[]) => void {
+    let listener = this.listeners.get(message);
+    if (listener === undefined) {
+      const adapter = this;
+      listener = function (this: SocketWithHandlers, ...args: unknown[]): void {
+        const { callback, isAckHandledManually } = this.gatewayHandlers![message]!;
         // As rxjs fromEvent, which NestJS binds with: several arguments as an array, else the one (or undefined).
-        const { data, ack } = this.mapPayload(args.length > 1 ? args : args[0]);
+        const { data, ack } = adapter.mapPayload(args.length > 1 ? args : args[0]);
         void settle(callback(data, ack)).then(
           (response) => {
             if (response === undefined || response === null) return;
-            if (isWsResponse(response)) socket.emit(response.event, response.data);
+            if (isWsResponse(response)) this.emit(response.event, response.data);
             else if (!isAckHandledManually && typeof ack === 'function') ack(response);
           },
-          (error: unknown) => this.logger.error(error),
+          (error: unknown) => adapter.logger.error(error),
         );
-      });
+      };
+      this.listeners.set(message, listener);
     }
+    return listener;
   }
 
   override createIOServer(port: number, options?: ServerOptions): Server {
@@ -127,8 +156,12 @@ export class PresenceIoAdapter extends IoAdapter {
       conn.close();
       return;
     }
-    conn.once('close', () => this.connections.release(address, 1));
+    // `on`, not `once` (which binds a wrapper per call), and the address on the connection: no closure each.
+    (conn as EngineSocket & { countedAddress?: string }).countedAddress = address;
+    conn.on('close', this.releaseAddress);
   }
+
+
 
   /** New handshakes past HANDSHAKE_RATE_PER_ADDRESS from the request's client address (counted once, at the gate). */
   private overRate(request: IncomingMessage): HandshakeRefusal | null {

@@ -72,25 +72,23 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       refuseHandshake(socket, 'too_many_connections', next, this.metrics, this.config.podId, { streamerId });
       return;
     }
-    let placeHeld = true;
-    const releasePlace = (): void => {
-      if (placeHeld) this.openHere.release(streamerId, 1);
-      placeHeld = false;
-    };
-    socket.data.releasePlace = releasePlace;
-    // The transport may close while the store answers: then no disconnect handler will ever run.
+    // The place is a flag on the socket, not a closure: an idle connection keeps only what it must.
+    socket.data.placeHeld = true;
+    // The transport may close while the store answers: then no disconnect handler will ever run. This
+    // listener lives until the socket is connected (handleConnection removes it).
     const closedBeforeConnect = (): void => {
-      releasePlace();
+      this.releasePlace(socket);
       void this.presence.disconnect(streamerId, connectionId).catch(() => undefined);
     };
-    socket.conn.once('close', closedBeforeConnect);
+    socket.conn.on('close', closedBeforeConnect);
     socket.data.closedBeforeConnect = closedBeforeConnect;
     socket.data.admittedAt = Date.now();
     try {
       const result = await this.presence.connect(streamerId, connectionId);
       if (result.refused !== undefined) {
         socket.conn.off('close', closedBeforeConnect);
-        releasePlace();
+        socket.data.closedBeforeConnect = undefined;
+        this.releasePlace(socket);
         releaseNamespace(socket);
         refuseHandshake(socket, result.refused, next, this.metrics, this.config.podId, { streamerId });
         return;
@@ -102,8 +100,16 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     next();
   }
 
+  /** Gives back the socket's place among its streamer's sockets on this pod, once. */
+  private releasePlace(socket: StreamerSocket): void {
+    if (!socket.data.placeHeld) return;
+    socket.data.placeHeld = false;
+    this.openHere.release(socket.data.identity.id, 1);
+  }
+
   handleConnection(socket: StreamerSocket): void {
     if (socket.data.closedBeforeConnect !== undefined) socket.conn.off('close', socket.data.closedBeforeConnect);
+    socket.data.closedBeforeConnect = undefined;
     this.metrics.connections.inc({ namespace: '/streamer' });
     const streamerId = socket.data.identity.id;
     this.logger.log({ msg: 'streamer connected', streamerId, socketId: socket.id, pod: this.config.podId });
@@ -117,7 +123,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
 
   async handleDisconnect(socket: StreamerSocket): Promise<void> {
     this.metrics.connections.dec({ namespace: '/streamer' });
-    socket.data.releasePlace?.();
+    this.releasePlace(socket);
     if (socket.data.identity === undefined) return;
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
     await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {
