@@ -21,8 +21,10 @@ const FULL = {
   redisBenchRequests: 200000,
   profile: 'auto', // auto: profile the pods when the heartbeat target is missed; always; never
   profileSeconds: 10,
-  phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster',
-  timeoutSeconds: 720, // the whole run, build excluded; every phase also has its own timeout
+  phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster,hot',
+  hotViewers: 20000, // hot streamer: viewers of the one streamer, over the pods
+  hotCycles: 5, // hot streamer: online/offline cycles measured (after one warm-up)
+  timeoutSeconds: 900, // the whole run, build excluded; every phase also has its own timeout
   seed: 1,
   keepLogs: false,
   updateDoc: true, // rewrite BENCHMARKS.md with this run's table
@@ -45,6 +47,8 @@ const SMALL = {
   idleConnections: 500,
   redisBenchRequests: 50000,
   profileSeconds: 5,
+  hotViewers: 600,
+  hotCycles: 3,
   timeoutSeconds: 420,
 };
 

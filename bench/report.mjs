@@ -74,6 +74,15 @@ export function headlineRows(r) {
       clusterOffline?.p99 === null || clusterOffline?.p99 === undefined ? null : clusterOffline.p99 <= TARGETS.offlineP99Ms && (get(r, 'redisCluster.service.offline.missing') ?? 0) === 0, 1, 'the same pods on one Redis');
   }
 
+  // One streamer, many viewers: transition → the last viewer's delivery, against one bare broadcast.
+  if (get(r, 'hot') !== undefined) {
+    const hotViewers = get(r, 'hot.viewers');
+    const bareLast = get(r, 'hot.bare.last');
+    add(`hot streamer online → last of ${num(hotViewers)} viewers (median of ${get(r, 'hot.service.online.cycles') ?? '—'})`, get(r, 'hot.service.online.last'), bareLast, 'ms', '—', null, 1, 'bare broadcast to the room');
+    add('hot streamer online → viewer p99', get(r, 'hot.service.online.p99'), get(r, 'hot.bare.p99'), 'ms', '—', null, 1, 'bare broadcast to the room');
+    add('hot streamer offline (grace deadline) → last viewer', get(r, 'hot.service.offline.last'), bareLast, 'ms', '—', null, 1, 'bare broadcast to the room');
+  }
+
   add('Redis memory per online streamer', get(r, 'memory.service.redisBytesPerConnection'), get(r, 'memory.bare.redisBytesPerConnection'), 'B', '—', null, 0, 'one SET … PX key');
   add('Redis commands per heartbeat (Lua calls included)', get(r, 'throughput.service.redis.commandsPerHeartbeat'), get(r, 'throughput.bare.redis.commandsPerHeartbeat'), '', '—', null, 2, 'SET PX');
   add('Redis top-level commands per heartbeat', get(r, 'throughput.service.redis.topLevelCommandsPerHeartbeat'), get(r, 'throughput.bare.redis.topLevelCommandsPerHeartbeat'), '', '—', null, 2, 'SET PX');

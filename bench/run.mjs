@@ -15,6 +15,7 @@ import { redisCeiling } from './phases/ceiling.mjs';
 import { deliveryPlan } from './phases/plan.mjs';
 import { broadcastBaseline } from './phases/broadcast-baseline.mjs';
 import { serviceDeliveries } from './phases/service-deliveries.mjs';
+import { hotBaseline, hotService } from './phases/hot-streamer.mjs';
 import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startRedisCluster, startWorker, stopServer } from './processes.mjs';
 import { log } from './progress.mjs';
 import { withTimeout } from './load/clock.mjs';
@@ -217,6 +218,41 @@ async function redisClusterPhases() {
   }
 }
 
+/** One streamer, `hotViewers` viewers over the pods: on bare broadcast servers, then on the service. */
+async function hotStreamerPhases() {
+  const redis = await startRedis('redis-hot');
+  const viewerWorkers = Array.from({ length: Math.max(1, config.viewerProcs) }, (_, i) => startWorker(`hot-viewer-generator-${i}`));
+  const streamerWorker = startWorker('hot-streamer-generator');
+  const openMs = (config.hotViewers / config.viewerRate) * 1000 * 3;
+  const cyclesMs = (config.hotCycles + 1) * (Number(SCALED_TIMING.RECONNECT_GRACE_MS) + 25_000);
+  results.hot = { viewers: config.hotViewers, pods: config.pods };
+  try {
+    const servers = [];
+    try {
+      servers.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+        startBaseline(`hot-bare-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
+      results.hot.bare = await phase('hot streamer baseline: one room, bare broadcast', openMs + cyclesMs + 120_000, () =>
+        hotBaseline({ servers, viewerWorkers, streamerWorker, config }));
+    } finally {
+      await Promise.all(servers.map(stopServer));
+      await redis.redis.flushall();
+    }
+    const pods = [];
+    try {
+      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+        startPod(`hot-pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
+      results.hot.service = await phase('hot streamer: one streamer online and offline', openMs + cyclesMs + 120_000, () =>
+        hotService({ pods, viewerWorkers, streamerWorker, config, secret: jwtSecret, graceMs: Number(SCALED_TIMING.RECONNECT_GRACE_MS) }));
+    } finally {
+      await Promise.all(pods.map(stopServer));
+    }
+  } finally {
+    await Promise.all([...viewerWorkers, streamerWorker].map((worker) => worker.stop()));
+    redis.redis.disconnect();
+    await stopServer(redis);
+  }
+}
+
 let finished = false;
 function finish(code) {
   if (finished) return;
@@ -243,6 +279,7 @@ try {
   if (['memory', 'throughput', 'ceiling'].some(has)) await singlePodPhases();
   if (['broadcast', 'service'].some(has)) await clusterPhases();
   if (has('redis-cluster')) await redisClusterPhases();
+  if (has('hot')) await hotStreamerPhases();
 } catch (error) {
   log(`run failed: ${error.stack}`);
   results.errors.push(error.message.split('\n')[0]);
