@@ -21,7 +21,9 @@ const FULL = {
   redisBenchRequests: 200000,
   profile: 'auto', // auto: profile the pods when the heartbeat target is missed; always; never
   profileSeconds: 10,
-  phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster,hot',
+  phases: 'memory,throughput,ceiling,broadcast,service,redis-cluster,hot,storm',
+  stormViewers: 5000, // reconnect storm: viewers on the pod that is killed
+  stormStreamers: 500, // reconnect storm: streamers on the pod that is killed
   hotViewers: 20000, // hot streamer: viewers of the one streamer, over the pods
   hotCycles: 5, // hot streamer: online/offline cycles measured (after one warm-up)
   timeoutSeconds: 900, // the whole run, build excluded; every phase also has its own timeout
@@ -49,6 +51,8 @@ const SMALL = {
   profileSeconds: 5,
   hotViewers: 600,
   hotCycles: 3,
+  stormViewers: 300,
+  stormStreamers: 30,
   timeoutSeconds: 420,
 };
 

@@ -83,6 +83,15 @@ export function headlineRows(r) {
     add('hot streamer offline (grace deadline) → last viewer', get(r, 'hot.service.offline.last'), bareLast, 'ms', '—', null, 1, 'bare broadcast to the room');
   }
 
+  // A pod SIGKILLed with its clients: how fast the survivors take them, against a burst on bare servers.
+  if (get(r, 'storm') !== undefined) {
+    const clients = num((get(r, 'storm.viewers') ?? 0) + (get(r, 'storm.streamers') ?? 0));
+    add(`reconnect storm: ${clients} clients of a SIGKILLed pod, 99 % back`, get(r, 'storm.service.msTo99Percent'), null, 'ms', '—', null, 0);
+    add('reconnect storm: connections/s per surviving pod (clients back off; bare: all at once)', get(r, 'storm.service.acceptPerPod'), get(r, 'storm.bare.acceptPerPod'), '/s', '—', null, 0, 'bare servers, a burst of plain connections');
+    const offline = get(r, 'storm.service.offlineEvents');
+    add('reconnect storm: offline events at viewers', offline, null, '', '0', offline === undefined || offline === null ? null : offline === 0, 0);
+  }
+
   add('Redis memory per online streamer', get(r, 'memory.service.redisBytesPerConnection'), get(r, 'memory.bare.redisBytesPerConnection'), 'B', '—', null, 0, 'one SET … PX key');
   add('Redis commands per heartbeat (Lua calls included)', get(r, 'throughput.service.redis.commandsPerHeartbeat'), get(r, 'throughput.bare.redis.commandsPerHeartbeat'), '', '—', null, 2, 'SET PX');
   add('Redis top-level commands per heartbeat', get(r, 'throughput.service.redis.topLevelCommandsPerHeartbeat'), get(r, 'throughput.bare.redis.topLevelCommandsPerHeartbeat'), '', '—', null, 2, 'SET PX');

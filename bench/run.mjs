@@ -16,6 +16,7 @@ import { deliveryPlan } from './phases/plan.mjs';
 import { broadcastBaseline } from './phases/broadcast-baseline.mjs';
 import { serviceDeliveries } from './phases/service-deliveries.mjs';
 import { hotBaseline, hotService } from './phases/hot-streamer.mjs';
+import { reconnectStorm, stormBaseline } from './phases/reconnect-storm.mjs';
 import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startRedisCluster, startWorker, stopServer } from './processes.mjs';
 import { log } from './progress.mjs';
 import { withTimeout } from './load/clock.mjs';
@@ -253,6 +254,38 @@ async function hotStreamerPhases() {
   }
 }
 
+/** A pod of `pods` SIGKILLed with its clients: the survivors take them (bare: a burst of plain connections). */
+async function stormPhases() {
+  const redis = await startRedis('redis-storm');
+  const workers = Array.from({ length: Math.max(1, config.viewerProcs) }, (_, i) => startWorker(`storm-generator-${i}`));
+  const clients = config.stormViewers + config.stormStreamers;
+  results.storm = { viewers: config.stormViewers, streamers: config.stormStreamers, pods: config.pods };
+  try {
+    const servers = [];
+    try {
+      servers.push(...(await Promise.all(Array.from({ length: config.pods - 1 }, (_, i) =>
+        startBaseline(`storm-bare-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
+      results.storm.bare = await phase('reconnect storm baseline: a burst of plain connections', 180_000, () => stormBaseline({ servers, workers, config }));
+    } finally {
+      await Promise.all(servers.map(stopServer));
+      await redis.redis.flushall();
+    }
+    const pods = [];
+    try {
+      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
+        startPod(`storm-pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
+      results.storm.service = await phase('reconnect storm: a pod SIGKILLed with its clients', (clients / config.viewerRate) * 3000 + 180_000, () =>
+        reconnectStorm({ pods, workers, config, secret: jwtSecret, ttlMs: Number(SCALED_TIMING.PRESENCE_TTL_MS) }));
+    } finally {
+      await Promise.all(pods.map(stopServer));
+    }
+  } finally {
+    await Promise.all(workers.map((worker) => worker.stop()));
+    redis.redis.disconnect();
+    await stopServer(redis);
+  }
+}
+
 let finished = false;
 function finish(code) {
   if (finished) return;
@@ -280,6 +313,7 @@ try {
   if (['broadcast', 'service'].some(has)) await clusterPhases();
   if (has('redis-cluster')) await redisClusterPhases();
   if (has('hot')) await hotStreamerPhases();
+  if (has('storm')) await stormPhases();
 } catch (error) {
   log(`run failed: ${error.stack}`);
   results.errors.push(error.message.split('\n')[0]);

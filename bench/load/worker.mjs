@@ -3,6 +3,7 @@
 // every second it sends its counters ({ type: 'progress' }) for the progress line.
 import { createHeartbeatLoop } from './heartbeat-loop.mjs';
 import { createIdle } from './idle.mjs';
+import { createStorm } from './storm.mjs';
 import { createStreamers } from './streamers.mjs';
 import { createViewers } from './viewers.mjs';
 
@@ -12,6 +13,7 @@ const groups = {
   idle: createIdle(progress),
   viewers: createViewers(progress),
   streamers: createStreamers(progress),
+  storm: createStorm(progress),
 };
 
 process.on('message', async ({ id, cmd, args }) => {
