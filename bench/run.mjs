@@ -123,6 +123,24 @@ async function singlePodPhases() {
   }
 }
 
+/** Starts `count` servers (`start(i)`), runs `use(servers)`, and stops every one of them whatever happened. */
+async function withServers(count, start, use) {
+  const servers = [];
+  try {
+    servers.push(...(await Promise.all(Array.from({ length: count }, (_, i) => start(i)))));
+    return await use(servers);
+  } finally {
+    await Promise.all(servers.map(stopServer));
+  }
+}
+
+/** Bare broadcast servers on `redisUrl`, named `<prefix>-<i>` (for withServers). */
+const bareBroadcast = (prefix, redisUrl) => (i) => startBaseline(`${prefix}-${i}`, { mode: 'broadcast', redisUrl, timing: SCALED_TIMING, inspect: false });
+
+/** Pods with the delivery phases' scaled timing (and `env` on top), named `<prefix>-<i>` (for withServers). */
+const scaledPods = (prefix, redisUrl, { entry = config.appEntry, env = {} } = {}) => (i) =>
+  startPod(`${prefix}-${i}`, { redisUrl, jwtSecret, timing: { ...SCALED_TIMING, ...env }, inspect: false, entry });
+
 async function clusterPhases() {
   const redis = await startRedis('redis-cluster');
   const plan = deliveryPlan(config);
@@ -134,27 +152,18 @@ async function clusterPhases() {
   const streamersMs = ((config.streamers + config.silent) / config.connectRate) * 1000 * 2;
   try {
     if (has('broadcast')) {
-      const servers = [];
-      try {
-        servers.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-          startBaseline(`bare-broadcast-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
-        results.broadcast = await phase('delivery baseline: bare broadcast through the adapter', viewersMs + streamersMs + 180_000, () =>
-          broadcastBaseline({ plan, servers, viewerWorkers, streamerWorker, config, watch: [...servers, ...generators, redisProc] }));
-      } finally {
-        await Promise.all(servers.map(stopServer));
-      }
+      results.broadcast = await withServers(config.pods, bareBroadcast('bare-broadcast', redis.url), (servers) =>
+        phase('delivery baseline: bare broadcast through the adapter', viewersMs + streamersMs + 180_000, () =>
+          broadcastBaseline({ plan, servers, viewerWorkers, streamerWorker, config, watch: [...servers, ...generators, redisProc] })));
       await redis.redis.flushall();
     }
     if (has('service')) {
       const deliveries = async (entry, label) => {
-        const pods = [];
         try {
-          pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-            startPod(`pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry })))));
-          return await phase(`service deliveries${label}: connect→online, deadline→offline`, viewersMs + streamersMs * 2 + 240_000, () =>
-            serviceDeliveries({ plan, pods, redis: redis.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, redisProc] }));
+          return await withServers(config.pods, scaledPods('pod', redis.url, { entry }), (pods) =>
+            phase(`service deliveries${label}: connect→online, deadline→offline`, viewersMs + streamersMs * 2 + 240_000, () =>
+              serviceDeliveries({ plan, pods, redis: redis.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, redisProc] })));
         } finally {
-          await Promise.all(pods.map(stopServer));
           await redis.redis.flushall();
         }
       };
@@ -204,14 +213,12 @@ async function redisClusterPhases() {
     const generators = [...viewerWorkers, streamerWorker].map((w) => ({ name: w.name, pid: w.pid }));
     const viewersMs = (config.viewers / config.viewerRate) * 1000 * 3;
     const streamersMs = ((config.streamers + config.silent) / config.connectRate) * 1000 * 2;
-    const pods = [];
     try {
-      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-        startPod(`pod-cluster-${i}`, { redisUrl: cluster.url, jwtSecret, timing: { ...SCALED_TIMING, ...shards }, inspect: false, entry: config.appEntry })))));
-      results.redisCluster.service = await phase('service deliveries, Redis Cluster: connect→online, deadline→offline', viewersMs + streamersMs * 2 + 240_000, () =>
-        serviceDeliveries({ plan, pods, redis: cluster.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, ...watchCluster] }));
+      results.redisCluster.service = await withServers(config.pods, scaledPods('pod-cluster', cluster.url, { env: shards }), (pods) =>
+        phase('service deliveries, Redis Cluster: connect→online, deadline→offline', viewersMs + streamersMs * 2 + 240_000, () =>
+          serviceDeliveries({ plan, pods, redis: cluster.redis, viewerWorkers, streamerWorker, config, timing: SCALED_TIMING, watch: [...pods, ...generators, ...watchCluster] })));
     } finally {
-      await Promise.all([...pods.map(stopServer), ...viewerWorkers.map((w) => w.stop()), streamerWorker.stop()]);
+      await Promise.all([...viewerWorkers, streamerWorker].map((worker) => worker.stop()));
     }
   } finally {
     for (const node of cluster.nodes) node.redis.disconnect();
@@ -228,25 +235,12 @@ async function hotStreamerPhases() {
   const cyclesMs = (config.hotCycles + 1) * (Number(SCALED_TIMING.RECONNECT_GRACE_MS) + 25_000);
   results.hot = { viewers: config.hotViewers, pods: config.pods };
   try {
-    const servers = [];
-    try {
-      servers.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-        startBaseline(`hot-bare-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
-      results.hot.bare = await phase('hot streamer baseline: one room, bare broadcast', openMs + cyclesMs + 120_000, () =>
-        hotBaseline({ servers, viewerWorkers, streamerWorker, config }));
-    } finally {
-      await Promise.all(servers.map(stopServer));
-      await redis.redis.flushall();
-    }
-    const pods = [];
-    try {
-      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-        startPod(`hot-pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
-      results.hot.service = await phase('hot streamer: one streamer online and offline', openMs + cyclesMs + 120_000, () =>
-        hotService({ pods, viewerWorkers, streamerWorker, config, secret: jwtSecret, graceMs: Number(SCALED_TIMING.RECONNECT_GRACE_MS) }));
-    } finally {
-      await Promise.all(pods.map(stopServer));
-    }
+    results.hot.bare = await withServers(config.pods, bareBroadcast('hot-bare', redis.url), (servers) =>
+      phase('hot streamer baseline: one room, bare broadcast', openMs + cyclesMs + 120_000, () => hotBaseline({ servers, viewerWorkers, streamerWorker, config })));
+    await redis.redis.flushall();
+    results.hot.service = await withServers(config.pods, scaledPods('hot-pod', redis.url), (pods) =>
+      phase('hot streamer: one streamer online and offline', openMs + cyclesMs + 120_000, () =>
+        hotService({ pods, viewerWorkers, streamerWorker, config, secret: jwtSecret, graceMs: Number(SCALED_TIMING.RECONNECT_GRACE_MS) })));
   } finally {
     await Promise.all([...viewerWorkers, streamerWorker].map((worker) => worker.stop()));
     redis.redis.disconnect();
@@ -261,24 +255,13 @@ async function stormPhases() {
   const clients = config.stormViewers + config.stormStreamers;
   results.storm = { viewers: config.stormViewers, streamers: config.stormStreamers, pods: config.pods };
   try {
-    const servers = [];
-    try {
-      servers.push(...(await Promise.all(Array.from({ length: config.pods - 1 }, (_, i) =>
-        startBaseline(`storm-bare-${i}`, { mode: 'broadcast', redisUrl: redis.url, timing: SCALED_TIMING, inspect: false })))));
-      results.storm.bare = await phase('reconnect storm baseline: a burst of plain connections', 180_000, () => stormBaseline({ servers, workers, config }));
-    } finally {
-      await Promise.all(servers.map(stopServer));
-      await redis.redis.flushall();
-    }
-    const pods = [];
-    try {
-      pods.push(...(await Promise.all(Array.from({ length: config.pods }, (_, i) =>
-        startPod(`storm-pod-${i}`, { redisUrl: redis.url, jwtSecret, timing: SCALED_TIMING, inspect: false, entry: config.appEntry })))));
-      results.storm.service = await phase('reconnect storm: a pod SIGKILLed with its clients', (clients / config.viewerRate) * 3000 + 180_000, () =>
-        reconnectStorm({ pods, workers, config, secret: jwtSecret, ttlMs: Number(SCALED_TIMING.PRESENCE_TTL_MS) }));
-    } finally {
-      await Promise.all(pods.map(stopServer));
-    }
+    // As many bare servers as the service has survivors.
+    results.storm.bare = await withServers(config.pods - 1, bareBroadcast('storm-bare', redis.url), (servers) =>
+      phase('reconnect storm baseline: a burst of plain connections', 180_000, () => stormBaseline({ servers, workers, config })));
+    await redis.redis.flushall();
+    results.storm.service = await withServers(config.pods, scaledPods('storm-pod', redis.url), (pods) =>
+      phase('reconnect storm: a pod SIGKILLed with its clients', (clients / config.viewerRate) * 3000 + 180_000, () =>
+        reconnectStorm({ pods, workers, config, secret: jwtSecret, ttlMs: Number(SCALED_TIMING.PRESENCE_TTL_MS) })));
   } finally {
     await Promise.all(workers.map((worker) => worker.stop()));
     redis.redis.disconnect();
