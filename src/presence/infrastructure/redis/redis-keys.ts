@@ -64,8 +64,8 @@ export class RedisKeys {
     return this.recordKeys(streamerId)[2];
   }
 
-  deadlines(shard: number): string {
-    return `${this.tag(shard)}deadlines`;
+  deadlines(shard: number, count = this.shardCount): string {
+    return `${this.tag(shard, count)}deadlines`;
   }
 
   online(shard: number): string {

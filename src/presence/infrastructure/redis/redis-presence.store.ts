@@ -84,7 +84,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.nextSweepShard = (first + 1) % shardCount;
     const order = Array.from({ length: shardCount }, (_, i) => (first + i) % shardCount);
     const due = await this.call('expire-due', () =>
-      Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.shardKeys(shard, shardCount)[0]], [...this.common(), limit])) as string[])),
+      Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard, shardCount)], [...this.common(), limit])) as string[])),
     );
     let serverTime = Math.max(0, ...due.map((reply) => Number(reply[0])));
     let budget = limit;
@@ -116,7 +116,7 @@ export class RedisPresenceStore implements PresenceStore {
     let budget = limit;
     for (let shard = 0; shard < previous && budget > 0; shard += 1) {
       const due = (await this.call('expire-due', () =>
-        SCRIPTS.dueIds.run(this.redis, [this.keys.shardKeys(shard, previous)[0]], [...this.common(), budget]),
+        SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard, previous)], [...this.common(), budget]),
       )) as string[];
       for (const id of due.slice(1)) {
         budget -= 1;
