@@ -5,6 +5,8 @@
 // BASELINE_MODE=heartbeat  `/streamer`: a connect and each `heartbeat` do one `SET <key> 1 PX <ttl>` and
 //                          the heartbeat is acked with the service's ack shape. The connect then emits
 //                          `session`, as the service does, so a client knows the write is done.
+//                          Without REDIS_URL, the lease is a deadline in a Map instead (swept each
+//                          second): the baseline of the service's embedded mode.
 // BASELINE_MODE=broadcast  `/viewer` with `createShardedAdapter` in "dynamic" mode, as the service uses:
 //                          `join` { rooms } joins and acks once the room channels are subscribed; `fire`
 //                          { room, payload } does one `io.of('/viewer').to(room).emit('presence', payload)`.
@@ -23,18 +25,34 @@ const host = env.HOST ?? '127.0.0.1';
 const ttlMs = Number(env.PRESENCE_TTL_MS ?? 110_000);
 const intervalMs = Number(env.HEARTBEAT_INTERVAL_MS ?? 50_000);
 const lbMs = Number(env.LB_IDLE_TIMEOUT_MS ?? 60_000);
-if (!env.REDIS_URL) throw new Error('baseline-server: REDIS_URL is required');
+if (!env.REDIS_URL && mode !== 'heartbeat') throw new Error(`baseline-server: REDIS_URL is required in ${mode} mode`);
 
 // The service's Redis client limits (src/redis/redis-connections.ts) and Socket.IO options
 // (src/presence/transport/presence-io.adapter.ts).
 const bounded = { commandTimeout: 1_000, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
-const command = new Redis(env.REDIS_URL, { ...bounded, connectionName: 'baseline-command' });
-command.on('error', (error) => console.error('redis:', error.message));
+const command = env.REDIS_URL ? new Redis(env.REDIS_URL, { ...bounded, connectionName: 'baseline-command' }) : null;
+command?.on('error', (error) => console.error('redis:', error.message));
+
+/** The lease store: `SET PX` in Redis, or a deadline in a Map (with no Redis). */
+const leases = command !== null ? { renew: (key) => command.set(key, '1', 'PX', ttlMs) } : memoryLeases();
+function memoryLeases() {
+  const deadlines = new Map();
+  setInterval(() => {
+    const now = Date.now();
+    for (const [key, deadline] of deadlines) if (deadline <= now) deadlines.delete(key);
+  }, 1_000).unref();
+  return {
+    renew: async (key) => {
+      deadlines.set(key, Date.now() + ttlMs);
+      return 'OK';
+    },
+  };
+}
 
 const counters = { deliveries: 0, adapterMessages: 0, connections: 0, heartbeats: 0 };
 const http = createServer((request, response) => {
   if (request.url === '/readyz' || request.url === '/healthz') {
-    const ok = command.status === 'ready';
+    const ok = command === null || command.status === 'ready';
     response.writeHead(ok ? 200 : 503).end(ok ? 'ok' : 'not ready');
   } else if (request.url === '/stats') {
     response.writeHead(200, { 'content-type': 'application/json' });
@@ -66,12 +84,12 @@ if (mode === 'heartbeat') {
     socket.on('disconnect', () => counters.connections--);
     const key = `baseline:${socket.id}`;
     // The connect counts as the first heartbeat, as in the service.
-    await command.set(key, '1', 'PX', ttlMs).catch(() => {});
+    await leases.renew(key).catch(() => {});
     socket.emit('session', { streamerId: socket.id, heartbeatIntervalMs: intervalMs, presenceTtlMs: ttlMs, serverTime: Date.now() });
     socket.on('heartbeat', async (_payload, ack) => {
       counters.heartbeats++;
       try {
-        await command.set(key, '1', 'PX', ttlMs);
+        await leases.renew(key);
         if (typeof ack === 'function') ack({ ok: true, serverTime: Date.now(), nextHeartbeatMs: intervalMs });
       } catch (error) {
         if (typeof ack === 'function') ack({ ok: false, error: { code: 'unavailable', message: String(error) } });
@@ -112,7 +130,7 @@ http.listen(port, host, () => console.log(`baseline ${mode} listening on http://
 
 function shutdown() {
   io.close();
-  command.disconnect();
+  command?.disconnect();
   process.exit(0);
 }
 process.once('SIGINT', shutdown);

@@ -13,9 +13,9 @@ const FULL = {
   viewerRate: 1000, // viewer connects per second, over all viewer processes
   viewerProcs: 2,
   hbClients: 200, // concurrent connections in the closed heartbeat loop
-  hbSeconds: 20,
+  hbSeconds: 15,
   hbWarmupSeconds: 3,
-  hbRounds: 1, // bare then service, this many times (interleaved against a machine whose load drifts); results pooled
+  hbRounds: 3, // bare then service, in each mode, this many times (interleaved against a machine whose load drifts); the median round ratio counts
   hbProcs: 1,
   idleConnections: 5000,
   redisBenchRequests: 200000,
@@ -26,7 +26,7 @@ const FULL = {
   stormStreamers: 500, // reconnect storm: streamers on the pod that is killed
   hotViewers: 20000, // hot streamer: viewers of the one streamer, over the pods
   hotCycles: 5, // hot streamer: online/offline cycles measured (after one warm-up)
-  timeoutSeconds: 900, // the whole run, build excluded; every phase also has its own timeout
+  timeoutSeconds: 1200, // the whole run, build excluded; every phase also has its own timeout
   seed: 1,
   keepLogs: false,
   updateDoc: true, // rewrite BENCHMARKS.md with this run's table
@@ -44,8 +44,9 @@ const SMALL = {
   viewerRate: 300,
   viewerProcs: 1,
   hbClients: 50,
-  hbSeconds: 10,
+  hbSeconds: 8,
   hbWarmupSeconds: 2,
+  hbRounds: 1,
   idleConnections: 500,
   redisBenchRequests: 50000,
   profileSeconds: 5,

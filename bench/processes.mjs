@@ -180,6 +180,8 @@ async function startNodeServer(name, entry, env, { inspect }) {
     const nodeArgs = inspectPort === null ? [] : [`--inspect=127.0.0.1:${inspectPort}`];
     const childEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' };
     delete childEnv.NODE_OPTIONS;
+    // An unset variable stays unset (REDIS_URL: a pod in embedded mode, the bare server with a Map).
+    for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
     const child = spawnLogged(name, process.execPath, [...nodeArgs, entry], childEnv);
     const url = `http://127.0.0.1:${port}`;
     const logFile = join(logDir, `${name}.log`);
@@ -189,7 +191,7 @@ async function startNodeServer(name, entry, env, { inspect }) {
 }
 
 /**
- * A service pod: `node dist/main.js` in Redis mode. `timing` holds the duration variables (scaled
+ * A service pod: `node dist/main.js`, in Redis mode on `redisUrl`, or embedded without one. `timing` holds the duration variables (scaled
  * down for the offline phase); the message rate limit is off, as the contract allows for benchmarks.
  */
 export function startPod(name, { redisUrl, jwtSecret, timing = {}, inspect = true, entry = APP_ENTRY }) {
@@ -211,7 +213,7 @@ export function startPod(name, { redisUrl, jwtSecret, timing = {}, inspect = tru
   }, { inspect });
 }
 
-/** A baseline server (see baseline-server.mjs): mode 'heartbeat' or 'broadcast'. */
+/** A baseline server (see baseline-server.mjs): mode 'heartbeat' (on Redis, or on a Map without `redisUrl`) or 'broadcast'. */
 export function startBaseline(name, { mode, redisUrl, timing = {}, inspect = true }) {
   return startNodeServer(name, BASELINE_ENTRY, { BASELINE_MODE: mode, REDIS_URL: redisUrl, ...timing }, { inspect });
 }

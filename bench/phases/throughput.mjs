@@ -1,6 +1,7 @@
 // Heartbeat throughput: the closed loop (load/heartbeat-loop.mjs) against one server for a measured
 // window after a warm-up; acks per second, ack round trips, CPU of every process involved, and what
-// Redis did per heartbeat (background traffic — sweeper, probes — measured just before and subtracted).
+// Redis did per heartbeat (background traffic — sweeper, probes — measured just before and subtracted;
+// `redis` null for a server without Redis).
 import { log, ticker } from '../progress.mjs';
 import { cpuMeter, redisDelta, redisSample, round } from '../probes.mjs';
 import { sleep } from '../load/clock.mjs';
@@ -14,10 +15,11 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   await Promise.all(workers.map((worker, i) =>
     worker.call('heartbeat.open', { url: server.url, clients: share, idPrefix: `${server.name}-hb${i}-`, secret }, 120_000)));
 
-  const bg0 = await redisSample(redis);
+  const sample = () => (redis === null ? null : redisSample(redis));
+  const bg0 = await sample();
   await sleep(BACKGROUND_WINDOW_MS);
-  const bg1 = await redisSample(redis);
-  const background = redisDelta(bg0, bg1);
+  const bg1 = await sample();
+  const background = redis === null ? null : redisDelta(bg0, bg1);
 
   await Promise.all(workers.map((worker) => worker.call('heartbeat.start')));
   await sleep(warmupMs);
@@ -26,7 +28,7 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   const marks0 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
   const t0 = performance.now();
   meter.start();
-  const r0 = await redisSample(redis);
+  const r0 = await sample();
   let lastAcks = acksOf();
   const stopTicker = ticker(() => {
     const acks = acksOf();
@@ -39,23 +41,13 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   const marks1 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = meter.read();
-  const r1 = await redisSample(redis);
+  const r1 = await sample();
   const stopped = await Promise.all(workers.map((worker) => worker.call('heartbeat.stop', {}, 30_000)));
   await Promise.all(workers.map((worker) => worker.call('heartbeat.close', { end }, 120_000)));
 
   const sum = (marks, key) => marks.reduce((total, mark) => total + mark[key], 0);
   const acks = sum(marks1, 'acks') - sum(marks0, 'acks');
   const errors = sum(marks1, 'errors') - sum(marks0, 'errors') + sum(marks1, 'timeouts') - sum(marks0, 'timeouts');
-  const window = redisDelta(r0, r1);
-  const scale = window.seconds / background.seconds;
-  const net = (value, bgValue) => value - bgValue * scale;
-  const perHeartbeat = {};
-  for (const [command, { calls, usec }] of Object.entries(window.commands)) {
-    const bg = background.commands[command] ?? { calls: 0, usec: 0 };
-    const callsPer = net(calls, bg.calls) / acks;
-    if (callsPer >= 0.005) perHeartbeat[command] = { calls: round(callsPer, 3), usec: round(net(usec, bg.usec) / acks, 2) };
-  }
-  const topLevel = (perHeartbeat.evalsha?.calls ?? 0) + (perHeartbeat.eval?.calls ?? 0) + (perHeartbeat.set?.calls ?? 0);
   const result = {
     clients,
     seconds: round(seconds, 2),
@@ -66,17 +58,47 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
     ackRoundTripMs: summarize(marks1.flatMap((mark) => mark.rttMs)),
     cpu,
     cpuMicrosPerAck: round((cpu[server.name].cpuSeconds * 1e6) / acks, 1),
-    redis: {
-      commandsPerHeartbeat: round(net(window.total, background.total) / acks, 3),
-      topLevelCommandsPerHeartbeat: round(topLevel, 3),
-      perHeartbeat,
-      redisCpuMicrosPerHeartbeat: round((net(window.cpuSeconds, background.cpuSeconds) * 1e6) / acks, 2),
-      backgroundCommandsPerSecond: round(background.total / background.seconds, 1),
-    },
+    redis: redis === null ? null : redisPerHeartbeat(redisDelta(r0, r1), background, acks),
   };
   log(`  ${server.name}: ${result.acksPerSecond} acks/s (${acks} in ${result.seconds} s, ${errors} errors), ack p50 ${result.ackRoundTripMs.p50} ms p99 ${result.ackRoundTripMs.p99} ms; ` +
     `CPU ${Object.entries(cpu).map(([name, { cores }]) => `${name} ${Math.round(cores * 100)}%`).join(', ')}`);
   return result;
+}
+
+/** What Redis did per heartbeat in `window`, net of its `background` traffic. */
+function redisPerHeartbeat(window, background, acks) {
+  const scale = window.seconds / background.seconds;
+  const net = (value, bgValue) => value - bgValue * scale;
+  const perHeartbeat = {};
+  for (const [command, { calls, usec }] of Object.entries(window.commands)) {
+    const bg = background.commands[command] ?? { calls: 0, usec: 0 };
+    const callsPer = net(calls, bg.calls) / acks;
+    if (callsPer >= 0.005) perHeartbeat[command] = { calls: round(callsPer, 3), usec: round(net(usec, bg.usec) / acks, 2) };
+  }
+  const topLevel = (perHeartbeat.evalsha?.calls ?? 0) + (perHeartbeat.eval?.calls ?? 0) + (perHeartbeat.set?.calls ?? 0);
+  return {
+    commandsPerHeartbeat: round(net(window.total, background.total) / acks, 3),
+    topLevelCommandsPerHeartbeat: round(topLevel, 3),
+    perHeartbeat,
+    redisCpuMicrosPerHeartbeat: round((net(window.cpuSeconds, background.cpuSeconds) * 1e6) / acks, 2),
+    backgroundCommandsPerSecond: round(background.total / background.seconds, 1),
+  };
+}
+
+/**
+ * Rounds of a service and its bare baseline, run interleaved (bare, service, bare, service, …) so that
+ * drifting machine load falls on both alike: each round's ratio, and their median, which is the figure
+ * compared with the target (a mean would let one disturbed round decide). Rates and CPU are pooled.
+ */
+export function interleavedRounds({ bare, service }) {
+  const ratios = service.map((s, i) => round(s.acksPerSecond / bare[i].acksPerSecond, 3));
+  return { bare: poolRounds(bare), service: poolRounds(service), perRoundRatios: ratios, ratio: median(ratios) };
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : round((sorted[mid - 1] + sorted[mid]) / 2, 3);
 }
 
 /** Pools rounds of one target: rates over the summed windows, CPU per ack over the summed CPU. */
@@ -98,6 +120,7 @@ export function poolRounds(rounds) {
     acks,
     errors: rounds.reduce((sum, r) => sum + r.errors, 0),
     acksPerSecond: round(acks / seconds, 1),
+    medianAcksPerSecond: median(rounds.map((r) => r.acksPerSecond)),
     cpu,
     cpuMicrosPerAck: round((cpu[server].cpuSeconds * 1e6) / acks, 1),
   };

@@ -241,6 +241,29 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
       });
     });
 
+    describe('calls made at once (a Redis store sends them as one script per shard)', () => {
+      it('each is decided as if alone, in the order made: 12 connects of one streamer, 40 streamers, a meta beside a connect', async () => {
+        const store = await open();
+        const crowd = await Promise.all(Array.from({ length: 12 }, (_, i) => store.connect('crowded', `c${i}`)));
+        expect(crowd.map((result) => result.refused ?? 'taken')).toEqual([...Array(10).fill('taken'), 'too_many_connections', 'too_many_connections']);
+        expect(crowd.flatMap((result) => reasonsOf(result.events))).toEqual(['crowded:online:connected']);
+
+        const ids = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+        const results = await Promise.all(ids.map((id) => store.connect(id, 'c')));
+        results.forEach((result, i) => {
+          expectServerTimeNow(result);
+          expect(result.events.map((e) => [e.streamerId, e.reason])).toEqual([[ids[i], 'connected']]);
+        });
+        expect(await store.countOnline()).toBe(41);
+
+        const [first, second] = await Promise.all([store.connect('titled', 'a'), store.heartbeat('titled', 'b', { title: 'live now' })]);
+        expect(reasonsOf(first.events)).toEqual(['titled:online:connected']);
+        expect(second.events).toMatchObject([{ reason: 'meta', meta: { title: 'live now' }, since: first.events[0]!.since }]);
+        expect(second.events[0]!.version).toBeGreaterThan(first.events[0]!.version);
+        expect((await store.getMany(['titled']))[0]).toMatchObject({ status: 'online', meta: { title: 'live now' } });
+      });
+    });
+
     describe('connect, heartbeat, disconnect, end', () => {
       it('connect of a never-seen streamer returns one `connected` event, since = the store time', async () => {
         const store = await open();

@@ -4,22 +4,34 @@
  * connect would then leave one behind, a ghost until its TTL.
  */
 export class ConnectionQueue {
-  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly tails = new Map<string, Promise<void>>();
 
   run<T>(connectionId: string, operation: () => Promise<T>): Promise<T> {
-    const tail = this.tails.get(connectionId) ?? Promise.resolve();
-    const result = tail.then(operation, operation);
-    const settled = result.then(noop, noop);
+    const tail = this.tails.get(connectionId);
+    // A connection with nothing in flight (the usual case: one heartbeat every 50 s) starts at once.
+    const result = tail === undefined ? start(operation) : tail.then(operation, operation);
+    const settled: Promise<void> = result.then(
+      () => this.release(connectionId, settled),
+      () => this.release(connectionId, settled),
+    );
     this.tails.set(connectionId, settled);
-    void settled.then(() => {
-      if (this.tails.get(connectionId) === settled) this.tails.delete(connectionId);
-    });
     return result;
   }
 
   get size(): number {
     return this.tails.size;
   }
+
+  private release(connectionId: string, settled: Promise<void>): void {
+    if (this.tails.get(connectionId) === settled) this.tails.delete(connectionId);
+  }
 }
 
-function noop(): void {}
+/** The operation's promise; one that throws before returning it is a rejected promise too. */
+function start<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return operation();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}

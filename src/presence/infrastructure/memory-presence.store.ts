@@ -25,12 +25,16 @@ interface Forgettable extends Deadline {
  * The embedded store: presence in this process's memory, for a SINGLE NODE only (no other pod can see
  * it, and it is gone when the process exits; versions still rise across restarts, being tied to time).
  * Streamers offline for OFFLINE_RETENTION_MS are forgotten, so memory follows the active streamers.
- * Each operation runs synchronously on the event loop, which makes it atomic. Deadlines sit in a heap
- * that is never cleaned in place: an entry whose streamer has since moved its deadline is skipped.
+ * Each operation runs synchronously on the event loop, which makes it atomic. Deadlines sit in a heap,
+ * at most one live entry per streamer (`scheduled`): a heartbeat moves a deadline later, which needs no
+ * new entry (the sweep finds the later one when the entry comes due, and schedules that instead), so a
+ * heartbeat costs no heap push; an earlier deadline gets a new entry and the old one is skipped.
  */
 export class MemoryPresenceStore implements PresenceStore {
   private readonly records = new Map<string, StreamerRecord>();
   private readonly deadlines = new MinHeap<Deadline>();
+  /** The streamer's live entry in `deadlines` (its `at`); any other entry of the streamer is stale. */
+  private readonly scheduled = new Map<string, number>();
   private readonly online = new SortedIdSet();
   private readonly timelines = new Map<string, TimelineEntry[]>();
   // When each offline streamer may be forgotten, at most one entry per streamer (a flapping streamer
@@ -73,9 +77,15 @@ export class MemoryPresenceStore implements PresenceStore {
       const due = this.deadlines.peek();
       if (due === undefined || due.at > now) break;
       this.deadlines.pop();
+      if (this.scheduled.get(due.streamerId) !== due.at) continue;
+      this.scheduled.delete(due.streamerId);
       const record = this.records.get(due.streamerId);
       const deadline = record === undefined ? null : rules.nextDeadline(record);
-      if (record === undefined || deadline === null || deadline > now) continue;
+      if (record === undefined || deadline === null) continue;
+      if (deadline > now) {
+        this.schedule(due.streamerId, deadline);
+        continue;
+      }
       claimed += 1;
       events.push(...this.save(rules.expire(record, now), now));
     }
@@ -121,12 +131,18 @@ export class MemoryPresenceStore implements PresenceStore {
       else this.online.delete(streamerId);
     }
     const deadline = rules.nextDeadline(next);
-    if (deadline !== null && deadline !== rules.nextDeadline(previous)) this.deadlines.push({ at: deadline, streamerId });
+    const scheduled = this.scheduled.get(streamerId);
+    if (deadline !== null && (scheduled === undefined || deadline < scheduled)) this.schedule(streamerId, deadline);
     if (transition.events.length > 0 && next.state.status === 'offline') {
       this.forgettable.delete(streamerId);
       this.forgettable.set(streamerId, { at: now + OFFLINE_RETENTION_MS, streamerId, version: next.state.version });
     }
     return transition.events;
+  }
+
+  private schedule(streamerId: string, at: number): void {
+    this.deadlines.push({ at, streamerId });
+    this.scheduled.set(streamerId, at);
   }
 
   /** Forgets streamers offline, with no connection and unchanged, for the whole retention. */
@@ -144,6 +160,11 @@ export class MemoryPresenceStore implements PresenceStore {
   /** Offline streamers waiting to be forgotten: at most one per streamer, whatever it does (diagnostics, tests). */
   get forgettableCount(): number {
     return this.forgettable.size;
+  }
+
+  /** Entries in the deadline heap, stale ones included (diagnostics, tests). */
+  get deadlineEntries(): number {
+    return this.deadlines.size;
   }
 
   private appendTimeline(streamerId: string, events: Transition['events'], now: number): void {

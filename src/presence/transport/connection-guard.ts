@@ -1,8 +1,13 @@
+import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
 import type { Socket as EngineSocket } from 'engine.io';
 import type { Socket } from 'socket.io';
-import { Decoder, Encoder } from 'socket.io-parser';
 import { TokenBucket } from '../domain/token-bucket.js';
+
+// The CommonJS build of socket.io-parser, the very module socket.io itself loads: an ESM import gets
+// its "esm-debug" build on Node, a second copy that logs every packet through `debug`, which was a few
+// per cent of a heartbeat's CPU.
+const { Decoder, Encoder } = createRequire(import.meta.url)('socket.io-parser') as typeof import('socket.io-parser');
 
 // Per-connection limits of the wire: one client's abuse costs it its connection, never others their
 // service. Each cut closes the engine.io connection (a live client reconnects) and logs once.

@@ -1,13 +1,5 @@
 import { Inject, Logger } from '@nestjs/common';
-import {
-  ConnectedSocket,
-  MessageBody,
-  type OnGatewayConnection,
-  type OnGatewayDisconnect,
-  type OnGatewayInit,
-  SubscribeMessage,
-  WebSocketGateway,
-} from '@nestjs/websockets';
+import { type OnGatewayConnection, type OnGatewayDisconnect, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -24,6 +16,7 @@ import { connectionIdOf } from './connection-id.js';
 import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
+import { ackedListener } from './acked-listener.js';
 
 /**
  * A connection outliving its token's `exp` is not cut, but its messages are refused: its lease then runs
@@ -56,6 +49,13 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     namespace.use(onePerNamespace());
     namespace.use((socket, next) => void this.admit(socket as StreamerSocket, next));
     namespace.on('connection', rateLimit(this.config.messageRateLimit, this.metrics, this.config.podId));
+    // `heartbeat` and `end` are bound on Socket.IO directly, not with @SubscribeMessage: see ackedListener.
+    const heartbeat = ackedListener((socket: StreamerSocket, payload) => this.heartbeat(socket, payload));
+    const end = ackedListener((socket: StreamerSocket, payload) => this.end(socket, payload));
+    namespace.on('connection', (socket: Socket) => {
+      socket.on('heartbeat', heartbeat as (...args: unknown[]) => void);
+      socket.on('end', end as (...args: unknown[]) => void);
+    });
   }
 
   /**
@@ -132,31 +132,26 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     });
   }
 
-  @SubscribeMessage('heartbeat')
-  async heartbeat(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<HeartbeatAck> {
+  /** A refusal is answered at once; a heartbeat the store takes, once it has. */
+  heartbeat(socket: StreamerSocket, payload: unknown): HeartbeatAck | Promise<HeartbeatAck> {
     if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'heartbeat', TOKEN_EXPIRED);
     const parsed = parseHeartbeat(payload);
     if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
-    try {
-      const result = await this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta);
-      if (result.refused !== undefined) return this.overCap(socket);
-      return { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
-    } catch (error) {
-      return this.refused(socket, 'heartbeat', unavailable(error));
-    }
+    return this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta).then(
+      (result): HeartbeatAck =>
+        result.refused !== undefined ? this.overCap(socket) : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs },
+      (error: unknown) => this.refused(socket, 'heartbeat', unavailable(error)),
+    );
   }
 
-  @SubscribeMessage('end')
-  async end(@ConnectedSocket() socket: StreamerSocket, @MessageBody() payload: unknown): Promise<EndAck> {
+  end(socket: StreamerSocket, payload: unknown): EndAck | Promise<EndAck> {
     if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'end', TOKEN_EXPIRED);
     const parsed = parseEnd(payload);
     if (!parsed.ok) return this.refused(socket, 'end', parsed);
-    try {
-      await this.presence.end(socket.data.identity.id, connectionIdOf(this.config.podId, socket));
-      return { ok: true };
-    } catch (error) {
-      return this.refused(socket, 'end', unavailable(error));
-    }
+    return this.presence.end(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).then(
+      (): EndAck => ({ ok: true }),
+      (error: unknown) => this.refused(socket, 'end', unavailable(error)),
+    );
   }
 
   /**

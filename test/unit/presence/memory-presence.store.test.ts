@@ -40,6 +40,23 @@ describe('MemoryPresenceStore on a fake clock', () => {
     expect(reasons((await store.expireDue(10)).events)).toEqual(['s:timeout@6000']);
   });
 
+  it('a heartbeat adds no deadline entry: 1,000 heartbeats of 3 streamers leave 3, and the timeouts still come on time', async () => {
+    const { store, clock } = storeWithClock();
+    for (const id of ['a', 'b', 'c']) await store.connect(id, 'c');
+    for (let i = 1; i <= 1_000; i += 1) {
+      clock.now = T0 + i;
+      await store.heartbeat(['a', 'b', 'c'][i % 3]!, 'c');
+    }
+    expect(store.deadlineEntries).toBe(3);
+    // Each entry comes due at its first deadline and is moved to the streamer's last one.
+    clock.now = T0 + 1_500;
+    expect((await store.expireDue(10)).events).toEqual([]);
+    expect(store.deadlineEntries).toBe(3);
+    clock.now = T0 + 2_000;
+    expect(reasons((await store.expireDue(10)).events).sort()).toEqual(['a:timeout@1999', 'b:timeout@2000', 'c:timeout@1998']);
+    expect(store.deadlineEntries).toBe(0);
+  });
+
   it('follows a deadline that a close moved earlier', async () => {
     const { store, clock } = storeWithClock();
     await store.connect('s', 'c');

@@ -6,6 +6,7 @@ import type { TimelineEntry } from '../../domain/timeline.js';
 import type { RedisClient } from '../../../redis/redis-client.js';
 import type { ReplicaWait } from '../../../redis/replica-wait.js';
 import { componentError } from './component-error.js';
+import { HeartbeatBatches, type PendingHeartbeat } from './heartbeat-batches.js';
 import { LuaScript } from './lua-script.js';
 import { type RedisKeys, shardOf } from './redis-keys.js';
 import { canonicalMeta, decodeEvents } from './script-reply.js';
@@ -38,6 +39,11 @@ const RETRY_PAUSE_MS = 50;
  */
 export class RedisPresenceStore implements PresenceStore {
   private nextSweepShard = 0;
+  private readonly batches = new HeartbeatBatches(
+    (streamerId) => this.keys.shardOf(streamerId),
+    // Settling a promise twice changes nothing: this only reaches those a failure left waiting.
+    (shard, batch) => void this.sendHeartbeats(shard, batch).catch((error: unknown) => batch.forEach((heartbeat) => heartbeat.reject(error))),
+  );
 
   /**
    * @param logRetentionMs how long the transition log keeps an entry (EVENT_LOG_RETENTION_MS)
@@ -57,13 +63,13 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly replicas: ReplicaWait | null = null,
   ) {}
 
+  /** Sent with the heartbeats of the same turn (HeartbeatBatches): a connect is a first heartbeat. */
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, '', MAX_OPEN_CONNECTIONS]);
+    return this.batches.add(streamerId, connectionId, '');
   }
 
   heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
-    const metaArg = meta === undefined ? '' : canonicalMeta(meta);
-    return this.change(SCRIPTS.heartbeat, streamerId, [connectionId, this.timing.presenceTtlMs, metaArg, MAX_OPEN_CONNECTIONS]);
+    return this.batches.add(streamerId, connectionId, meta === undefined ? '' : canonicalMeta(meta));
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -175,14 +181,43 @@ export class RedisPresenceStore implements PresenceStore {
     return entries.map((entry) => JSON.parse(entry) as TimelineEntry);
   }
 
+  /**
+   * One shard's batch of heartbeats as one script call (lua/heartbeat.lua), each answered with its own
+   * outcome and events. Those that made a transition are answered once a replica has it; the others at once.
+   */
+  private async sendHeartbeats(shard: number, batch: readonly PendingHeartbeat[]): Promise<void> {
+    const count = this.keys.shardCount;
+    const keys = [...this.keys.shardKeys(shard, count)];
+    const args: Array<string | number> = [this.timing.presenceTtlMs, MAX_OPEN_CONNECTIONS];
+    for (const { streamerId, connectionId, meta } of batch) {
+      keys.push(...this.keys.recordKeys(streamerId, count));
+      args.push(streamerId, connectionId, meta);
+    }
+    const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
+    const serverTime = Number(reply[0]);
+    const transitions: Array<[PendingHeartbeat, StoreResult]> = [];
+    let at = 1;
+    for (const heartbeat of batch) {
+      const refused = reply[at] === 'too_many_connections';
+      const end = at + 2 + 6 * Number(reply[at + 1]);
+      const result = { serverTime, events: decodeEvents(reply, at + 2, end), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
+      at = end;
+      if (result.events.length > 0 && this.replicas !== null) transitions.push([heartbeat, result]);
+      else heartbeat.resolve(result);
+    }
+    if (transitions.length === 0) return;
+    // A failed WAIT is only a slower replica: the writes themselves succeeded.
+    await this.replicas!.after(keys[0]!).catch(() => undefined);
+    for (const [heartbeat, result] of transitions) heartbeat.resolve(result);
+  }
+
   private async change(script: LuaScript, streamerId: string, args: (string | number)[]): Promise<StoreResult> {
     const keys = [...this.keys.shardKeys(this.keys.shardOf(streamerId)), ...this.keys.recordKeys(streamerId)];
     const reply = (await this.call(script.name, () => script.run(this.redis, keys, [...this.common(), streamerId, ...args]))) as string[];
-    const refused = reply.at(-1) === '!too_many_connections';
     // A transition (its events are in the reply) is answered once a replica has it; a failed WAIT is
     // only a slower replica: the write itself succeeded.
-    if (this.replicas !== null && reply.length > 1 + (refused ? 1 : 0)) await this.replicas.after(keys[0]!).catch(() => undefined);
-    return { serverTime: Number(reply[0]), events: decodeEvents(refused ? reply.slice(0, -1) : reply, 1), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
+    if (this.replicas !== null && reply.length > 1) await this.replicas.after(keys[0]!).catch(() => undefined);
+    return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
   }
 
   /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */

@@ -2,10 +2,10 @@ import type { Meta, PresenceEvent, PresenceReason, PresenceStatus } from '../../
 
 const FIELDS_PER_EVENT = 6;
 
-/** Decodes the events of a script reply: 6 strings each (id, status, since, version, reason, meta). */
-export function decodeEvents(reply: readonly string[], from: number): PresenceEvent[] {
+/** Decodes the events of a script reply from `from` to `to`: 6 strings each (id, status, since, version, reason, meta). */
+export function decodeEvents(reply: readonly string[], from: number, to = reply.length): PresenceEvent[] {
   const events: PresenceEvent[] = [];
-  for (let i = from; i + FIELDS_PER_EVENT <= reply.length; i += FIELDS_PER_EVENT) {
+  for (let i = from; i + FIELDS_PER_EVENT <= to; i += FIELDS_PER_EVENT) {
     const meta = reply[i + 5]!;
     const base = {
       streamerId: reply[i]!,

@@ -1,0 +1,76 @@
+import { Redis } from 'ioredis';
+import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
+import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redis-presence.store.js';
+import { MAX_BATCH } from '../../src/presence/infrastructure/redis/heartbeat-batches.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+
+// Heartbeats (and connects) that arrive in one turn of the event loop reach Redis as one script call per
+// shard: what a heartbeat costs the pod and Redis is mostly that call. Counted on a real Redis with INFO
+// commandstats; the store contract suite checks that each call is still decided as if alone.
+useCleanup();
+let server: RedisServer;
+let redis: Redis;
+beforeAll(async () => {
+  server = await startRedis();
+  redis = new Redis(server.url, { commandTimeout: 500, enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true });
+  await redis.connect();
+});
+afterAll(() => redis.disconnect());
+
+async function scriptCalls(): Promise<number> {
+  const stats = await redis.info('commandstats');
+  const calls = (name: string): number => Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+  return calls('evalsha') + calls('eval');
+}
+
+function storeOn(shards: number): RedisPresenceStore {
+  const keys = new RedisKeys(`batches:${Math.random().toString(36).slice(2)}:`, shards);
+  return new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'batch-pod', 60_000);
+}
+
+it('200 connects and then 200 heartbeats made in one turn take one script call per shard each time', async () => {
+  const store = storeOn(4);
+  await store.connect('warm-up', 'c'); // the script is loaded (a first EVALSHA may come back NOSCRIPT)
+  const ids = Array.from({ length: 200 }, (_, i) => `streamer-${i}`);
+  const before = await scriptCalls();
+  const connects = await Promise.all(ids.map((id) => store.connect(id, 'c')));
+  const afterConnects = await scriptCalls();
+  const heartbeats = await Promise.all(ids.map((id, i) => store.heartbeat(id, 'c', i % 2 === 0 ? { n: i } : undefined)));
+  const afterHeartbeats = await scriptCalls();
+  // INFO itself is not a script: 4 shards, 4 calls (the counts include nothing else).
+  expect(afterConnects - before).toBe(4);
+  expect(afterHeartbeats - afterConnects).toBe(4);
+  // Each caller still gets its own answer: its own streamer's events, the store's time.
+  connects.forEach((result, i) => expect(result.events.map((e) => [e.streamerId, e.reason])).toEqual([[ids[i], 'connected']]));
+  heartbeats.forEach((result, i) => expect(result.events.map((e) => [e.streamerId, e.reason, e.meta])).toEqual(i % 2 === 0 ? [[ids[i], 'meta', { n: i }]] : []));
+  expect(new Set(heartbeats.map((result) => result.serverTime)).size).toBeLessThanOrEqual(4);
+});
+
+it(`a shard's batch is cut at ${MAX_BATCH} heartbeats, so no one call holds Redis long`, async () => {
+  const store = storeOn(1);
+  await store.connect('warm-up', 'c');
+  const before = await scriptCalls();
+  await Promise.all(Array.from({ length: 2 * MAX_BATCH + 1 }, (_, i) => store.connect(`crowd-${i}`, 'c')));
+  expect((await scriptCalls()) - before).toBe(3);
+});
+
+it('a batch Redis does not answer in time rejects every call in it, none hangs; run late, it brought each streamer online once', async () => {
+  const store = storeOn(2);
+  await store.connect('warm-up', 'c');
+  const stall = new Redis(server.url);
+  await stall.call('CLIENT', 'PAUSE', '1500', 'ALL');
+  const started = Date.now();
+  const outcomes = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => store.heartbeat(`stalled-${i}`, 'c')));
+  expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+  expect(Date.now() - started).toBeLessThan(1_400);
+  await new Promise((resolve) => setTimeout(resolve, 1_700 - (Date.now() - started)));
+  // Redis ran the stalled batch (and its retry) once the pause ended: the callers were told it failed,
+  // but what it did stands, once, and the next heartbeats are served.
+  const ids = Array.from({ length: 30 }, (_, i) => `stalled-${i}`);
+  const after = await Promise.all(ids.map((id) => store.heartbeat(id, 'c')));
+  expect(after.flatMap((result) => result.events)).toEqual([]);
+  expect((await store.getMany(ids)).every((state) => state.status === 'online')).toBe(true);
+  for (const id of ids) expect((await store.timeline(id, 10)).map((entry) => entry.reason)).toEqual(['connected']);
+  stall.disconnect();
+});
