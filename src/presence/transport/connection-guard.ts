@@ -136,27 +136,43 @@ export function refuseMainNamespace(_socket: Socket, next: (error?: Error) => vo
  */
 export function onePerNamespace() {
   return (socket: Socket, next: (error?: Error) => void): void => {
-    const client = socket.client as unknown as { claimedNamespaces?: Set<string> };
-    const claimed = (client.claimedNamespaces ??= new Set());
-    if (claimed.has(socket.nsp.name)) {
+    const client = socket.client as ClaimingClient;
+    const name = socket.nsp.name;
+    if (claimed(client).includes(name)) {
       countRefusedConnect(socket);
       next(new Error('too_many_sockets'));
       return;
     }
-    claimed.add(socket.nsp.name);
+    client.claimedNamespaces = client.claimedNamespaces === undefined ? name : [...claimed(client), name];
     socket.on('disconnect', freeNamespace);
     next();
   };
 }
 
+/**
+ * The namespaces a connection's sockets hold: one name as it is (nearly every connection has one
+ * socket), several as an array. A Set each was a hundred bytes of every idle connection.
+ */
+type ClaimingClient = { claimedNamespaces?: string | string[] };
+
+function claimed(client: ClaimingClient): readonly string[] {
+  const names = client.claimedNamespaces;
+  return names === undefined ? [] : typeof names === 'string' ? [names] : names;
+}
+
+function unclaim(client: ClaimingClient, name: string): void {
+  const rest = claimed(client).filter((n) => n !== name);
+  client.claimedNamespaces = rest.length === 0 ? undefined : rest.length === 1 ? rest[0] : rest;
+}
+
 /** The socket's namespace claim, freed when it disconnects (`this` is the socket; one function for all). */
 function freeNamespace(this: Socket): void {
-  (this.client as unknown as { claimedNamespaces?: Set<string> }).claimedNamespaces?.delete(this.nsp.name);
+  unclaim(this.client as ClaimingClient, this.nsp.name);
 }
 
 /** Frees the namespace `onePerNamespace` claimed, for a socket a later step refused after all. */
 export function releaseNamespace(socket: Socket): void {
-  (socket.client as unknown as { claimedNamespaces?: Set<string> }).claimedNamespaces?.delete(socket.nsp.name);
+  unclaim(socket.client as ClaimingClient, socket.nsp.name);
 }
 
 /**
@@ -165,8 +181,9 @@ export function releaseNamespace(socket: Socket): void {
  * server).
  */
 export function guardPingFrames(conn: EngineSocket): void {
-  watchPings.call(conn);
-  conn.on('upgrade', watchPings);
+  // A connection that starts on WebSocket (the SDK's) has nothing to upgrade to: no listener for it.
+  if (conn.transport.name === 'websocket') watchPings.call(conn);
+  else conn.on('upgrade', watchPings);
 }
 
 type PingWatched = EngineSocket & { pingBucket?: TokenBucket };

@@ -12,6 +12,7 @@ import { ADDRESS_CONNECTIONS_FULL, DRAINING, HANDSHAKE_RATE_LIMITED, type Handsh
 import { KeyedQuota } from '../domain/keyed-quota.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { clientAddress } from '../../http/client-address.js';
+import { addressOf, rememberAddress } from './connection-address.js';
 
 /** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -55,13 +56,13 @@ export class PresenceIoAdapter extends IoAdapter {
     this.handshakes = new AddressRateLimiter(config.handshakeRatePerAddress);
     this.connections = new KeyedQuota(config.connectionsPerAddress);
     const connections = this.connections;
-    this.releaseAddress = function (this: EngineSocket & { countedAddress?: string }): void {
-      connections.release(this.countedAddress!, 1);
+    this.releaseAddress = function (this: EngineSocket): void {
+      connections.release(addressOf(this), 1);
     };
   }
 
   /** A counted connection closed: its address's place is free (`this` is the connection; one function for all). */
-  private readonly releaseAddress: (this: EngineSocket & { countedAddress?: string }) => void;
+  private readonly releaseAddress: (this: EngineSocket) => void;
 
   /**
    * Binds each gateway handler with a plain `socket.on`, with the semantics of NestJS's own binding
@@ -74,6 +75,7 @@ export class PresenceIoAdapter extends IoAdapter {
     // One listener function per event name for all sockets (`this` is the socket), which finds the
     // socket's own handler on it: a closure per handler per socket was a few hundred bytes of every idle
     // connection's heap.
+    if (handlers.length === 0) return;
     const own = ((socket as SocketWithHandlers).gatewayHandlers ??= {});
     for (const handler of handlers) {
       const message = handler.message as string;
@@ -149,15 +151,19 @@ export class PresenceIoAdapter extends IoAdapter {
     return this.connections.isFull(clientAddress(request, this.config.trustedProxyHops)) ? ADDRESS_CONNECTIONS_FULL : null;
   }
 
-  /** Holds a place for the connection's address while it is open; one that slipped past the gate's check (handshakes racing) is closed. */
+  /**
+   * Holds a place for the connection's address while it is open; one that slipped past the gate's check
+   * (handshakes racing) is closed. The address stays on the connection, the request it was read from
+   * does not (rememberAddress).
+   */
   private countConnection(conn: EngineSocket): void {
     const address = clientAddress(conn.request, this.config.trustedProxyHops);
+    rememberAddress(conn, address);
     if (!this.connections.reserve(address, 1)) {
       conn.close();
       return;
     }
-    // `on`, not `once` (which binds a wrapper per call), and the address on the connection: no closure each.
-    (conn as EngineSocket & { countedAddress?: string }).countedAddress = address;
+    // `on`, not `once` (which binds a wrapper per call): no closure per connection.
     conn.on('close', this.releaseAddress);
   }
 

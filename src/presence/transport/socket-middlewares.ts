@@ -45,6 +45,9 @@ export function authenticate(
         return;
       }
       socket.data.identity = identity;
+      // The token has said what it had to: not kept for the connection's life (a secret in every heap
+      // dump, and a few hundred bytes of each idle connection).
+      (socket.handshake.auth as { token?: unknown }).token = undefined;
       next();
     });
   };

@@ -22,7 +22,7 @@ import { countAdapterMessages, measureDeliveries } from './delivery-metrics.js';
 import { cutSlowReader } from './slow-reader.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { KeyedQuota } from '../domain/keyed-quota.js';
-import { clientAddress } from '../../http/client-address.js';
+import { addressOf } from './connection-address.js';
 import { streamerRoom } from './rooms.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
@@ -73,7 +73,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   handleConnection(socket: ViewerSocket): void {
     this.metrics.connections.inc({ namespace: '/viewer' });
     socket.data.subscriptions = new Set();
-    socket.data.address = clientAddress(socket.request, this.config.trustedProxyHops);
+    socket.data.address = addressOf(socket.conn);
     measureDeliveries(socket, this.metrics);
     cutSlowReader(socket, () => this.logger.warn({ msg: 'slow reader cut', socketId: socket.id, pod: this.config.podId }));
     this.logger.log({ msg: 'viewer connected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
