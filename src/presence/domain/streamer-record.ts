@@ -124,6 +124,8 @@ export function end(record: StreamerRecord, now: number): Transition {
  * that lease: `disconnected` for a closed socket's grace, `timeout` for a missed heartbeat.
  */
 export function expire(record: StreamerRecord, now: number): Transition {
+  // The common case (a heartbeat, no lease ran out) allocates nothing but its answer.
+  if (!anyRunOut(record, now)) return { previous: record, next: record, events: [] };
   let last: ConnectionLease | null = null;
   let live: Record<string, ConnectionLease> | null = null;
   for (const [id, lease] of Object.entries(record.connections)) {
@@ -144,6 +146,11 @@ export function expire(record: StreamerRecord, now: number): Transition {
   const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
   const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
+}
+
+function anyRunOut(record: StreamerRecord, now: number): boolean {
+  for (const id in record.connections) if (record.connections[id]!.liveUntil <= now) return true;
+  return false;
 }
 
 function openLeases(record: StreamerRecord): number {
