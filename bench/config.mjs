@@ -18,6 +18,7 @@ const FULL = {
   hbRounds: 3, // bare then service, in each mode, this many times (interleaved against a machine whose load drifts); the median round ratio counts
   hbProcs: 1,
   idleConnections: 5000,
+  idleCpuSeconds: 30, // idle connections' CPU (pings) measured this long, and the server's background as long before
   redisBenchRequests: 200000,
   profile: 'auto', // auto: profile the pods when the heartbeat target is missed; always; never
   profileSeconds: 10,
@@ -48,6 +49,7 @@ const SMALL = {
   hbWarmupSeconds: 2,
   hbRounds: 1,
   idleConnections: 500,
+  idleCpuSeconds: 5,
   redisBenchRequests: 50000,
   profileSeconds: 5,
   hotViewers: 600,

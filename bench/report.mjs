@@ -42,8 +42,8 @@ export function headlineRows(r) {
     });
     add(`Pod CPU per heartbeat, ${mode}`, get(r, `${path}.service.cpuMicrosPerAck`), get(r, `${path}.bare.cpuMicrosPerAck`), 'µs', '—', null, 1, 'bare server');
   }
-  add('Heartbeat acks/s, one pod, vs the Redis ceiling', hbService, get(r, 'ceiling.heartbeatScriptsPerSecond'), '/s', '—', null, 0,
-    'redis-benchmark -P 16 EVALSHA heartbeat');
+  add('Heartbeat acks/s, one pod, vs the Redis ceiling', hbService, get(r, 'ceiling.batchedHeartbeatsPerSecond'), '/s', '—', null, 0,
+    `redis-benchmark -P 16 EVALSHA heartbeat, ${get(r, 'ceiling.batch') ?? '—'} a call`);
 
   const rssRatio = ratio(get(r, 'memory.service.rssPerConnection'), get(r, 'memory.bare.rssPerConnection'));
   add('Idle memory per connection, RSS', get(r, 'memory.service.rssPerConnection'), get(r, 'memory.bare.rssPerConnection'), 'B',
@@ -51,6 +51,8 @@ export function headlineRows(r) {
   const heapRatio = ratio(get(r, 'memory.service.heapPerConnection'), get(r, 'memory.bare.heapPerConnection'));
   add('Idle memory per connection, heap (after GC)', get(r, 'memory.service.heapPerConnection'), get(r, 'memory.bare.heapPerConnection'), 'B',
     `≤ ${TARGETS.idleMemoryVsBare}× bare`, heapRatio === null ? null : heapRatio <= TARGETS.idleMemoryVsBare, 0, 'bare server');
+
+  add('Idle CPU per connection (Socket.IO pings, timers), per second open', get(r, 'memory.service.cpu.microsPerConnectionSecond'), get(r, 'memory.bare.cpu.microsPerConnectionSecond'), 'µs', '—', null, 3, 'bare server');
 
   const online = get(r, 'service.online.otherPods');
   const bareLatency = get(r, 'broadcast.latency.otherPods');
@@ -96,7 +98,7 @@ export function headlineRows(r) {
     add(`reconnect storm: ${clients} clients of a SIGKILLed pod, 99 % back`, get(r, 'storm.service.msTo99Percent'), null, 'ms', '—', null, 0);
     add('reconnect storm: connections/s per surviving pod (clients back off; bare: all at once)', get(r, 'storm.service.acceptPerPod'), get(r, 'storm.bare.acceptPerPod'), '/s', '—', null, 0, 'bare servers, a burst of plain connections');
     const offline = get(r, 'storm.service.offlineEvents');
-    add('reconnect storm: offline events at viewers', offline, null, '', '0', offline === undefined || offline === null ? null : offline === 0, 0);
+    add(`reconnect storm: offline events at viewers (PRESENCE_TTL_MS ${num(get(r, 'storm.ttlMs'))})`, offline, null, '', '0', offline === undefined || offline === null ? null : offline === 0, 0);
   }
 
   add('Redis memory per online streamer', get(r, 'memory.service.redisBytesPerConnection'), get(r, 'memory.bare.redisBytesPerConnection'), 'B', '—', null, 0, 'one SET … PX key');
@@ -346,7 +348,7 @@ export function markdown(r) {
       `- events published cluster-wide: ${num(r.service.eventsPublished)} for ${num(r.service.transitions)} transitions.`,
       `- Redis memory per online streamer measured on the ${c.pods}-pod cluster too: ${num(r.service.redisBytesPerOnlineStreamer)} B.`);
   }
-  if (r.ceiling) parts.push(`- Redis ceiling: \`${r.ceiling.command}\` → ${num(r.ceiling.heartbeatScriptsPerSecond)} heartbeat scripts/s; SET … PX → ${num(r.ceiling.setPxPerSecond)}/s.`);
+  if (r.ceiling) parts.push(`- Redis ceiling: \`${r.ceiling.command}\` → ${num(r.ceiling.heartbeatScriptsPerSecond)} heartbeat scripts/s of one heartbeat; ${num(r.ceiling.batchedHeartbeatsPerSecond)} heartbeats/s in calls of ${r.ceiling.batch}; SET … PX → ${num(r.ceiling.setPxPerSecond)}/s.`);
   if (r.profile) parts.push('', '## CPU profiles under the heartbeat loop, Redis mode', '', profileText(r.profile));
   if (r.profileEmbedded) parts.push('', '## CPU profiles under the heartbeat loop, embedded mode', '', profileText(r.profileEmbedded));
   if (r.heapDiff) parts.push('', '## What an idle connection keeps', '', heapText(r.heapDiff));

@@ -10,6 +10,9 @@ import { runToCompletion } from '../processes.mjs';
 
 const LUA_DIR = new URL('../../dist/presence/infrastructure/redis/lua/', import.meta.url);
 
+/** Heartbeats per call in the batched run. */
+const BATCH = 8;
+
 export function heartbeatScript() {
   const read = (file) => readFileSync(fileURLToPath(new URL(file, LUA_DIR)), 'utf8');
   const source = `${read('prelude.lua')}\n${read('heartbeat.lua')}`;
@@ -29,19 +32,30 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
   const tag = 'ceiling:{s0/16}:';
   const base = ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(requests), '-r', String(keyspace), '-q'];
   // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header): the shard's deadlines, online
-  // and log, the streamer's state, leases and timeline; pod, log retention, clock ('' = Redis TIME),
-  // streamer id, connection id, TTL, meta ('' = unchanged), open connections allowed.
-  const evalsha = ['EVALSHA', sha, '6', `${tag}deadlines`, `${tag}online`, `${tag}log`, `${tag}st:x`, `${tag}ls:x`, `${tag}tl:x`,
-    'redis-benchmark', '86400000', '', 'rb__rand_int__', 'c1', String(ttlMs), '', '10'];
+  // and log, then the state, leases and timeline of each streamer; pod, log retention, clock ('' = Redis
+  // TIME), TTL, open connections allowed, then streamer id, connection id and meta ('' = unchanged) of
+  // each heartbeat. Once with one heartbeat per call, once with a batch of BATCH, about what the heartbeat
+  // loop sends per call (its "Redis top-level commands per heartbeat").
+  const evalsha = (count) => {
+    const streamers = Array.from({ length: count }, (_, i) => `r${i}-__rand_int__`);
+    return ['EVALSHA', sha, String(3 + 3 * count), `${tag}deadlines`, `${tag}online`, `${tag}log`,
+      ...streamers.flatMap((id) => [`${tag}st:${id}`, `${tag}ls:${id}`, `${tag}tl:${id}`]),
+      'redis-benchmark', '86400000', '', String(ttlMs), '10', ...streamers.flatMap((id) => [id, 'c1', ''])];
+  };
   log(`  redis-benchmark -P 16 -n ${requests}: EVALSHA heartbeat`);
-  const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base, ...evalsha], 180_000));
+  const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base, ...evalsha(1)], 180_000));
+  log(`  redis-benchmark -P 16 -n ${requests / BATCH}: EVALSHA heartbeat, ${BATCH} a call`);
+  const batchBase = base.map((arg, i) => (base[i - 1] === '-n' ? String(Math.ceil(requests / BATCH)) : arg));
+  const batched = BATCH * requestsPerSecond(await runToCompletion('redis-benchmark-evalsha-batch', 'redis-benchmark', [...batchBase, ...evalsha(BATCH)], 180_000));
   log(`  redis-benchmark -P 16 -n ${requests}: SET … PX`);
   const set = requestsPerSecond(await runToCompletion('redis-benchmark-set', 'redis-benchmark',
     [...base, 'SET', 'ceiling:key:__rand_int__', '1', 'PX', String(ttlMs)], 180_000));
-  log(`  Redis ceiling: ${heartbeat} heartbeat scripts/s, ${set} SET PX/s`);
+  log(`  Redis ceiling: ${heartbeat} heartbeat scripts/s, ${batched} heartbeats/s in calls of ${BATCH}, ${set} SET PX/s`);
   return {
-    command: `redis-benchmark ${['-p', '<port>', ...base.slice(4), ...evalsha].map((a) => (a === '' ? "''" : a)).join(' ')}`,
+    command: `redis-benchmark ${['-p', '<port>', ...base.slice(4), ...evalsha(1)].map((a) => (a === '' ? "''" : a)).join(' ')}`,
     heartbeatScriptsPerSecond: heartbeat,
+    batch: BATCH,
+    batchedHeartbeatsPerSecond: batched,
     setPxPerSecond: set,
     keyspace,
   };
