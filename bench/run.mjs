@@ -21,6 +21,7 @@ import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, star
 import { log } from './progress.mjs';
 import { withTimeout } from './load/clock.mjs';
 import { writeReports } from './report.mjs';
+import { pinningNote } from './pinning.mjs';
 
 let config;
 try {
@@ -40,6 +41,7 @@ const results = {
   command: config.command,
   config: { ...publicConfig, phases: [...config.phases] },
   machine: describeMachine(),
+  pinning: pinningNote(),
   errors: [],
 };
 
@@ -75,7 +77,10 @@ async function throughputPhases({ redis, bare, pod, workers, watchFor }) {
     startBaseline('bare-memory', { mode: 'heartbeat', timing: DEFAULT_TIMING }),
     startPod('pod-embedded', { jwtSecret, timing: DEFAULT_TIMING, entry: config.appEntry }),
   ]);
-  const modes = { embedded: { bare: servers[0], service: servers[1], redis: null }, redis: { bare, service: pod, redis: redis.redis } };
+  const modes = {
+    embedded: { bare: servers[0], service: servers[1], redis: null, serverSide: [] },
+    redis: { bare, service: pod, redis: redis.redis, serverSide: [redis.pid] },
+  };
   try {
     const base = { workers, clients: config.hbClients, warmupMs: config.hbWarmupSeconds * 1000, durationMs: config.hbSeconds * 1000, secret: jwtSecret };
     const rounds = 2 * config.hbRounds;
@@ -83,8 +88,8 @@ async function throughputPhases({ redis, bare, pod, workers, watchFor }) {
       const runs = { embedded: { bare: [], service: [] }, redis: { bare: [], service: [] } };
       for (let round = 1; round <= config.hbRounds; round++) {
         log(`  round ${round}/${config.hbRounds}`);
-        for (const [mode, { bare: baseline, service, redis: modeRedis }] of Object.entries(modes)) {
-          const args = { ...base, redis: modeRedis };
+        for (const [mode, { bare: baseline, service, redis: modeRedis, serverSide }] of Object.entries(modes)) {
+          const args = { ...base, redis: modeRedis, serverSide };
           const watch = (server) => (modeRedis === null ? watchFor(server).filter((w) => w.name !== 'redis') : watchFor(server));
           runs[mode].bare.push(await heartbeatThroughput({ ...args, server: baseline, end: false, watch: watch(baseline) }));
           runs[mode].service.push(await heartbeatThroughput({ ...args, server: service, end: true, watch: watch(service) }));
@@ -225,7 +230,7 @@ async function redisClusterPhases() {
       const args = { redis: cluster.redis, workers, clients: config.hbClients, warmupMs: config.hbWarmupSeconds * 1000, durationMs: config.hbSeconds * 1000, secret: jwtSecret };
       results.redisCluster = { primaries: cluster.redis.length, shards: 12 };
       results.redisCluster.throughput = await phase('heartbeat throughput, Redis Cluster', 2 * hbMs + 180_000, () =>
-        heartbeatThroughput({ ...args, server: pod, end: true, watch: [{ name: pod.name, pid: pod.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), ...watchCluster] }));
+        heartbeatThroughput({ ...args, server: pod, end: true, serverSide: cluster.nodes.map((node) => node.pid), watch: [{ name: pod.name, pid: pod.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), ...watchCluster] }));
     } finally {
       await Promise.all([stopServer(pod), ...workers.map((worker) => worker.stop())]);
       await cluster.flushall();

@@ -6,11 +6,15 @@ import { log, ticker } from '../progress.mjs';
 import { cpuMeter, redisDelta, redisSample, round } from '../probes.mjs';
 import { sleep } from '../load/clock.mjs';
 import { summarize } from '../stats.mjs';
+import { pinLoop } from '../pinning.mjs';
 
 const BACKGROUND_WINDOW_MS = 2_000;
 
-/** `server`: the target; `workers`: heartbeat workers; `watch`: [{ name, pid }] whose CPU to report. */
-export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch }) {
+/**
+ * `server`: the target; `workers`: heartbeat workers; `watch`: [{ name, pid }] whose CPU to report;
+ * `serverSide`: pids pinned with the server to CPU 0 while the loop runs (its Redis), see pinning.mjs.
+ */
+export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch, serverSide = [] }) {
   const share = Math.ceil(clients / workers.length);
   await Promise.all(workers.map((worker, i) =>
     worker.call('heartbeat.open', { url: server.url, clients: share, idPrefix: `${server.name}-hb${i}-`, secret }, 120_000)));
@@ -21,6 +25,7 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   const bg1 = await sample();
   const background = redis === null ? null : redisDelta(bg0, bg1);
 
+  const unpin = pinLoop({ server: [server.pid, ...serverSide], clients: workers.map((worker) => worker.pid) });
   await Promise.all(workers.map((worker) => worker.call('heartbeat.start')));
   await sleep(warmupMs);
   const acksOf = () => workers.reduce((sum, worker) => sum + (worker.progress.heartbeat?.acks ?? 0), 0);
@@ -43,6 +48,7 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   const cpu = meter.read();
   const r1 = await sample();
   const stopped = await Promise.all(workers.map((worker) => worker.call('heartbeat.stop', {}, 30_000)));
+  unpin();
   await Promise.all(workers.map((worker) => worker.call('heartbeat.close', { end }, 120_000)));
 
   const sum = (marks, key) => marks.reduce((total, mark) => total + mark[key], 0);
