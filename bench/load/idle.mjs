@@ -5,21 +5,34 @@ import { paced } from './pace.mjs';
 import { once, rawSocket } from './raw-socket.mjs';
 import { signToken } from './tokens.mjs';
 
+const CONNECT_ATTEMPTS = 3;
+
 export function createIdle(progress) {
   let sockets = [];
-  const counts = { open: 0 };
+  const counts = { open: 0, retried: 0 };
   progress.idle = counts;
   return {
     async open({ url, count, idPrefix, secret, ratePerSec = 1_000 }) {
       const ids = Array.from({ length: count }, (_, i) => `${idPrefix}${i}`);
       const tokens = ids.map((id) => signToken(id, 'streamer', secret));
       sockets = await paced(ids, ratePerSec, async (_id, i) => {
-        const socket = rawSocket(url, '/streamer', tokens[i]);
-        await once(socket, 'session', 60_000);
-        counts.open++;
-        return socket;
+        // A connect the server's accept queue dropped (a busy host, 1,000 a second) is tried again, as
+        // any client would: what is measured is the memory of the connections once open.
+        for (let attempt = 1; ; attempt++) {
+          const socket = rawSocket(url, '/streamer', tokens[i]);
+          try {
+            await once(socket, 'session', 60_000);
+            counts.open++;
+            return socket;
+          } catch (error) {
+            socket.disconnect();
+            if (attempt >= CONNECT_ATTEMPTS) throw error;
+            counts.retried++;
+            await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+          }
+        }
       });
-      return { open: sockets.length };
+      return { open: sockets.length, retried: counts.retried };
     },
     /**
      * Closes every socket; with `end`, each first sends `end` (the service then takes its streamer
@@ -32,6 +45,7 @@ export function createIdle(progress) {
       for (const socket of sockets) socket.disconnect();
       sockets = [];
       counts.open = 0;
+      counts.retried = 0;
       return { closed: true };
     },
   };
