@@ -74,7 +74,7 @@ export function headlineRows(r) {
 
   // The same loop and deliveries on a Redis Cluster (3 primaries), beside one Redis of this run.
   if (get(r, 'redisCluster') !== undefined) {
-    add('Heartbeat acks/s, one pod, Redis Cluster of 3 primaries', get(r, 'redisCluster.throughput.acksPerSecond'), hbService, '/s', '—', null, 0, 'the same pod on one Redis');
+    add('Heartbeat acks/s, one pod, Redis Cluster of 3 primaries (not pinned: six Redis processes)', get(r, 'redisCluster.throughput.acksPerSecond'), hbService, '/s', '—', null, 0, 'the same pod on one Redis, pinned');
     const clusterOnline = get(r, 'redisCluster.service.online.otherPods');
     add('connect→online p99, viewers on other pods, Redis Cluster', clusterOnline?.p99, online?.p99, 'ms', `≤ ${TARGETS.onlineP99Ms} ms`,
       clusterOnline?.p99 === null || clusterOnline?.p99 === undefined ? null : clusterOnline.p99 <= TARGETS.onlineP99Ms && (get(r, 'redisCluster.service.online.missing') ?? 0) === 0, 1, 'the same pods on one Redis');

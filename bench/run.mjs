@@ -230,7 +230,7 @@ async function redisClusterPhases() {
       const args = { redis: cluster.redis, workers, clients: config.hbClients, warmupMs: config.hbWarmupSeconds * 1000, durationMs: config.hbSeconds * 1000, secret: jwtSecret };
       results.redisCluster = { primaries: cluster.redis.length, shards: 12 };
       results.redisCluster.throughput = await phase('heartbeat throughput, Redis Cluster', 2 * hbMs + 180_000, () =>
-        heartbeatThroughput({ ...args, server: pod, end: true, serverSide: cluster.nodes.map((node) => node.pid), watch: [{ name: pod.name, pid: pod.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), ...watchCluster] }));
+        heartbeatThroughput({ ...args, server: pod, end: true, pinned: false, watch: [{ name: pod.name, pid: pod.pid }, ...workers.map((w) => ({ name: w.name, pid: w.pid })), ...watchCluster] }));
     } finally {
       await Promise.all([stopServer(pod), ...workers.map((worker) => worker.stop())]);
       await cluster.flushall();

@@ -12,9 +12,10 @@ const BACKGROUND_WINDOW_MS = 2_000;
 
 /**
  * `server`: the target; `workers`: heartbeat workers; `watch`: [{ name, pid }] whose CPU to report;
- * `serverSide`: pids pinned with the server to CPU 0 while the loop runs (its Redis), see pinning.mjs.
+ * `serverSide`: pids pinned with the server to CPU 0 while the loop runs (its Redis), see pinning.mjs;
+ * `pinned` false for a server side too big for one CPU (a Redis Cluster's six processes).
  */
-export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch, serverSide = [] }) {
+export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch, serverSide = [], pinned = true }) {
   const share = Math.ceil(clients / workers.length);
   await Promise.all(workers.map((worker, i) =>
     worker.call('heartbeat.open', { url: server.url, clients: share, idPrefix: `${server.name}-hb${i}-`, secret }, 120_000)));
@@ -25,7 +26,7 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
   const bg1 = await sample();
   const background = redis === null ? null : redisDelta(bg0, bg1);
 
-  const unpin = pinLoop({ server: [server.pid, ...serverSide], clients: workers.map((worker) => worker.pid) });
+  const unpin = pinned ? pinLoop({ server: [server.pid, ...serverSide], clients: workers.map((worker) => worker.pid) }) : () => {};
   await Promise.all(workers.map((worker) => worker.call('heartbeat.start')));
   await sleep(warmupMs);
   const acksOf = () => workers.reduce((sum, worker) => sum + (worker.progress.heartbeat?.acks ?? 0), 0);
