@@ -114,5 +114,7 @@ test('a primary SIGKILLed while 50 streamers heartbeat: its replica promoted, no
   });
   console.log(`cluster failover: presence right on every pod ${outcome.settledAfterMs} ms after the kill (bound ${settleBoundMs} ms); readiness seen: ${[...new Set(outcome.readiness)].join(', ')}`);
   expect(outcome.readiness).toContain(503);
+  // Past the bound, what each pod still listed wrongly says which transition was late (or lost).
+  expect({ settledAfterMs: outcome.settledAfterMs, wrongAtBound: outcome.wrongAtBound }).toEqual({ settledAfterMs: expect.any(Number), wrongAtBound: null });
   expect(outcome.settledAfterMs).toBeLessThanOrEqual(settleBoundMs);
 }, 180_000);

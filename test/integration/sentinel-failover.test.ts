@@ -41,6 +41,8 @@ test('the primary SIGKILLed: readiness 503, the replica promoted, the pods follo
   });
   console.log(`sentinel failover: presence right on every pod ${outcome.settledAfterMs} ms after the kill (bound ${settleBoundMs} ms); readiness seen: ${[...new Set(outcome.readiness)].join(', ')}`);
   expect(outcome.readiness).toContain(503);
+  // Past the bound, what each pod still listed wrongly says which transition was late (or lost).
+  expect({ settledAfterMs: outcome.settledAfterMs, wrongAtBound: outcome.wrongAtBound }).toEqual({ settledAfterMs: expect.any(Number), wrongAtBound: null });
   expect(outcome.settledAfterMs).toBeLessThanOrEqual(settleBoundMs);
   await waitUntil(() => resyncs > 0, 10_000, 50);
   // The failover is said once per connection in each pod's log, not once per reconnect attempt.

@@ -34,6 +34,8 @@ export interface FailoverOutcome {
   readonly settledAfterMs: number;
   /** Pods' /readyz answers while it happened. */
   readonly readiness: number[];
+  /** When the bound passed with presence still wrong: what each pod listed wrongly then, for the failure message. */
+  readonly wrongAtBound: string | null;
 }
 
 /**
@@ -72,9 +74,17 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
       const { items } = (await (await fetch(`${pod.url}/v1/streamers?status=online&limit=100`)).json()) as { items: Array<{ streamerId: string }> };
       return items.map((item) => item.streamerId).sort();
     };
+    let wrongAtBound: string | null = null;
+    let killedAt = Number.POSITIVE_INFINITY;
     const rightEverywhere = async (expected: string[]) => {
-      const lists = await Promise.all(pods.map((pod) => listed(pod).catch(() => [])));
-      return lists.every((list) => list.join() === [...expected].sort().join());
+      const lists = await Promise.all(pods.map((pod) => listed(pod).catch((): string[] => [])));
+      const right = lists.every((list) => list.join() === [...expected].sort().join());
+      if (!right && wrongAtBound === null && Date.now() - killedAt > setting.settleBoundMs) {
+        wrongAtBound = lists
+          .map((list, i) => `pod ${i}: extra ${JSON.stringify(list.filter((id) => !expected.includes(id)))}, missing ${JSON.stringify(expected.filter((id) => !list.includes(id)))}`)
+          .join('; ');
+      }
+      return right;
     };
     await waitUntil(() => rightEverywhere([...beating, endsBefore, endsDuring]), 15_000, 100);
 
@@ -84,7 +94,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
 
     const readiness: number[] = [];
     const probing = setInterval(() => void fetch(`${pods[0]!.url}/readyz`).then((r) => readiness.push(r.status), () => undefined), 100);
-    const killedAt = Date.now();
+    killedAt = Date.now();
     await setting.kill();
     // While there is no primary: one streamer connects, one ends its stream (its client retries the end
     // until a pod can record it, as the SDK does with `unavailable`).
@@ -126,7 +136,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     // The ends were ends (not a TTL running out later).
     expect(heard().filter((e) => (e.streamerId === endsBefore || e.streamerId === endsDuring) && e.status === 'offline').map((e) => e.reason)).toEqual(expect.arrayContaining(['ended']));
     expect(await rightEverywhere([...expected, joinsAfter])).toBe(true);
-    return { settledAfterMs, readiness };
+    return { settledAfterMs, readiness, wrongAtBound };
   } finally {
     for (const stop of stops.values()) stop();
     for (const socket of sockets.values()) socket.close();
