@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { machineLine } from './machine.mjs';
-import { ratio } from './stats.mjs';
+import { median, ratio } from './stats.mjs';
 
 const TARGETS = Object.freeze({
   heartbeatVsBare: 1.0,
@@ -286,12 +286,6 @@ function compareMarkdown(r) {
   const c = r.compare;
   if (!c) return [];
   const p99 = (run, path) => get(run, `${path}.otherPods.p99`);
-  const median = (values) => {
-    const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-    if (sorted.length === 0) return null;
-    const mid = sorted.length / 2;
-    return Number.isInteger(mid) ? (sorted[mid - 1] + sorted[mid]) / 2 : sorted[Math.floor(mid)];
-  };
   const rows = ['online', 'offline'].map((path) => {
     const before = c.before.map((run) => p99(run, path));
     const after = c.after.map((run) => p99(run, path));

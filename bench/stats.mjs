@@ -25,6 +25,14 @@ export function summarize(values) {
   };
 }
 
+/** The median of the finite `values` (the mean of the middle two for an even count), or null when there is none. */
+export function median(values) {
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** a / b, or null when either is missing or b is 0. */
 export function ratio(a, b) {
   if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;

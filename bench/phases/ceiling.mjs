@@ -30,7 +30,7 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
   const loaded = await redis.script('LOAD', source);
   if (loaded !== sha) throw new Error(`SCRIPT LOAD returned ${loaded}, expected ${sha}`);
   const tag = 'ceiling:{s0/16}:';
-  const base = ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(requests), '-r', String(keyspace), '-q'];
+  const base = (n) => ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(n), '-r', String(keyspace), '-q'];
   // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header): the shard's deadlines, online
   // and log, then the state, leases and timeline of each streamer; pod, log retention, clock ('' = Redis
   // TIME), TTL, open connections allowed, then streamer id, connection id and meta ('' = unchanged) of
@@ -43,16 +43,16 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
       'redis-benchmark', '86400000', '', String(ttlMs), '10', ...streamers.flatMap((id) => [id, 'c1', ''])];
   };
   log(`  redis-benchmark -P 16 -n ${requests}: EVALSHA heartbeat`);
-  const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base, ...evalsha(1)], 180_000));
-  log(`  redis-benchmark -P 16 -n ${requests / BATCH}: EVALSHA heartbeat, ${BATCH} a call`);
-  const batchBase = base.map((arg, i) => (base[i - 1] === '-n' ? String(Math.ceil(requests / BATCH)) : arg));
-  const batched = BATCH * requestsPerSecond(await runToCompletion('redis-benchmark-evalsha-batch', 'redis-benchmark', [...batchBase, ...evalsha(BATCH)], 180_000));
+  const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base(requests), ...evalsha(1)], 180_000));
+  const batchCalls = Math.ceil(requests / BATCH);
+  log(`  redis-benchmark -P 16 -n ${batchCalls}: EVALSHA heartbeat, ${BATCH} a call`);
+  const batched = BATCH * requestsPerSecond(await runToCompletion('redis-benchmark-evalsha-batch', 'redis-benchmark', [...base(batchCalls), ...evalsha(BATCH)], 180_000));
   log(`  redis-benchmark -P 16 -n ${requests}: SET … PX`);
   const set = requestsPerSecond(await runToCompletion('redis-benchmark-set', 'redis-benchmark',
-    [...base, 'SET', 'ceiling:key:__rand_int__', '1', 'PX', String(ttlMs)], 180_000));
+    [...base(requests), 'SET', 'ceiling:key:__rand_int__', '1', 'PX', String(ttlMs)], 180_000));
   log(`  Redis ceiling: ${heartbeat} heartbeat scripts/s, ${batched} heartbeats/s in calls of ${BATCH}, ${set} SET PX/s`);
   return {
-    command: `redis-benchmark ${['-p', '<port>', ...base.slice(4), ...evalsha(1)].map((a) => (a === '' ? "''" : a)).join(' ')}`,
+    command: `redis-benchmark ${['-p', '<port>', ...base(requests).slice(4), ...evalsha(1)].map((a) => (a === '' ? "''" : a)).join(' ')}`,
     heartbeatScriptsPerSecond: heartbeat,
     batch: BATCH,
     batchedHeartbeatsPerSecond: batched,

@@ -5,7 +5,7 @@
 import { log, ticker } from '../progress.mjs';
 import { cpuMeter, redisDelta, redisSample, round } from '../probes.mjs';
 import { sleep } from '../load/clock.mjs';
-import { summarize } from '../stats.mjs';
+import { median, summarize } from '../stats.mjs';
 import { pinLoop } from '../pinning.mjs';
 
 const BACKGROUND_WINDOW_MS = 2_000;
@@ -99,13 +99,7 @@ function redisPerHeartbeat(window, background, acks) {
  */
 export function interleavedRounds({ bare, service }) {
   const ratios = service.map((s, i) => round(s.acksPerSecond / bare[i].acksPerSecond, 3));
-  return { bare: poolRounds(bare), service: poolRounds(service), perRoundRatios: ratios, ratio: median(ratios) };
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : round((sorted[mid - 1] + sorted[mid]) / 2, 3);
+  return { bare: poolRounds(bare), service: poolRounds(service), perRoundRatios: ratios, ratio: round(median(ratios), 3) };
 }
 
 /** Pools rounds of one target: rates over the summed windows, CPU per ack over the summed CPU. */

@@ -10,20 +10,17 @@ export class ConnectionQueue {
     const tail = this.tails.get(connectionId);
     // A connection with nothing in flight (the usual case: one heartbeat every 50 s) starts at once.
     const result = tail === undefined ? start(operation) : tail.then(operation, operation);
-    const settled: Promise<void> = result.then(
-      () => this.release(connectionId, settled),
-      () => this.release(connectionId, settled),
-    );
+    // Once it settles, either way, the connection is forgotten unless another operation queued behind it.
+    const release = (): void => {
+      if (this.tails.get(connectionId) === settled) this.tails.delete(connectionId);
+    };
+    const settled: Promise<void> = result.then(release, release);
     this.tails.set(connectionId, settled);
     return result;
   }
 
   get size(): number {
     return this.tails.size;
-  }
-
-  private release(connectionId: string, settled: Promise<void>): void {
-    if (this.tails.get(connectionId) === settled) this.tails.delete(connectionId);
   }
 }
 

@@ -16,9 +16,9 @@ export interface PendingHeartbeat {
 /**
  * Collects the heartbeats that arrive in one turn of the event loop and hands them over as batches,
  * one per shard (and at most MAX_BATCH each), once the turn's I/O is read (setImmediate). A pod under
- * load reads many sockets per turn; each batch is then one script call where it was one per heartbeat,
- * which is most of what a heartbeat costs the pod and Redis. A lone heartbeat waits for nothing: the
- * turn it arrived in ends at once.
+ * load reads many sockets per turn; each batch is then one script call where it was one per heartbeat
+ * (a call was 20 µs of Redis CPU, 3.5 µs of it the commands inside, and a quarter of the pod's CPU was
+ * ioredis). A lone heartbeat waits for nothing: the turn it arrived in ends at once.
  */
 export class HeartbeatBatches {
   private waiting: PendingHeartbeat[] = [];

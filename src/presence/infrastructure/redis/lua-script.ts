@@ -18,13 +18,8 @@ export class LuaScript {
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 
-  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return redis.eval(this.source, keys.length, ...keys, ...args);
-    }
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.evaluate(keys, args, (name, argv) => redis.call(name, ...argv));
   }
 
   /**
@@ -32,20 +27,27 @@ export class LuaScript {
    * already (HeartbeatBatches). Auto-pipelining sends on the next setImmediate, which, asked from a
    * setImmediate callback, is the next turn of the event loop: a whole poll phase later.
    */
-  async runNow(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  runNow(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.evaluate(keys, args, (name, argv) => {
+      const command = new Command(name, argv, { replyEncoding: 'utf8' });
+      void redis.sendCommand(command);
+      return command.promise;
+    });
+  }
+
+  /** EVALSHA through `send`; on NOSCRIPT, EVAL with the source (which loads it for the next calls). */
+  private async evaluate(
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    send: (name: 'evalsha' | 'eval', argv: (string | number)[]) => Promise<unknown>,
+  ): Promise<unknown> {
     try {
-      return await send(redis, 'evalsha', [this.sha, keys.length, ...keys, ...args]);
+      return await send('evalsha', [this.sha, keys.length, ...keys, ...args]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-      return send(redis, 'eval', [this.source, keys.length, ...keys, ...args]);
+      return send('eval', [this.source, keys.length, ...keys, ...args]);
     }
   }
-}
-
-function send(redis: RedisClient, name: string, args: (string | number)[]): Promise<unknown> {
-  const command = new Command(name, args, { replyEncoding: 'utf8' });
-  void redis.sendCommand(command);
-  return command.promise;
 }
 
 function readLua(file: string): string {
