@@ -104,7 +104,7 @@ export function interleavedRounds({ bare, service }) {
 
 /** Pools rounds of one target: rates over the summed windows, CPU per ack over the summed CPU. */
 export function poolRounds(rounds) {
-  if (rounds.length === 1) return { ...rounds[0], rounds: 1 };
+  if (rounds.length === 1) return { ...rounds[0], rounds: 1, medianAcksPerSecond: rounds[0].acksPerSecond };
   const acks = rounds.reduce((sum, round) => sum + round.acks, 0);
   const seconds = rounds.reduce((sum, round) => sum + round.seconds, 0);
   const cpu = {};
