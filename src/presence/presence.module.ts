@@ -2,7 +2,21 @@ import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/app-config.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { PRESENCE_PUBLISHER, PRESENCE_STORE, PUBLISH_FENCE, SUBSCRIPTION_FENCE, TRANSITION_LOG } from './application/injection-tokens.js';
+import {
+  OCCUPANCY_STORE,
+  POD_REGISTRY,
+  PRESENCE_PUBLISHER,
+  PRESENCE_STORE,
+  PUBLISH_FENCE,
+  SUBSCRIPTION_FENCE,
+  TRANSITION_LOG,
+} from './application/injection-tokens.js';
+import { OccupancyService } from './application/occupancy.service.js';
+import { POD_CLEANUP_MS, POD_TTL_MS, PodDirectory } from './application/pod-directory.js';
+import { MemoryOccupancyStore } from './infrastructure/memory-occupancy.store.js';
+import { MemoryPodRegistry } from './infrastructure/memory-pod-registry.js';
+import { RedisOccupancyStore } from './infrastructure/redis/redis-occupancy.store.js';
+import { RedisPodRegistry } from './infrastructure/redis/redis-pod-registry.js';
 import { PresenceService } from './application/presence.service.js';
 import { EventFeed } from './application/event-feed.js';
 import { Sweeper } from './application/sweeper.js';
@@ -58,6 +72,14 @@ export class PresenceModule {
     };
     // In-process emits have left the pod once made; through Redis, once the publisher's PING returns.
     const published: Provider = { provide: PUBLISH_FENCE, useValue: redis === null ? async () => {} : () => redis.published() };
+    const occupancy: Provider = {
+      provide: OCCUPANCY_STORE,
+      useValue: redis === null ? new MemoryOccupancyStore() : new RedisOccupancyStore(redis.command, redis.keys),
+    };
+    const pods: Provider = {
+      provide: POD_REGISTRY,
+      useValue: redis === null ? new MemoryPodRegistry() : new RedisPodRegistry(redis.command, config.redisKeyPrefix, POD_TTL_MS, POD_CLEANUP_MS),
+    };
     return {
       module: PresenceModule,
       imports: [AuthModule.forRoot(config.jwtSecret)],
@@ -67,6 +89,10 @@ export class PresenceModule {
         log,
         fence,
         published,
+        occupancy,
+        pods,
+        PodDirectory,
+        OccupancyService,
         PresenceService,
         Sweeper,
         ViewerRelay,
@@ -77,7 +103,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, OccupancyService, PodDirectory, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

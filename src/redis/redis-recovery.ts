@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
 import { OutageLog } from '../logging/outage-log.js';
 import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
+import { OccupancyService } from '../presence/application/occupancy.service.js';
 import { PresenceService } from '../presence/application/presence.service.js';
 import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -44,6 +45,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     private readonly readiness: Readiness,
     private readonly presence: PresenceService,
     private readonly broadcaster: ViewerBroadcaster,
+    private readonly occupancy: OccupancyService,
     @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -93,6 +95,8 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    */
   private async recover(msg: string, downSince: number | null = null): Promise<void> {
     const reasserted = await this.presence.reassertLocal();
+    // Counts are written under the shard's keys, which a restart emptied or a new layout has not seen.
+    this.occupancy.markAll();
     this.broadcaster.resync();
     const replayed = downSince === null ? 0 : await this.replay(downSince - REPLAY_MARGIN_MS);
     this.logger.log({ msg, reasserted, replayed });

@@ -23,6 +23,11 @@ export type StreamerClientEvents = {
   /** The server accepted a connection (again) and told the heartbeat interval. */
   session: [session: Session];
   /**
+   * How many viewer sockets follow this streamer, cluster-wide, when it changes: at most once every 5 s.
+   * A connection is told the count when it starts, unless no one watches.
+   */
+  occupancy: [viewers: number];
+  /**
    * Something failed: a connection attempt, `getToken()`, or a refused heartbeat (a `PresenceError`
    * with the server's code). The client carries on by itself unless its state is now `closed`.
    */
@@ -62,6 +67,7 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
   private metaDirty = false;
   private metaWaiters: MetaWaiter[] = [];
   private ending = false;
+  private currentOccupancy = 0;
 
   constructor(options: StreamerClientOptions) {
     super();
@@ -76,6 +82,7 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
     this.currentMeta = options.meta === undefined ? undefined : Object.freeze({ ...options.meta });
     this.connection = new Connection<StreamerSocket>('/streamer', options, (socket) => {
       socket.on('session', (session) => this.onSession(socket, session));
+      socket.on('occupancy', (occupancy) => this.onOccupancy(occupancy));
     });
     this.connection.on('state', (state, previous) => {
       if (state === 'closed') this.shutDown();
@@ -93,6 +100,14 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
   /** The current connection's session; undefined while not connected. */
   get session(): Session | undefined {
     return this.currentSession;
+  }
+
+  /**
+   * Viewer sockets following this streamer, cluster-wide, as last told (a few seconds old at most, and
+   * at most 5 s behind a change). 0 until told otherwise on each new connection.
+   */
+  get occupancy(): number {
+    return this.currentOccupancy;
   }
 
   /** The meta the client publishes (the last one given, unless the server refused it). */
@@ -161,11 +176,20 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
     if (socket !== this.connection.socket || this.ending) return;
     this.currentSession = session;
     this.intervalMs = session.heartbeatIntervalMs;
+    // The server tells a new connection its count only when someone watches: what was told before is
+    // no longer known to hold.
+    if (this.currentOccupancy !== 0) this.onOccupancy({ viewers: 0 });
     // A new connection may have lost the meta (offline in between): send it again.
     if (this.currentMeta !== undefined) this.metaDirty = true;
     this.emit('session', session);
     if (this.metaDirty) this.beat();
     else this.scheduleBeat();
+  }
+
+  private onOccupancy({ viewers }: { viewers: number }): void {
+    if (!Number.isSafeInteger(viewers) || viewers < 0) return;
+    this.currentOccupancy = viewers;
+    this.emit('occupancy', viewers);
   }
 
   private scheduleBeat(): void {

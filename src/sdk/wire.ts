@@ -24,6 +24,7 @@ export type UnsubscribeAck = { readonly ok: true } | AckError;
 /** `/streamer`: server to client. */
 export interface StreamerListenEvents {
   session: (session: Session) => void;
+  occupancy: (occupancy: { viewers: number }) => void;
 }
 
 /** `/streamer`: client to server. */

@@ -2,6 +2,8 @@ import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redi
 import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
 import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
 import type { RedisClient } from '../../src/redis/redis-client.js';
+import { RedisOccupancyStore } from '../../src/presence/infrastructure/redis/redis-occupancy.store.js';
+import { describeOccupancyContract } from './occupancy-store.contract.js';
 import { describeStoreContract } from './presence-store.contract.js';
 import { describeRandomHistories, HISTORY_LOG_RETENTION_MS } from './random-history.contract.js';
 
@@ -40,5 +42,11 @@ export function describeRedisStores(name: string, shardCount: number, connect: (
         redis.disconnect();
       },
     };
+  });
+
+  describeOccupancyContract(name.replace('RedisPresenceStore', 'RedisOccupancyStore'), async () => {
+    const redis = await connect();
+    const keys = new RedisKeys(`occupancy-test:${process.pid}-${Math.random().toString(36).slice(2)}:`, shardCount);
+    return { store: new RedisOccupancyStore(redis, keys), teardown: async () => redis.disconnect() };
   });
 }

@@ -210,3 +210,22 @@ test('watch: ids are checked and the 1000 limit enforced before anything; reques
   await sleep(300);
   expect(changes.firsts().map((state) => state.streamerId)).toEqual(['sdk-many-8']);
 });
+
+test("occupancy: the StreamerClient is told how many watch, on connect and when it changes, and exposes it", async () => {
+  const early = viewerClient({ url: app.url });
+  await early.watch(['sdk-occupancy']);
+  // Watched before it connects: told at once, without waiting for a change.
+  const streamer = streamerClient('sdk-occupancy', { url: app.url });
+  const told = record(streamer, 'occupancy');
+  expect((await told.waitFor()).args).toEqual([1]);
+  expect(streamer.occupancy).toBe(1);
+
+  const more = [viewerClient({ url: app.url }), viewerClient({ url: app.url })];
+  for (const viewer of more) await viewer.watch(['sdk-occupancy']);
+  // One notice per 5 s at most: the change comes when the first one's interval ends.
+  const changed = await told.waitFor((viewers) => viewers === 3, 8_000);
+  expect(changed.at - told.all()[0]!.at).toBeGreaterThanOrEqual(4_750);
+  expect(streamer.occupancy).toBe(3);
+  const res = await fetch(`${app.url}/v1/streamers/sdk-occupancy/occupancy`);
+  expect(await res.json()).toEqual({ streamerId: 'sdk-occupancy', viewers: 3 });
+}, 20_000);

@@ -6,3 +6,5 @@ export const SUBSCRIPTION_FENCE = Symbol('SubscriptionFence');
 export const TRANSITION_LOG = Symbol('TransitionLog');
 /** `() => Promise<void>`: resolves once the events this pod emitted so far have left it (Redis: a PING after the publishes). */
 export const PUBLISH_FENCE = Symbol('PublishFence');
+export const OCCUPANCY_STORE = Symbol('OccupancyStore');
+export const POD_REGISTRY = Symbol('PodRegistry');

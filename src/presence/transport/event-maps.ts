@@ -5,6 +5,8 @@ import type { Identity } from '../../auth/identity.js';
 /** What the server emits on `/streamer`. */
 export interface StreamerServerEvents {
   session: (session: { streamerId: string; heartbeatIntervalMs: number; presenceTtlMs: number; serverTime: number }) => void;
+  /** Viewer sockets subscribed to this streamer, cluster-wide; when it changes, at most once every 5 s. */
+  occupancy: (occupancy: { viewers: number }) => void;
 }
 
 /** What the server emits on `/viewer`. */

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { OperatorGuard } from '../../auth/operator.guard.js';
+import { OccupancyService } from '../application/occupancy.service.js';
 import { PresenceService } from '../application/presence.service.js';
 import type { PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
@@ -17,7 +18,10 @@ export const MAX_PAGE_SIZE = 1000;
 export class PresenceController {
   private readonly listings = new OneAtATime();
 
-  constructor(private readonly presence: PresenceService) {}
+  constructor(
+    private readonly presence: PresenceService,
+    private readonly occupancy: OccupancyService,
+  ) {}
 
   @Get(':id/presence')
   async one(@Param('id') id: string): Promise<PresenceState> {
@@ -26,6 +30,16 @@ export class PresenceController {
       throw storeUnavailable(error);
     });
     return state!;
+  }
+
+  /** Viewer sockets subscribed to the streamer, cluster-wide; public, like presence. At most a few seconds old. */
+  @Get(':id/occupancy')
+  async viewers(@Param('id') id: string): Promise<{ streamerId: string; viewers: number }> {
+    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    const viewers = await this.occupancy.viewersOf(id).catch((error: unknown) => {
+      throw storeUnavailable(error);
+    });
+    return { streamerId: id, viewers };
   }
 
   /** The streamer's recent transitions, newest first: "why was X offline at 12:03", and which pod said so. Operators only. */

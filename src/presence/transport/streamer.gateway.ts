@@ -17,6 +17,10 @@ import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
 import { ackedListener } from './acked-listener.js';
+import { recentlyToldRoom, streamerRoom } from './rooms.js';
+import { tellFirstOccupancy } from './occupancy-first-notice.js';
+import { OccupancyService } from '../application/occupancy.service.js';
+import { PodDirectory } from '../application/pod-directory.js';
 
 /**
  * A connection outliving its token's `exp` is not cut, but its messages are refused: its lease then runs
@@ -41,6 +45,8 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     private readonly verifier: TokenVerifier,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly occupancy: OccupancyService,
+    private readonly pods: PodDirectory,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -56,6 +62,11 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       socket.on('heartbeat', heartbeat as (...args: unknown[]) => void);
       socket.on('end', end as (...args: unknown[]) => void);
     });
+    // A streamer's connections are in its room on `/streamer`: one emit reaches them on every pod.
+    this.occupancy.sendNoticesWith((streamerId, viewers) =>
+      namespace.to(streamerRoom(streamerId)).except(recentlyToldRoom(streamerId)).emit('occupancy', { viewers }),
+    );
+    this.pods.countSockets('streamers', namespace.sockets);
   }
 
   /**
@@ -119,6 +130,8 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       presenceTtlMs: this.config.presenceTtlMs,
       serverTime: socket.data.admittedAt,
     });
+    void socket.join(streamerRoom(streamerId));
+    tellFirstOccupancy(socket, streamerId, (id) => this.occupancy.viewersOf(id));
   }
 
   async handleDisconnect(socket: StreamerSocket): Promise<void> {

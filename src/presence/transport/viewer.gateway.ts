@@ -23,7 +23,9 @@ import { cutSlowReader } from './slow-reader.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { KeyedQuota } from '../domain/keyed-quota.js';
 import { addressOf } from './connection-address.js';
-import { streamerRoom } from './rooms.js';
+import { streamerOfRoom, streamerRoom } from './rooms.js';
+import { OccupancyService } from '../application/occupancy.service.js';
+import { PodDirectory } from '../application/pod-directory.js';
 import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace } from './connection-guard.js';
@@ -50,6 +52,8 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly broadcaster: ViewerBroadcaster,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<void>,
+    private readonly occupancy: OccupancyService,
+    private readonly pods: PodDirectory,
   ) {
     this.perAddress = new KeyedQuota(config.subscriptionsPerAddress);
     this.subscribeRate = new AddressRateLimiter(config.subscribeRatePerAddress);
@@ -64,6 +68,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     this.namespace = namespace;
     this.broadcaster.attach(namespace);
     countAdapterMessages(namespace, this.metrics);
+    this.countOccupancy(namespace);
     // Any valid token may watch (a streamer app showing its friends); only invalid ones are refused.
     namespace.use(authenticate(this.verifier, ['viewer', 'streamer', 'operator'], { anonymous: true, pod: this.config.podId }, this.metrics));
     namespace.use(onePerNamespace());
@@ -82,6 +87,30 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   handleDisconnect(socket: ViewerSocket): void {
     this.metrics.connections.dec({ namespace: '/viewer' });
     if (socket.data.subscriptions !== undefined) this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
+  }
+
+  /**
+   * Occupancy is the size of a streamer's room here, on every pod: a join or a leave (a subscribe, an
+   * unsubscribe, a closed socket) only marks the streamer, for the next flush.
+   */
+  private countOccupancy(namespace: Namespace): void {
+    const adapter = namespace.adapter;
+    this.occupancy.countViewersWith(
+      (streamerId) => adapter.rooms.get(streamerRoom(streamerId))?.size ?? 0,
+      function* () {
+        for (const room of adapter.rooms.keys()) {
+          const streamerId = streamerOfRoom(room);
+          if (streamerId !== null) yield streamerId;
+        }
+      },
+    );
+    const changed = (room: string): void => {
+      const streamerId = streamerOfRoom(room);
+      if (streamerId !== null) this.occupancy.changed(streamerId);
+    };
+    adapter.on('join-room', changed);
+    adapter.on('leave-room', changed);
+    this.pods.countSockets('viewers', namespace.sockets);
   }
 
   @SubscribeMessage('subscribe')

@@ -1,0 +1,151 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { OutageLog } from '../../logging/outage-log.js';
+import type { OccupancyStore } from '../domain/occupancy-store.port.js';
+import { OCCUPANCY_STORE } from './injection-tokens.js';
+import { PodDirectory } from './pod-directory.js';
+
+/** How often a pod writes the counts that changed: the HTTP read is at most about this old (and a beat). */
+export const OCCUPANCY_FLUSH_MS = 1_000;
+/** How often a pod writes all its counts again, however still: what a lost write or an old layout left heals. */
+export const OCCUPANCY_REFRESH_MS = 10 * 60_000;
+/** Streamers per store call: a pod that writes all its counts again does so in slices. */
+const FLUSH_SLICE = 2_048;
+
+/** This pod's viewer sockets of a streamer: the size of its room in the pod's `/viewer` namespace. */
+export type LocalCount = (streamerId: string) => number;
+
+/**
+ * Occupancy: counts each pod's viewer sockets per streamer, meets the pods' counts in the store, and
+ * tells a streamer's connections their count when it changes, at most once per interval.
+ *
+ * No store call on the subscribe path: a join or leave marks the streamer, and the pod writes the
+ * counts of the marked ones every OCCUPANCY_FLUSH_MS, one script call per shard, which returns their
+ * totals. The pod that wrote a change claims the streamer's next notice in the store (one per interval,
+ * cluster-wide) and emits it to the streamer's room, which reaches its connections on every pod; a
+ * notice refused for the interval is asked for again when it ends, with the count then. A new
+ * connection is told its first count by its own pod (transport/occupancy-first-notice.ts).
+ */
+@Injectable()
+export class OccupancyService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OccupancyService.name);
+  private readonly outage = new OutageLog(this.logger, 'occupancy not written; retrying every second', 'occupancy written again');
+  private readonly marked = new Set<string>();
+  /** Notices to ask for again when the interval ends. */
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private localCount: LocalCount = () => 0;
+  private localStreamers: () => Iterable<string> = () => [];
+  private send: (streamerId: string, viewers: number) => void = () => {};
+  private flushTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  private flushing = false;
+
+  constructor(
+    @Inject(OCCUPANCY_STORE) private readonly store: OccupancyStore,
+    private readonly pods: PodDirectory,
+  ) {
+    pods.onRenamed(() => this.markAll());
+    pods.onGone((pod) => this.forget(pod));
+  }
+
+  /**
+   * Where this pod's counts come from: `count` reads a streamer's local viewer sockets, `streamers` lists
+   * the streamers it has any of. The gateway marks a streamer (`changed`) when a socket joins or leaves.
+   */
+  countViewersWith(count: LocalCount, streamers: () => Iterable<string>): void {
+    this.localCount = count;
+    this.localStreamers = streamers;
+  }
+
+  /** How notices reach a streamer's connections, on every pod. */
+  sendNoticesWith(send: (streamerId: string, viewers: number) => void): void {
+    this.send = send;
+  }
+
+  /** A viewer socket joined or left the streamer's room on this pod. */
+  changed(streamerId: string): void {
+    this.marked.add(streamerId);
+  }
+
+  /** The streamer's viewers, cluster-wide: at most about OCCUPANCY_FLUSH_MS + a pod beat old. */
+  async viewersOf(streamerId: string): Promise<number> {
+    const totals = await this.store.totals([streamerId], this.pods.counts);
+    return totals.get(streamerId) ?? 0;
+  }
+
+  onApplicationBootstrap(): void {
+    this.flushTimer = setInterval(() => void this.flush(), OCCUPANCY_FLUSH_MS);
+    this.flushTimer.unref();
+    this.refreshTimer = setInterval(() => this.markAll(), OCCUPANCY_REFRESH_MS);
+    this.refreshTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.flushTimer !== null) clearInterval(this.flushTimer);
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    for (const timer of this.retries.values()) clearTimeout(timer);
+    this.retries.clear();
+  }
+
+  /** Writes the marked streamers' counts, then claims a notice for each whose total may have changed. */
+  async flush(): Promise<void> {
+    if (this.flushing || this.marked.size === 0) return;
+    this.flushing = true;
+    try {
+      while (this.marked.size > 0) {
+        const slice = [...this.marked].slice(0, FLUSH_SLICE);
+        for (const id of slice) this.marked.delete(id);
+        let totals: Map<string, number>;
+        try {
+          totals = await this.store.record(this.pods.pod, new Map(slice.map((id) => [id, this.localCount(id)])), this.pods.counts);
+          this.outage.succeeded();
+        } catch (error) {
+          for (const id of slice) this.marked.add(id);
+          this.outage.failed(error);
+          return;
+        }
+        for (const [id, viewers] of totals) void this.notice(id, viewers);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Claims the streamer's notice for `viewers` and sends it; or asks again when the interval ends. */
+  private async notice(streamerId: string, viewers: number): Promise<void> {
+    try {
+      const decision = await this.store.claimNotice(streamerId, viewers);
+      if (decision.send) this.send(streamerId, viewers);
+      else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs);
+    } catch {
+      this.retry(streamerId, OCCUPANCY_FLUSH_MS);
+    }
+  }
+
+  /** At most one retry per streamer: a later one keeps the earlier time. */
+  private retry(streamerId: string, delayMs: number): void {
+    if (this.retries.has(streamerId)) return;
+    const timer = setTimeout(() => {
+      this.retries.delete(streamerId);
+      void this.viewersOf(streamerId).then(
+        (viewers) => this.notice(streamerId, viewers),
+        () => this.retry(streamerId, OCCUPANCY_FLUSH_MS),
+      );
+    }, delayMs + 1);
+    timer.unref();
+    this.retries.set(streamerId, timer);
+  }
+
+  /** A pod is gone: its counts are removed, and the streamers it counted are told their new totals. */
+  private async forget(pod: string): Promise<void> {
+    const streamerIds = await this.store.forgetPod(pod);
+    for (let i = 0; i < streamerIds.length; i += FLUSH_SLICE) {
+      const totals = await this.store.totals(streamerIds.slice(i, i + FLUSH_SLICE), this.pods.counts);
+      for (const [id, viewers] of totals) void this.notice(id, viewers);
+    }
+  }
+
+  /** Every streamer this pod has viewers of is written again at the next flush (after Redis came back, maybe empty, or the shard layout moved). */
+  markAll(): void {
+    for (const id of this.localStreamers()) this.marked.add(id);
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Occupancy: how many viewer sockets are subscribed to a streamer, cluster-wide. Each pod counts its own
+ * sockets (its rooms) and stores its count under its own name; the total is the sum over the pods that
+ * still count, so a pod that dies stops counting as soon as it is known gone, before anyone cleans up.
+ */
+
+/** The least time between two `occupancy` events to one streamer (CONTRACT: at most once every 5 s). */
+export const OCCUPANCY_NOTICE_INTERVAL_MS = 5_000;
+
+/** The sum of the counts of the pods `counted` accepts; counts that are not whole non-negative numbers are skipped. */
+export function totalOf(countsByPod: Iterable<readonly [string, number]>, counted: (pod: string) => boolean): number {
+  let total = 0;
+  for (const [pod, count] of countsByPod) if (counted(pod) && Number.isSafeInteger(count) && count > 0) total += count;
+  return total;
+}
+
+/** The streamer's last `occupancy` event: its count, and when it was sent (the store's clock). */
+export interface LastNotice {
+  readonly viewers: number;
+  readonly at: number;
+}
+
+/**
+ * Send now; or not: `retryInMs` is when the interval allows the next one (ask again then), or null when
+ * there is nothing new to send.
+ */
+export type NoticeDecision = { readonly send: true } | { readonly send: false; readonly retryInMs: number | null };
+
+/**
+ * Whether the streamer's connections may be told `viewers` at `now`. Nothing is sent when it is the count
+ * they were last told (or 0 when never told); never twice within the interval, whatever changes
+ * meanwhile: the caller asks again when it ends, with the count then.
+ */
+export function decideNotice(last: LastNotice | null, viewers: number, now: number, intervalMs = OCCUPANCY_NOTICE_INTERVAL_MS): NoticeDecision {
+  // Never told: 0 is what a connection assumes, so only a count someone watches is news.
+  if (last === null) return viewers > 0 ? { send: true } : { send: false, retryInMs: null };
+  if (last.viewers === viewers) return { send: false, retryInMs: null };
+  const allowedAt = last.at + intervalMs;
+  return now >= allowedAt ? { send: true } : { send: false, retryInMs: allowedAt - now };
+}

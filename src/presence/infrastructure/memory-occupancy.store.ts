@@ -1,0 +1,50 @@
+import { decideNotice, type LastNotice, type NoticeDecision, totalOf } from '../domain/occupancy.js';
+import type { OccupancyStore } from '../domain/occupancy-store.port.js';
+
+/** Occupancy in this process's memory: single node only (embedded mode), where the one pod sees every viewer. */
+export class MemoryOccupancyStore implements OccupancyStore {
+  /** streamer id → pod → count; a streamer no pod counts has no entry. */
+  private readonly counts = new Map<string, Map<string, number>>();
+  private readonly notices = new Map<string, LastNotice>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  async record(pod: string, counts: ReadonlyMap<string, number>, counted: (pod: string) => boolean): Promise<Map<string, number>> {
+    for (const [streamerId, count] of counts) {
+      const byPod = this.counts.get(streamerId) ?? new Map<string, number>();
+      if (count > 0) byPod.set(pod, count);
+      else byPod.delete(pod);
+      if (byPod.size > 0) this.counts.set(streamerId, byPod);
+      else this.counts.delete(streamerId);
+    }
+    return this.totals([...counts.keys()], counted);
+  }
+
+  async totals(streamerIds: readonly string[], counted: (pod: string) => boolean): Promise<Map<string, number>> {
+    return new Map(streamerIds.map((id) => [id, totalOf(this.counts.get(id) ?? [], counted)]));
+  }
+
+  async claimNotice(streamerId: string, viewers: number): Promise<NoticeDecision> {
+    const now = this.now();
+    const decision = decideNotice(this.notices.get(streamerId) ?? null, viewers, now);
+    if (decision.send) this.notices.set(streamerId, { viewers, at: now });
+    this.forgetOldNotices(now);
+    return decision;
+  }
+
+  async forgetPod(pod: string): Promise<string[]> {
+    const counted: string[] = [];
+    for (const [streamerId, byPod] of this.counts) {
+      if (!byPod.delete(pod)) continue;
+      counted.push(streamerId);
+      if (byPod.size === 0) this.counts.delete(streamerId);
+    }
+    return counted;
+  }
+
+  /** A notice older than the interval decides nothing a missing one would not (but sending the same count again): bounded memory. */
+  private forgetOldNotices(now: number): void {
+    if (this.notices.size < 1_024) return;
+    for (const [streamerId, notice] of this.notices) if (now - notice.at > 60_000) this.notices.delete(streamerId);
+  }
+}

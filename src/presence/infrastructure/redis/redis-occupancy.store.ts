@@ -1,0 +1,152 @@
+import type { RedisClient } from '../../../redis/redis-client.js';
+import { type NoticeDecision, OCCUPANCY_NOTICE_INTERVAL_MS, totalOf } from '../../domain/occupancy.js';
+import type { OccupancyStore } from '../../domain/occupancy-store.port.js';
+import { asComponent } from './component-error.js';
+import type { RedisKeys } from './redis-keys.js';
+
+/**
+ * How long a count no pod writes again is kept. Pods write all their counts again well within it
+ * (OCCUPANCY_REFRESH_MS), so only the counts of a pod nobody cleaned up after, or of an old shard
+ * layout, run out.
+ */
+export const OCCUPANCY_KEY_TTL_MS = 30 * 60_000;
+/** Streamers per script call when recording, reading or forgetting. */
+const CHUNK = 256;
+
+// Inline: each is a few lines. Every key is under the streamer's shard tag, so a script touches one slot.
+/**
+ * KEYS[1] <tag>ob:<pod> (set: the streamers this pod counts in the shard)   KEYS[n+1] <tag>oc:<id n> (hash: pod -> count)
+ * ARGV[1] pod   ARGV[2] key TTL (ms)   ARGV[2n+1] id n   ARGV[2n+2] this pod's count of it (0: none)
+ * Returns each streamer's hash after the change, as a flat list pod, count, …
+ */
+const RECORD = `
+local ttl = tonumber(ARGV[2])
+local out = {}
+for i = 2, #KEYS do
+  local id, count = ARGV[2 * i - 1], tonumber(ARGV[2 * i])
+  if count > 0 then
+    redis.call('HSET', KEYS[i], ARGV[1], count)
+    redis.call('PEXPIRE', KEYS[i], ttl)
+    redis.call('SADD', KEYS[1], id)
+  else
+    redis.call('HDEL', KEYS[i], ARGV[1])
+    redis.call('SREM', KEYS[1], id)
+  end
+  out[i - 1] = redis.call('HGETALL', KEYS[i])
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return out`;
+/**
+ * KEYS[1] <tag>ob:<pod>   KEYS[n+1] <tag>oc:<id n>   ARGV[1] pod   ARGV[n+1] id n
+ * Removes the pod's count of each streamer, and the streamer from the pod's set.
+ */
+const FORGET = `
+for i = 2, #KEYS do
+  redis.call('HDEL', KEYS[i], ARGV[1])
+  redis.call('SREM', KEYS[1], ARGV[i])
+end
+return #KEYS - 1`;
+/**
+ * KEYS[1] <tag>on:<id> (hash: viewers, at: the last notice)   ARGV[1] viewers   ARGV[2] the interval (ms)
+ * ARGV[3] how long the last notice is kept (ms)
+ * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock: {1} sent (and recorded), {0, ms to
+ * wait} or {0, -1} nothing new.
+ */
+const NOTICE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = redis.call('HMGET', KEYS[1], 'viewers', 'at')
+if last[2] then
+  if last[1] == ARGV[1] then return {0, -1} end
+  local allowed = tonumber(last[2]) + tonumber(ARGV[2])
+  if now < allowed then return {0, allowed - now} end
+elseif ARGV[1] == '0' then
+  return {0, -1}
+end
+redis.call('HSET', KEYS[1], 'viewers', ARGV[1], 'at', now)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
+return {1}`;
+
+/**
+ * Occupancy in Redis, for any number of pods: a hash per streamer of each pod's count, and per pod and
+ * shard the set of streamers it counts, so the pods that clean up after a dead one know what to remove.
+ * The store reads no clock of its own but Redis's, for notices.
+ */
+export class RedisOccupancyStore implements OccupancyStore {
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async record(pod: string, counts: ReadonlyMap<string, number>, counted: (pod: string) => boolean): Promise<Map<string, number>> {
+    const totals = new Map<string, number>();
+    await Promise.all(
+      this.byShard([...counts.keys()]).map(async ({ tag, ids }) => {
+        const args = [pod, OCCUPANCY_KEY_TTL_MS, ...ids.flatMap((id) => [id, counts.get(id)!])];
+        const reply = (await this.call('record', () => this.redis.eval(RECORD, ids.length + 1, `${tag}ob:${pod}`, ...ids.map((id) => `${tag}oc:${id}`), ...args))) as string[][];
+        ids.forEach((id, i) => totals.set(id, totalOf(pairs(reply[i] ?? []), counted)));
+      }),
+    );
+    return totals;
+  }
+
+  async totals(streamerIds: readonly string[], counted: (pod: string) => boolean): Promise<Map<string, number>> {
+    const hashes = await this.call('totals', () => Promise.all(streamerIds.map((id) => this.redis.hgetall(this.occupancyKey(id)))));
+    return new Map(streamerIds.map((id, i) => [id, totalOf(Object.entries(hashes[i]!).map(([pod, count]) => [pod, Number(count)] as const), counted)]));
+  }
+
+  async claimNotice(streamerId: string, viewers: number): Promise<NoticeDecision> {
+    const tag = this.keys.tag(this.keys.shardOf(streamerId));
+    const [sent, waitMs] = (await this.call('notice', () =>
+      this.redis.eval(NOTICE, 1, `${tag}on:${streamerId}`, viewers, OCCUPANCY_NOTICE_INTERVAL_MS, 12 * OCCUPANCY_NOTICE_INTERVAL_MS),
+    )) as [number, number?];
+    if (sent === 1) return { send: true };
+    return { send: false, retryInMs: waitMs === undefined || waitMs < 0 ? null : waitMs };
+  }
+
+  async forgetPod(pod: string): Promise<string[]> {
+    const forgotten: string[] = [];
+    for (let shard = 0; shard < this.keys.shardCount; shard += 1) {
+      const tag = this.keys.tag(shard);
+      const set = `${tag}ob:${pod}`;
+      for (;;) {
+        const ids = await this.call('forget', () => this.redis.srandmember(set, CHUNK));
+        if (ids.length === 0) break;
+        await this.call('forget', () => this.redis.eval(FORGET, ids.length + 1, set, ...ids.map((id) => `${tag}oc:${id}`), pod, ...ids));
+        forgotten.push(...ids);
+      }
+    }
+    return forgotten;
+  }
+
+  private occupancyKey(streamerId: string): string {
+    return `${this.keys.tag(this.keys.shardOf(streamerId))}oc:${streamerId}`;
+  }
+
+  /** The ids grouped by shard, at most CHUNK a group. */
+  private byShard(streamerIds: readonly string[]): Array<{ tag: string; ids: string[] }> {
+    const groups = new Map<number, string[]>();
+    for (const id of streamerIds) {
+      const shard = this.keys.shardOf(id);
+      const group = groups.get(shard) ?? [];
+      group.push(id);
+      groups.set(shard, group);
+    }
+    const chunks: Array<{ tag: string; ids: string[] }> = [];
+    for (const [shard, ids] of groups) {
+      for (let i = 0; i < ids.length; i += CHUNK) chunks.push({ tag: this.keys.tag(shard), ids: ids.slice(i, i + CHUNK) });
+    }
+    return chunks;
+  }
+
+  private call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return asComponent('redis occupancy store', operation, run);
+  }
+}
+
+/** A flat HGETALL reply (pod, count, …) as pairs. */
+function pairs(flat: readonly string[]): Array<readonly [string, number]> {
+  const out: Array<readonly [string, number]> = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i]!, Number(flat[i + 1])]);
+  return out;
+}
