@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
   OCCUPANCY_STORE,
+  ONLINE_SERIES,
   POD_REGISTRY,
   PRESENCE_PUBLISHER,
   PRESENCE_STORE,
@@ -12,6 +13,10 @@ import {
   TRANSITION_LOG,
 } from './application/injection-tokens.js';
 import { OccupancyService } from './application/occupancy.service.js';
+import { OnlineSampler } from './application/online-sampler.js';
+import { MemoryOnlineSeries } from './infrastructure/memory-online-series.js';
+import { RedisOnlineSeries } from './infrastructure/redis/redis-online-series.js';
+import { ConsoleController } from './transport/console.controller.js';
 import { POD_CLEANUP_MS, POD_TTL_MS, PodDirectory } from './application/pod-directory.js';
 import { MemoryOccupancyStore } from './infrastructure/memory-occupancy.store.js';
 import { MemoryPodRegistry } from './infrastructure/memory-pod-registry.js';
@@ -80,10 +85,14 @@ export class PresenceModule {
       provide: POD_REGISTRY,
       useValue: redis === null ? new MemoryPodRegistry() : new RedisPodRegistry(redis.command, config.redisKeyPrefix, POD_TTL_MS, POD_CLEANUP_MS),
     };
+    const series: Provider = {
+      provide: ONLINE_SERIES,
+      useValue: redis === null ? new MemoryOnlineSeries() : new RedisOnlineSeries(redis.command, config.redisKeyPrefix),
+    };
     return {
       module: PresenceModule,
       imports: [AuthModule.forRoot(config.jwtSecret)],
-      controllers: [PresenceController, EventsController],
+      controllers: [PresenceController, EventsController, ConsoleController],
       providers: [
         store,
         log,
@@ -91,7 +100,9 @@ export class PresenceModule {
         published,
         occupancy,
         pods,
+        series,
         PodDirectory,
+        OnlineSampler,
         OccupancyService,
         PresenceService,
         Sweeper,

@@ -560,6 +560,26 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
       });
     });
 
+    describe('connections', () => {
+      it("lists the streamer's leases: open until last beat + TTL, closed until close + grace", async () => {
+        const store = await open();
+        const { serverTime: connectedAt } = await store.connect('leased', 'open-one');
+        await store.connect('leased', 'closing-one');
+        const { serverTime: closedAt } = await store.disconnect('leased', 'closing-one');
+        const leases = (await store.connections('leased')).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1));
+        expect(leases.map(({ connectionId, closed }) => ({ connectionId, closed }))).toEqual([
+          { connectionId: 'closing-one', closed: true },
+          { connectionId: 'open-one', closed: false },
+        ]);
+        expect(leases[0]!.liveUntil).toBe(closedAt + CONTRACT_TIMING.reconnectGraceMs);
+        expect(leases[1]!.liveUntil).toBeGreaterThanOrEqual(connectedAt + CONTRACT_TIMING.presenceTtlMs);
+        expect(leases[1]!.liveUntil).toBeLessThanOrEqual(closedAt + CONTRACT_TIMING.presenceTtlMs);
+        await store.end('leased');
+        expect(await store.connections('leased')).toEqual([]);
+        expect(await store.connections('never-seen')).toEqual([]);
+      });
+    });
+
     describe('timeline', () => {
       it('records each event, newest first, with its reason, times and the pod of the store that produced it', async () => {
         const store = await open();

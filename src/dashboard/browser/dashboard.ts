@@ -1,131 +1,255 @@
 import { io } from 'socket.io-client';
 import { ViewerClient } from '../../sdk/viewer-client.js';
 import { isStreamerId } from '../../sdk/wire.js';
-import type { PresenceEvent, PresenceState } from '../../sdk/index.js';
+import type { PresenceEvent, PresenceReason, PresenceState } from '../../sdk/index.js';
+import { chartPath, type ChartPoint } from './chart.js';
+import { type ConsoleEvent, EventList } from './event-list.js';
+import { followFeed, StopFollowing } from './feed-follower.js';
 import { PageModel } from './page-model.js';
-import { renderRows, renderTimeline, type TimelineEntry } from './render.js';
+import {
+  type ConnectionView,
+  type PodView,
+  renderConnections,
+  renderEvents,
+  renderPods,
+  renderRates,
+  renderRows,
+  renderTimeline,
+  type TimelineEntry,
+} from './render.js';
+import { forgetToken, storeToken, takeToken, usable } from './session.js';
 
 /**
- * The operators' page. `/dashboard` streams every presence event (to discover streamers as they come
- * online); the HTTP list fills in who was online before the page opened; the search box watches any
- * ids through the viewer SDK. Everything is merged by version, so the three sources may race.
+ * The operators' console. Signed in with an operator token, it shows the service at a glance (online
+ * streamers over the last hour, events per second, the pods), the streamers (the `/dashboard` stream,
+ * the HTTP list and watched ids, merged by version), one streamer in detail, and the live event console,
+ * which follows the transition log by cursor, so a cut connection leaves no gap.
  */
 const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;
 
-/**
- * The operator token: from the URL fragment (`/#token=…`, as the service prints it at start in
- * development; a fragment never reaches a server or its logs), then kept in this tab's session storage.
- */
-function operatorToken(): string | null {
-  const fromFragment = new URLSearchParams(location.hash.slice(1)).get('token');
-  if (fromFragment !== null && fromFragment !== '') {
-    sessionStorage.setItem('operator-token', fromFragment);
-    history.replaceState(null, '', location.pathname + location.search);
-  }
-  return sessionStorage.getItem('operator-token');
-}
-const token = operatorToken();
-const asOperator: RequestInit = token === null ? {} : { headers: { Authorization: `Bearer ${token}` } };
-const model = new PageModel();
-let selected: string | null = null;
+const OVERVIEW_EVERY_MS = 5_000;
+const HOUR_MS = 3_600_000;
 
-function render(): void {
-  const rows = model.rows();
-  byTestId('online-count').textContent = String(model.onlineCount);
-  byTestId('empty').hidden = rows.length > 0;
-  renderRows(byTestId('streamers'), rows, selected);
+function showSignIn(message: string): void {
+  byTestId('app').hidden = true;
+  byTestId('sign-out').hidden = true;
+  byTestId('signin').hidden = false;
+  byTestId('signin-message').textContent = message;
 }
 
-async function loadOnline(): Promise<void> {
-  let cursor: string | null = null;
-  do {
-    const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-    const response = await fetch(`/v1/streamers?status=online&limit=1000${query}`);
-    if (!response.ok) return;
-    const page = (await response.json()) as { items: PresenceState[]; nextCursor: string | null };
-    for (const state of page.items) model.apply(state);
-    cursor = page.nextCursor;
-  } while (cursor !== null);
-  render();
-}
-
-async function loadTimeline(): Promise<void> {
-  if (selected === null) return;
-  const id = selected;
-  const response = await fetch(`/v1/streamers/${encodeURIComponent(id)}/timeline`, asOperator);
-  if (response.status === 401) {
-    byTestId('timeline-hint').textContent = 'The timeline needs an operator token: open the link with #token=… that the service printed at start.';
+byTestId<HTMLFormElement>('signin-form').addEventListener('submit', (submit) => {
+  submit.preventDefault();
+  const token = byTestId<HTMLInputElement>('signin-token').value.trim();
+  if (!usable(token)) {
+    byTestId('signin-message').textContent = 'That is not a token that is still valid.';
     return;
   }
-  if (!response.ok || id !== selected) return;
-  const { items } = (await response.json()) as { items: TimelineEntry[] };
-  byTestId('timeline-title').textContent = id;
-  byTestId('timeline-hint').hidden = true;
-  renderTimeline(byTestId('timeline'), items);
+  storeToken(token);
+  location.reload();
+});
+byTestId('sign-out').addEventListener('click', () => {
+  forgetToken();
+  location.reload();
+});
+
+const token = takeToken();
+if (!usable(token)) {
+  if (token !== null) forgetToken();
+  showSignIn(token === null ? 'The console needs an operator token.' : 'Your operator token has expired: sign in again.');
+} else {
+  startConsole(token);
 }
 
-function onEvent(event: PresenceEvent): void {
-  if (model.apply(event)) render();
-  if (event.streamerId === selected) void loadTimeline();
-}
+function startConsole(token: string): void {
+  byTestId('app').hidden = false;
+  byTestId('sign-out').hidden = false;
+  let signedOut = false;
+  /** An operator request; a refused token ends the session and asks for another. */
+  const get = async (path: string): Promise<Response> => {
+    const response = await fetch(path, { headers: { Authorization: `Bearer ${token}` } });
+    if (response.status === 401) {
+      if (!signedOut) {
+        signedOut = true;
+        forgetToken();
+        showSignIn('The service refused your operator token (expired or revoked): sign in again.');
+      }
+      throw new StopFollowing('unauthorized');
+    }
+    return response;
+  };
 
-// The firehose is for operators: without a token the page still lists and watches, but streams nothing.
-const firehose = io('/dashboard', { transports: ['websocket'], auth: token === null ? {} : { token } });
-const connection = byTestId('connection');
-const showState = (state: string): void => {
-  connection.dataset.state = state;
-  connection.textContent = state;
-};
-firehose.on('presence', onEvent);
-// `ready` comes once this socket's events flow, so the list read then misses nothing; after a Redis
-// outage the server sends `resync`, and the list is read again.
-firehose.on('ready', () => {
-  showState('online');
-  void loadOnline();
-});
-firehose.on('resync', () => void loadOnline());
-firehose.on('disconnect', () => showState('reconnecting'));
-firehose.on('connect_error', (error) => {
-  if (error.message !== 'unauthorized') return;
-  // No live stream without an operator token; the public list still shows who is online.
-  showState('sign-in needed');
-  void loadOnline();
-});
+  const model = new PageModel();
+  const events = new EventList();
+  let selected: string | null = null;
+  let pods: PodView[] = [];
+  let samples: ChartPoint[] = [];
+  const live: ChartPoint[] = [];
 
-const viewer = new ViewerClient({ url: location.origin });
-viewer.on('change', (state) => {
-  if (model.apply(state)) render();
-  if (state.streamerId === selected) void loadTimeline();
-});
+  function renderStreamers(): void {
+    const rows = model.rows();
+    byTestId('online-count').textContent = String(model.onlineCount);
+    byTestId('empty').hidden = rows.length > 0;
+    renderRows(byTestId('streamers'), rows, selected);
+  }
 
-byTestId<HTMLFormElement>('watch-form').addEventListener('submit', (submit) => {
-  submit.preventDefault();
-  const input = byTestId<HTMLInputElement>('watch-input');
-  const ids = input.value.split(',').map((id) => id.trim()).filter((id) => id !== '');
-  const bad = ids.filter((id) => !isStreamerId(id));
-  byTestId('watch-error').textContent = bad.length > 0 ? `not a streamer id: ${bad.join(', ')}` : '';
-  if (bad.length > 0 || ids.length === 0) return;
-  model.watch(ids);
-  input.value = '';
-  void viewer.watch(ids).then(
-    (states) => {
-      for (const state of states) model.apply(state);
-      render();
+  function renderGlance(): void {
+    const now = Date.now();
+    const points = [...samples, ...live];
+    // The last hour, or as much of it as there is: a young deployment's line spans the chart too.
+    const from = Math.max(now - HOUR_MS, Math.min(now - 60_000, ...points.map(({ at }) => at)));
+    const { path, ceiling } = chartPath(points, from, now, 600, 120);
+    byTestId('online-line').setAttribute('d', path);
+    byTestId('chart-ceiling').textContent = String(ceiling);
+    byTestId('chart-points').textContent = String(samples.length + live.length);
+    renderRates(byTestId('rates'), events.ratesByReason(now));
+    renderPods(byTestId('pods'), pods, events.deciders(), now);
+  }
+
+  function filter(): { idPrefix: string; reason: PresenceReason | null } {
+    const reason = byTestId<HTMLSelectElement>('event-filter-reason').value;
+    return { idPrefix: byTestId<HTMLInputElement>('event-filter-prefix').value.trim(), reason: reason === '' ? null : (reason as PresenceReason) };
+  }
+
+  function renderEventConsole(): void {
+    renderEvents(byTestId('events'), events.view(filter()));
+    byTestId('event-pause').textContent = events.isPaused ? 'Resume' : 'Pause';
+    byTestId('event-waiting').textContent = events.isPaused ? `${events.waiting} new while paused` : '';
+  }
+
+  async function loadOverview(): Promise<void> {
+    try {
+      const response = await get('/v1/console/overview');
+      if (!response.ok) return;
+      const overview = (await response.json()) as { now: number; online: number; series: ChartPoint[]; pods: PodView[] };
+      samples = overview.series;
+      pods = overview.pods;
+      live.push({ at: overview.now, online: overview.online });
+      while (live.length > 0 && live[0]!.at < Date.now() - HOUR_MS) live.shift();
+      renderGlance();
+    } catch {
+      // Shown stale until the next poll; the header says whether the service is reachable.
+    }
+  }
+
+  async function loadDetail(): Promise<void> {
+    if (selected === null) return;
+    const id = selected;
+    try {
+      const response = await get(`/v1/console/streamers/${encodeURIComponent(id)}`);
+      if (!response.ok || id !== selected) return;
+      const detail = (await response.json()) as { viewers: number; connections: ConnectionView[]; timeline: TimelineEntry[] };
+      byTestId('timeline-title').textContent = id;
+      byTestId('timeline-hint').hidden = true;
+      byTestId('detail').hidden = false;
+      byTestId('detail-occupancy').textContent = String(detail.viewers);
+      renderConnections(byTestId('connections'), detail.connections, Date.now());
+      renderTimeline(byTestId('timeline'), detail.timeline);
+    } catch {
+      // The next event or poll tries again.
+    }
+  }
+
+  function select(id: string | null): void {
+    if (id === null) return;
+    selected = id;
+    renderStreamers();
+    void loadDetail();
+  }
+
+  function onPresence(state: PresenceState | PresenceEvent): void {
+    if (model.apply(state)) renderStreamers();
+    if (state.streamerId === selected) void loadDetail();
+  }
+
+  // The event console: the log, by cursor. A backfill after a cut is the same read, from where it stopped.
+  const feedState = byTestId('feed-state');
+  void followFeed(
+    get,
+    (items: ConsoleEvent[]) => {
+      if (events.add(items)) renderEventConsole();
+      else if (events.isPaused) renderEventConsole();
     },
-    (error: Error) => {
-      byTestId('watch-error').textContent = error.message;
+    (state) => {
+      feedState.dataset.state = state;
+      feedState.textContent = `feed: ${state}`;
     },
   );
-});
 
-byTestId('streamers').addEventListener('click', (click) => {
-  const row = (click.target as HTMLElement).closest<HTMLElement>('tr[data-streamer]');
-  if (row === null) return;
-  selected = row.dataset.streamer ?? null;
-  render();
-  void loadTimeline();
-});
+  // The streamer list: every presence event as it happens (volatile), the HTTP list for who was online before.
+  const firehose = io('/dashboard', { transports: ['websocket'], auth: { token } });
+  const connection = byTestId('connection');
+  const showState = (state: string): void => {
+    connection.dataset.state = state;
+    connection.textContent = state;
+  };
+  firehose.on('presence', onPresence);
+  // `ready` comes once this socket's events flow, so the list read then misses nothing; after a Redis
+  // outage the server sends `resync`, and the list is read again.
+  firehose.on('ready', () => {
+    showState('online');
+    void loadOnline();
+  });
+  firehose.on('resync', () => void loadOnline());
+  firehose.on('disconnect', () => showState('reconnecting'));
+  firehose.on('connect_error', (error) => {
+    if (error.message === 'unauthorized') showSignIn('The service refused your operator token (expired or revoked): sign in again.');
+  });
 
-// "since" is relative: keep it current.
-setInterval(render, 5_000);
-render();
+  async function loadOnline(): Promise<void> {
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+      const response = await fetch(`/v1/streamers?status=online&limit=1000${query}`);
+      if (!response.ok) return;
+      const page = (await response.json()) as { items: PresenceState[]; nextCursor: string | null };
+      for (const state of page.items) model.apply(state);
+      cursor = page.nextCursor;
+    } while (cursor !== null);
+    renderStreamers();
+  }
+
+  const viewer = new ViewerClient({ url: location.origin });
+  viewer.on('change', onPresence);
+
+  byTestId<HTMLFormElement>('watch-form').addEventListener('submit', (submit) => {
+    submit.preventDefault();
+    const input = byTestId<HTMLInputElement>('watch-input');
+    const ids = input.value.split(',').map((id) => id.trim()).filter((id) => id !== '');
+    const bad = ids.filter((id) => !isStreamerId(id));
+    byTestId('watch-error').textContent = bad.length > 0 ? `not a streamer id: ${bad.join(', ')}` : '';
+    if (bad.length > 0 || ids.length === 0) return;
+    model.watch(ids);
+    input.value = '';
+    void viewer.watch(ids).then(
+      (states) => {
+        for (const state of states) model.apply(state);
+        renderStreamers();
+      },
+      (error: Error) => {
+        byTestId('watch-error').textContent = error.message;
+      },
+    );
+  });
+
+  byTestId('streamers').addEventListener('click', (click) => select((click.target as HTMLElement).closest<HTMLElement>('tr[data-streamer]')?.dataset.streamer ?? null));
+  byTestId('events').addEventListener('click', (click) => select((click.target as HTMLElement).closest<HTMLElement>('tr[data-streamer]')?.dataset.streamer ?? null));
+  byTestId('event-filter-prefix').addEventListener('input', renderEventConsole);
+  byTestId('event-filter-reason').addEventListener('change', renderEventConsole);
+  byTestId<HTMLFormElement>('event-filters').addEventListener('submit', (submit) => submit.preventDefault());
+  byTestId('event-pause').addEventListener('click', () => {
+    if (events.isPaused) events.resume();
+    else events.pause();
+    renderEventConsole();
+  });
+
+  void loadOverview();
+  setInterval(() => void loadOverview(), OVERVIEW_EVERY_MS);
+  // "since" and "seen" are relative, and the selected streamer's leases move: keep them current.
+  setInterval(() => {
+    renderStreamers();
+    renderGlance();
+    void loadDetail();
+  }, OVERVIEW_EVERY_MS);
+  renderStreamers();
+  renderEventConsole();
+}

@@ -66,3 +66,94 @@ export function renderTimeline(list: HTMLElement, entries: readonly TimelineEntr
     }),
   );
 }
+
+/** A live pod as GET /v1/console/overview lists it. */
+export interface PodView {
+  readonly pod: string;
+  readonly name: string;
+  readonly streamers: number;
+  readonly viewers: number;
+  readonly ready: boolean;
+  readonly draining: boolean;
+  readonly seenAt: number;
+}
+
+export function renderPods(body: HTMLElement, pods: readonly PodView[], deciders: ReadonlyMap<string, { count: number; lastAt: number }>, now: number): void {
+  body.replaceChildren(
+    ...pods.map((pod) => {
+      const row = element('tr');
+      row.dataset.pod = pod.name;
+      const state = pod.draining ? 'draining' : pod.ready ? 'ready' : 'not ready';
+      const decided = deciders.get(pod.name);
+      row.append(
+        element('td', pod.name),
+        element('td', String(pod.streamers)),
+        element('td', String(pod.viewers)),
+        element('td', state, pod.ready && !pod.draining ? 'state-ready' : 'state-unready'),
+        element('td', ago(pod.seenAt, now)),
+        element('td', decided === undefined ? '—' : `${decided.count}, last ${ago(decided.lastAt, now)}`),
+      );
+      return row;
+    }),
+  );
+}
+
+export function renderRates(list: HTMLElement, rates: ReadonlyMap<string, number>): void {
+  const reasons = ['connected', 'disconnected', 'timeout', 'ended', 'meta'];
+  list.replaceChildren(
+    ...reasons.map((reason) => {
+      const item = element('li');
+      item.dataset.reason = reason;
+      item.append(element('span', reason), element('strong', (rates.get(reason) ?? 0).toFixed(1)));
+      return item;
+    }),
+  );
+}
+
+/** A connection as GET /v1/console/streamers/:id lists it. */
+export interface ConnectionView {
+  readonly connectionId: string;
+  readonly pod: string;
+  readonly state: 'open' | 'closed';
+  readonly liveUntil: number;
+  readonly lastSeenAt: number;
+}
+
+export function renderConnections(body: HTMLElement, connections: readonly ConnectionView[], now: number): void {
+  body.replaceChildren(
+    ...connections.map((connection) => {
+      const row = element('tr');
+      row.dataset.state = connection.state;
+      const live = connection.liveUntil > now;
+      row.append(
+        element('td', connection.pod),
+        element('td', connection.state === 'open' ? (live ? 'live' : 'silent, run out') : live ? 'closed, in grace' : 'closed'),
+        element('td', ago(connection.lastSeenAt, now)),
+        element('td', new Date(connection.liveUntil).toISOString().slice(11, 19)),
+      );
+      return row;
+    }),
+  );
+}
+
+export function renderEvents(body: HTMLElement, events: ReadonlyArray<{ event: { streamerId: string; status: string; reason: string; since: number; version: number }; pod: string }>): void {
+  body.replaceChildren(
+    ...events.map(({ event, pod }) => {
+      const row = element('tr');
+      row.dataset.streamer = event.streamerId;
+      row.dataset.version = String(event.version);
+      row.dataset.reason = event.reason;
+      const status = element('td');
+      status.append(element('span', event.status, `status ${event.status}`));
+      row.append(
+        element('td', new Date(event.since).toISOString().slice(11, 23)),
+        element('td', event.streamerId),
+        status,
+        element('td', event.reason),
+        element('td', String(event.version)),
+        element('td', pod),
+      );
+      return row;
+    }),
+  );
+}

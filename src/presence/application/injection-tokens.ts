@@ -8,3 +8,4 @@ export const TRANSITION_LOG = Symbol('TransitionLog');
 export const PUBLISH_FENCE = Symbol('PublishFence');
 export const OCCUPANCY_STORE = Symbol('OccupancyStore');
 export const POD_REGISTRY = Symbol('PodRegistry');
+export const ONLINE_SERIES = Symbol('OnlineSeries');

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
-import type { OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
+import type { ConnectionLeaseView, OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { TimelineEntry } from '../domain/timeline.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -123,6 +123,10 @@ export class PresenceService {
 
   countOnline(): Promise<number> {
     return this.store.countOnline();
+  }
+
+  connections(streamerId: string): Promise<ConnectionLeaseView[]> {
+    return this.store.connections(streamerId);
   }
 
   timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {

@@ -16,6 +16,13 @@ export interface StoreResult {
   readonly refused?: 'too_many_connections';
 }
 
+/** A connection's lease as the store holds it (for operators): open until `liveUntil`, or closed and in its grace until then. */
+export interface ConnectionLeaseView {
+  readonly connectionId: string;
+  readonly liveUntil: number;
+  readonly closed: boolean;
+}
+
 export interface OnlinePage {
   readonly items: readonly PresenceState[];
   /** The last id of this page when more may follow, else null. */
@@ -60,4 +67,6 @@ export interface PresenceStore {
   countOnline(): Promise<number>;
   /** The streamer's recent transitions, newest first, at most `limit`. */
   timeline(streamerId: string, limit: number): Promise<TimelineEntry[]>;
+  /** The leases the streamer's record holds, by connection id; run-out ones stay until the next change or sweep. */
+  connections(streamerId: string): Promise<ConnectionLeaseView[]>;
 }

@@ -1,6 +1,6 @@
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import { neverSeen } from '../domain/presence-state.js';
-import { OFFLINE_RETENTION_MS, type OnlinePage, type PresenceStore, type StoreResult } from '../domain/presence-store.port.js';
+import { type ConnectionLeaseView, OFFLINE_RETENTION_MS, type OnlinePage, type PresenceStore, type StoreResult } from '../domain/presence-store.port.js';
 import type { PresenceTiming, StreamerRecord, Transition } from '../domain/streamer-record.js';
 import * as rules from '../domain/streamer-record.js';
 import { TIMELINE_LENGTH, type TimelineEntry, timelineEntry } from '../domain/timeline.js';
@@ -106,6 +106,11 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async countOnline(): Promise<number> {
     return this.online.size;
+  }
+
+  async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
+    const connections = this.records.get(streamerId)?.connections ?? {};
+    return Object.entries(connections).map(([connectionId, { liveUntil, closed }]) => ({ connectionId, liveUntil, closed }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {

@@ -1,6 +1,6 @@
 import type { Meta, PresenceEvent, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
-import type { OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
+import type { ConnectionLeaseView, OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
 import { MAX_OPEN_CONNECTIONS, type PresenceTiming } from '../../domain/streamer-record.js';
 import type { TimelineEntry } from '../../domain/timeline.js';
 import type { RedisClient } from '../../../redis/redis-client.js';
@@ -174,6 +174,12 @@ export class RedisPresenceStore implements PresenceStore {
   async countOnline(): Promise<number> {
     const counts = await this.call('count', () => Promise.all(this.shards().map((shard) => this.redis.zcard(this.keys.online(shard)))));
     return counts.reduce((sum, count) => sum + count, 0);
+  }
+
+  async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
+    // lua/prelude.lua: connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace).
+    const leases = await this.call('connections', () => this.redis.hgetall(this.keys.recordKeys(streamerId)[1]));
+    return Object.entries(leases).map(([connectionId, lease]) => ({ connectionId, liveUntil: Number(lease.slice(1)), closed: lease.startsWith('c') }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
