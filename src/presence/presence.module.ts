@@ -5,6 +5,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import {
   OCCUPANCY_STORE,
   ONLINE_SERIES,
+  WEBHOOK_DELIVERIES,
   POD_REGISTRY,
   PRESENCE_PUBLISHER,
   PRESENCE_STORE,
@@ -17,6 +18,7 @@ import { OnlineSampler } from './application/online-sampler.js';
 import { MemoryOnlineSeries } from './infrastructure/memory-online-series.js';
 import { RedisOnlineSeries } from './infrastructure/redis/redis-online-series.js';
 import { ConsoleController } from './transport/console.controller.js';
+import { MemoryWebhookDeliveries, RedisWebhookDeliveries } from '../webhooks/webhook-deliveries.js';
 import { POD_CLEANUP_MS, POD_TTL_MS, PodDirectory } from './application/pod-directory.js';
 import { MemoryOccupancyStore } from './infrastructure/memory-occupancy.store.js';
 import { MemoryPodRegistry } from './infrastructure/memory-pod-registry.js';
@@ -89,6 +91,10 @@ export class PresenceModule {
       provide: ONLINE_SERIES,
       useValue: redis === null ? new MemoryOnlineSeries() : new RedisOnlineSeries(redis.command, config.redisKeyPrefix),
     };
+    const deliveries: Provider = {
+      provide: WEBHOOK_DELIVERIES,
+      useValue: redis === null ? new MemoryWebhookDeliveries() : new RedisWebhookDeliveries(redis.command, redis.keys),
+    };
     return {
       module: PresenceModule,
       imports: [AuthModule.forRoot(config.jwtSecret)],
@@ -101,6 +107,7 @@ export class PresenceModule {
         occupancy,
         pods,
         series,
+        deliveries,
         PodDirectory,
         OnlineSampler,
         OccupancyService,
@@ -114,7 +121,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, OccupancyService, PodDirectory, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, OccupancyService, PodDirectory, WEBHOOK_DELIVERIES, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

@@ -9,7 +9,8 @@ export interface ChainDeps {
   ack(entry: LogEntry): Promise<void>;
   /** False while this pod cannot be sure it still holds the shard's lease: then nothing of it is sent. */
   mayDeliver(shard: number): boolean;
-  onAttempt(delivered: boolean): void;
+  /** An attempt's outcome; `attempts` counts this one. */
+  onAttempt(entry: LogEntry, delivered: boolean, attempts: number): void;
   onDeadLetter(entry: LogEntry, attempts: number): void;
   onHeldChanged(held: number): void;
   readonly retentionMs: number;
@@ -133,7 +134,7 @@ export class WebhookChains {
     const delivered = await this.deps.send(entry).catch(() => false);
     this.inFlight -= 1;
     chain.sending = false;
-    this.deps.onAttempt(delivered);
+    this.deps.onAttempt(entry, delivered, chain.retries + 1);
     if (chain.entries[0] === entry && !this.stopped) {
       if (delivered) {
         await this.done(chain, entry);

@@ -6,6 +6,9 @@ import { OutageLog } from '../logging/outage-log.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ShardOwnership } from '../presence/domain/shard-ownership.port.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
+import type { LogEntry } from '../presence/domain/transition-log.js';
+import { WEBHOOK_DELIVERIES } from '../presence/application/injection-tokens.js';
+import type { WebhookDelivery, WebhookDeliveries } from './webhook-deliveries.js';
 import { WebhookChains } from './webhook-chains.js';
 import { webhookMessage } from './webhook-message.js';
 import { DELIVERY_TIMEOUT_MS, type WebhookSender } from './webhook-sender.js';
@@ -61,14 +64,19 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     @Inject(WEBHOOK_SENDER) sender: WebhookSender,
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WEBHOOK_DELIVERIES) private readonly deliveries: WebhookDeliveries,
   ) {
     this.chains = new WebhookChains({
       send: (entry) => sender.send(webhookMessage(entry.event, entry.at), Date.now()),
       ack: (entry) => this.log.ack(WEBHOOKS_GROUP, [entry]),
       mayDeliver: (shard) => this.ownership.holds(shard),
-      onAttempt: (delivered) => this.metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' }),
+      onAttempt: (entry, delivered, attempts) => {
+        this.metrics.webhookAttempts.inc({ outcome: delivered ? 'delivered' : 'failed' });
+        this.recordOutcome(entry, delivered ? 'delivered' : 'retrying', attempts);
+      },
       onDeadLetter: (entry, attempts) => {
         this.metrics.webhookDeadLetters.inc();
+        this.recordOutcome(entry, 'dead_lettered', attempts);
         const { streamerId, version, reason } = entry.event;
         this.logger.warn({ msg: 'webhook dead-lettered', webhookId: `${streamerId}:${version}`, reason, attempts, pod: this.config.podId });
       },
@@ -76,6 +84,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       retentionMs: config.eventLogRetentionMs,
       maxConcurrent: MAX_CONCURRENT,
     });
+  }
+
+  /** For the console; best effort, never in the way of a delivery. */
+  private recordOutcome(entry: LogEntry, status: WebhookDelivery['status'], attempts: number): void {
+    const { streamerId, version, reason } = entry.event;
+    void this.deliveries.record({ streamerId, version, reason, status, attempts, at: Date.now(), pod: this.config.podId }).catch(() => undefined);
   }
 
   onApplicationBootstrap(): void {

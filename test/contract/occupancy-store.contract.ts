@@ -47,21 +47,29 @@ export function describeOccupancyContract(name: string, make: MakeOccupancyStore
       expect(await store.forgetPod('pod-b')).toEqual([]);
     }, 20_000);
 
+    const claim = async (id: string, viewers: number) => (await store.claimNotices(new Map([[id, viewers]]))).get(id)!;
+
     test('a notice: sent for news, not for the same count, at most once per interval', async () => {
-      expect(await store.claimNotice('x', 0)).toEqual({ send: false, retryInMs: null });
-      expect(await store.claimNotice('x', 3)).toEqual({ send: true });
-      expect(await store.claimNotice('x', 3)).toEqual({ send: false, retryInMs: null });
-      const refused = await store.claimNotice('x', 4);
+      expect(await claim('x', 0)).toEqual({ send: false, retryInMs: null });
+      expect(await claim('x', 3)).toEqual({ send: true });
+      expect(await claim('x', 3)).toEqual({ send: false, retryInMs: null });
+      const refused = await claim('x', 4);
       expect(refused.send).toBe(false);
       const retryInMs = (refused as { retryInMs: number }).retryInMs;
       expect(retryInMs).toBeGreaterThan(OCCUPANCY_NOTICE_INTERVAL_MS - 2_000);
       expect(retryInMs).toBeLessThanOrEqual(OCCUPANCY_NOTICE_INTERVAL_MS);
       // Another streamer has its own interval.
-      expect(await store.claimNotice('y', 1)).toEqual({ send: true });
+      expect(await claim('y', 1)).toEqual({ send: true });
+      // Many at once, one call per shard: each decided on its own.
+      const many = await store.claimNotices(new Map([['x', 5], ['y', 1], ...Array.from({ length: 300 }, (_, i) => [`n${i}`, i] as [string, number])]));
+      expect(many.get('x')!.send).toBe(false);
+      expect(many.get('y')).toEqual({ send: false, retryInMs: null });
+      expect(many.get('n0')).toEqual({ send: false, retryInMs: null });
+      expect([...many.values()].filter((decision) => decision.send)).toHaveLength(299);
     });
 
     test('pods claiming the same notice at once: exactly one sends it', async () => {
-      const decisions = await Promise.all(Array.from({ length: 10 }, () => store.claimNotice('z', 7)));
+      const decisions = await Promise.all(Array.from({ length: 10 }, () => claim('z', 7)));
       expect(decisions.filter((decision) => decision.send)).toHaveLength(1);
     });
   });

@@ -14,11 +14,12 @@ import { beatingStreamer, FAST_TIMING, watch } from '../helpers/presence-clients
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { operatorHeaders, signToken } from '../helpers/tokens.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
 const OUTPUT = fileURLToPath(new URL('../../test-output/console/', import.meta.url));
 // The console polls every 5 s; the scenario is slower than FAST_TIMING's expiries on purpose: nothing here times out.
-const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `console-${process.pid}:` };
+const env: Record<string, string> = { ...FAST_TIMING, REDIS_KEY_PREFIX: `console-${process.pid}:` };
 let a: AppProcess;
 let b: AppProcess;
 let page: Page;
@@ -26,6 +27,9 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   const redis = await startRedis();
+  const receiver = await startWebhookReceiver();
+  env.WEBHOOK_URL = receiver.url;
+  env.WEBHOOK_SECRET = receiver.secret;
   [a, b] = await Promise.all(['console-a', 'console-b'].map((name) => startApp({ env: { ...env, POD_NAME: name }, redisUrl: redis.url })));
   for (const app of [a, b]) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
   const browser = await launchChromium();
@@ -149,6 +153,8 @@ test('signed in from the printed link, the console fills while two pods serve a 
   await waitUntil(async () => (await page.locator('[data-testid="detail-occupancy"]').textContent()) === '2', 10_000, 200);
   expect(await page.locator('[data-testid="connections"] tr[data-state="open"] td').first().textContent()).toBe('console-a');
   await page.locator('[data-testid="timeline-entry"][data-reason="connected"]').waitFor();
+  // Its webhook, delivered to the receiver (the page refreshes the detail every 5 s).
+  await page.locator('[data-testid="webhooks"] li[data-reason="connected"][data-status="delivered"]').waitFor({ timeout: 10_000 });
   await shot('streamer');
   expect(problems).toEqual([]);
 

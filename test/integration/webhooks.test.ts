@@ -4,6 +4,7 @@
 // log is the buffer); a receiver that never says 2xx sees its events dead-lettered after the retention.
 import type { Socket } from 'socket.io-client';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
+import { operatorHeaders } from '../helpers/tokens.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
@@ -35,6 +36,13 @@ async function session(url: string, id: string): Promise<void> {
   expect(await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: `${id} live` } })).toMatchObject({ ok: true });
   expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
   socket.close();
+}
+
+/** A streamer's latest webhook outcome per transition, as the operators' console reads it. */
+async function webhookOutcomes(app: AppProcess, id: string): Promise<Array<{ reason: string; status: string; attempts: number; pod: string }>> {
+  const response = await fetch(`${app.url}/v1/console/streamers/${id}`, { headers: operatorHeaders() });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { webhooks: Array<{ reason: string; status: string; attempts: number; pod: string }> }).webhooks;
 }
 
 describe('two pods on Redis, a receiver down for 30 s', () => {
@@ -70,6 +78,12 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
     expect(maxHeld).toBeLessThanOrEqual(WINDOW);
     expect(maxBacklog).toBeGreaterThanOrEqual(transitions);
     expect(await metric(pods[0]!, 'presence_webhook_oldest_undelivered_seconds')).toBeGreaterThan(20);
+    // The console shows, from either pod, a streamer's first webhook being retried.
+    const outcomes = await webhookOutcomes(pods[1]!, 'hook-0');
+    const first = outcomes.find(({ reason }) => reason === 'connected')!;
+    expect(first.status).toBe('retrying');
+    expect(first.attempts).toBeGreaterThanOrEqual(2);
+    expect(['hook-a', 'hook-b']).toContain(first.pod);
 
     receiver.answer(200);
     // Retries of a chain are at most doubling (1, 2, 4 … 32 s apart after a 30 s outage).
@@ -99,6 +113,11 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
     expect(await metric(pods[0]!, 'presence_webhook_oldest_undelivered_seconds')).toBe(0);
     const attempts = (await Promise.all(pods.map((app) => metric(app, 'presence_webhook_attempts_total', { outcome: 'delivered' })))).reduce((a, b) => a + b);
     expect(attempts).toBe(transitions);
+    expect((await webhookOutcomes(pods[0]!, 'hook-1')).map(({ reason, status }) => `${reason} ${status}`).sort()).toEqual([
+      'connected delivered',
+      'ended delivered',
+      'meta delivered',
+    ]);
   }, 150_000);
 });
 
@@ -120,6 +139,7 @@ test('a receiver that never answers 2xx: first retry within 2 s, dead-lettered a
   expect(first.length).toBeGreaterThanOrEqual(3);
   expect(first[1]! - first[0]!).toBeLessThanOrEqual(2_000);
   expect(receiver.acknowledged()).toEqual([]);
+  expect((await webhookOutcomes(app, 'hook-dead')).map(({ status }) => status)).toEqual(['dead_lettered', 'dead_lettered', 'dead_lettered']);
   // Nothing more once dead-lettered.
   const count = receiver.deliveries.length;
   await sleep(1_500);

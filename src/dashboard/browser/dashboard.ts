@@ -15,7 +15,9 @@ import {
   renderRates,
   renderRows,
   renderTimeline,
+  renderWebhooks,
   type TimelineEntry,
+  type WebhookView,
 } from './render.js';
 import { forgetToken, storeToken, takeToken, usable } from './session.js';
 
@@ -137,12 +139,13 @@ function startConsole(token: string): void {
     try {
       const response = await get(`/v1/console/streamers/${encodeURIComponent(id)}`);
       if (!response.ok || id !== selected) return;
-      const detail = (await response.json()) as { viewers: number; connections: ConnectionView[]; timeline: TimelineEntry[] };
+      const detail = (await response.json()) as { viewers: number; connections: ConnectionView[]; timeline: TimelineEntry[]; webhooks: WebhookView[] | null };
       byTestId('timeline-title').textContent = id;
       byTestId('timeline-hint').hidden = true;
       byTestId('detail').hidden = false;
       byTestId('detail-occupancy').textContent = String(detail.viewers);
       renderConnections(byTestId('connections'), detail.connections, Date.now());
+      renderWebhooks(byTestId('webhooks'), detail.webhooks, Date.now());
       renderTimeline(byTestId('timeline'), detail.timeline);
     } catch {
       // The next event or poll tries again.

@@ -157,3 +157,31 @@ export function renderEvents(body: HTMLElement, events: ReadonlyArray<{ event: {
     }),
   );
 }
+
+/** A webhook's latest outcome, as GET /v1/console/streamers/:id lists it. */
+export interface WebhookView {
+  readonly version: number;
+  readonly reason: string;
+  readonly status: 'delivered' | 'retrying' | 'dead_lettered';
+  readonly attempts: number;
+  readonly at: number;
+  readonly pod: string;
+}
+
+/** `null`: webhooks are off on this deployment. */
+export function renderWebhooks(list: HTMLElement, webhooks: readonly WebhookView[] | null, now: number): void {
+  if (webhooks === null || webhooks.length === 0) {
+    list.replaceChildren(element('li', webhooks === null ? 'Webhooks are off (no WEBHOOK_URL).' : 'None recorded yet.', 'hint'));
+    return;
+  }
+  list.replaceChildren(
+    ...webhooks.map((webhook) => {
+      const item = element('li');
+      item.dataset.reason = webhook.reason;
+      item.dataset.status = webhook.status;
+      const attempts = webhook.attempts === 1 ? '1 attempt' : `${webhook.attempts} attempts`;
+      item.append(element('strong', webhook.status.replace('_', '-')), ` ${webhook.reason} · ${attempts} · ${webhook.pod} · ${ago(webhook.at, now)}`);
+      return item;
+    }),
+  );
+}

@@ -9,3 +9,5 @@ export const PUBLISH_FENCE = Symbol('PublishFence');
 export const OCCUPANCY_STORE = Symbol('OccupancyStore');
 export const POD_REGISTRY = Symbol('PodRegistry');
 export const ONLINE_SERIES = Symbol('OnlineSeries');
+/** The recent webhook outcomes per streamer (webhooks/webhook-deliveries.ts), written by the dispatcher, read by the console. */
+export const WEBHOOK_DELIVERIES = Symbol('WebhookDeliveries');

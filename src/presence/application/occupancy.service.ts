@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OutageLog } from '../../logging/outage-log.js';
+import type { NoticeDecision } from '../domain/occupancy.js';
 import type { OccupancyStore } from '../domain/occupancy-store.port.js';
 import { OCCUPANCY_STORE } from './injection-tokens.js';
 import { PodDirectory } from './pod-directory.js';
@@ -9,7 +10,7 @@ export const OCCUPANCY_FLUSH_MS = 1_000;
 /** How often a pod writes all its counts again, however still: what a lost write or an old layout left heals. */
 export const OCCUPANCY_REFRESH_MS = 10 * 60_000;
 /** Streamers per store call: a pod that writes all its counts again does so in slices. */
-const FLUSH_SLICE = 2_048;
+const FLUSH_SLICE = 512;
 
 /** This pod's viewer sockets of a streamer: the size of its room in the pod's `/viewer` namespace. */
 export type LocalCount = (streamerId: string) => number;
@@ -103,21 +104,28 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
           this.outage.failed(error);
           return;
         }
-        for (const [id, viewers] of totals) void this.notice(id, viewers);
+        await this.notice(totals);
+        // A pod writing all its counts again goes slice by slice, letting its sockets be served between.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.flushing = false;
     }
   }
 
-  /** Claims the streamer's notice for `viewers` and sends it; or asks again when the interval ends. */
-  private async notice(streamerId: string, viewers: number): Promise<void> {
+  /** Claims each streamer's notice for its count and sends the claimed; the others ask again when their interval ends. */
+  private async notice(totals: ReadonlyMap<string, number>): Promise<void> {
+    if (totals.size === 0) return;
+    let decisions: Map<string, NoticeDecision>;
     try {
-      const decision = await this.store.claimNotice(streamerId, viewers);
-      if (decision.send) this.send(streamerId, viewers);
-      else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs);
+      decisions = await this.store.claimNotices(totals);
     } catch {
-      this.retry(streamerId, OCCUPANCY_FLUSH_MS);
+      for (const streamerId of totals.keys()) this.retry(streamerId, OCCUPANCY_FLUSH_MS);
+      return;
+    }
+    for (const [streamerId, decision] of decisions) {
+      if (decision.send) this.send(streamerId, totals.get(streamerId)!);
+      else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs);
     }
   }
 
@@ -127,7 +135,7 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
     const timer = setTimeout(() => {
       this.retries.delete(streamerId);
       void this.viewersOf(streamerId).then(
-        (viewers) => this.notice(streamerId, viewers),
+        (viewers) => this.notice(new Map([[streamerId, viewers]])),
         () => this.retry(streamerId, OCCUPANCY_FLUSH_MS),
       );
     }, delayMs + 1);
@@ -139,8 +147,7 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
   private async forget(pod: string): Promise<void> {
     const streamerIds = await this.store.forgetPod(pod);
     for (let i = 0; i < streamerIds.length; i += FLUSH_SLICE) {
-      const totals = await this.store.totals(streamerIds.slice(i, i + FLUSH_SLICE), this.pods.counts);
-      for (const [id, viewers] of totals) void this.notice(id, viewers);
+      await this.notice(await this.store.totals(streamerIds.slice(i, i + FLUSH_SLICE), this.pods.counts));
     }
   }
 

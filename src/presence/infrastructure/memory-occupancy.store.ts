@@ -24,12 +24,16 @@ export class MemoryOccupancyStore implements OccupancyStore {
     return new Map(streamerIds.map((id) => [id, totalOf(this.counts.get(id) ?? [], counted)]));
   }
 
-  async claimNotice(streamerId: string, viewers: number): Promise<NoticeDecision> {
+  async claimNotices(counts: ReadonlyMap<string, number>): Promise<Map<string, NoticeDecision>> {
     const now = this.now();
-    const decision = decideNotice(this.notices.get(streamerId) ?? null, viewers, now);
-    if (decision.send) this.notices.set(streamerId, { viewers, at: now });
+    const decisions = new Map<string, NoticeDecision>();
+    for (const [streamerId, viewers] of counts) {
+      const decision = decideNotice(this.notices.get(streamerId) ?? null, viewers, now);
+      if (decision.send) this.notices.set(streamerId, { viewers, at: now });
+      decisions.set(streamerId, decision);
+    }
     this.forgetOldNotices(now);
-    return decision;
+    return decisions;
   }
 
   async forgetPod(pod: string): Promise<string[]> {

@@ -4,7 +4,8 @@ import { OperatorGuard } from '../../auth/operator.guard.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { EventFeed } from '../application/event-feed.js';
-import { ONLINE_SERIES } from '../application/injection-tokens.js';
+import { ONLINE_SERIES, WEBHOOK_DELIVERIES } from '../application/injection-tokens.js';
+import type { WebhookDeliveries, WebhookDelivery } from '../../webhooks/webhook-deliveries.js';
 import { OccupancyService } from '../application/occupancy.service.js';
 import { PodDirectory } from '../application/pod-directory.js';
 import { PresenceService } from '../application/presence.service.js';
@@ -52,6 +53,7 @@ export class ConsoleController {
     private readonly feed: EventFeed,
     @Inject(ONLINE_SERIES) private readonly series: OnlineSeries,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(WEBHOOK_DELIVERIES) private readonly deliveries: WebhookDeliveries,
   ) {}
 
   /** At a glance: online now, the last hour's samples, and the live pods with their last beat. */
@@ -96,17 +98,26 @@ export class ConsoleController {
     };
   }
 
-  /** One streamer: presence, occupancy, the connections its record holds, and its recent timeline. */
+  /**
+   * One streamer: presence, occupancy, the connections its record holds, its recent timeline, and its
+   * webhooks' latest outcome per transition (null when webhooks are off).
+   */
   @Get('streamers/:id')
-  async streamer(
-    @Param('id') id: string,
-  ): Promise<{ streamerId: string; presence: PresenceState; viewers: number; connections: ConnectionView[]; timeline: TimelineEntry[] }> {
+  async streamer(@Param('id') id: string): Promise<{
+    streamerId: string;
+    presence: PresenceState;
+    viewers: number;
+    connections: ConnectionView[];
+    timeline: TimelineEntry[];
+    webhooks: WebhookDelivery[] | null;
+  }> {
     if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
-    const [[presence], viewers, leases, timeline] = await Promise.all([
+    const [[presence], viewers, leases, timeline, outcomes] = await Promise.all([
       this.presence.snapshot([id]),
       this.occupancy.viewersOf(id),
       this.presence.connections(id),
       this.presence.timeline(id, 20),
+      this.config.webhookUrl === null ? null : this.deliveries.recent(id),
     ]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
@@ -118,6 +129,12 @@ export class ConsoleController {
       liveUntil,
       lastSeenAt: liveUntil - (closed ? this.config.reconnectGraceMs : this.config.presenceTtlMs),
     }));
-    return { streamerId: id, presence: presence!, viewers, connections, timeline };
+    return { streamerId: id, presence: presence!, viewers, connections, timeline, webhooks: outcomes === null ? null : latestPerTransition(outcomes) };
   }
+}
+
+/** The newest outcome of each transition (outcomes come newest first). */
+function latestPerTransition(outcomes: readonly WebhookDelivery[]): WebhookDelivery[] {
+  const seen = new Set<number>();
+  return outcomes.filter(({ version }) => !seen.has(version) && seen.add(version) !== undefined);
 }

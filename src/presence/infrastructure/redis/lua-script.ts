@@ -13,8 +13,12 @@ export class LuaScript {
   private readonly source: string;
   private readonly sha: string;
 
-  constructor(readonly name: string) {
-    this.source = `${PRELUDE}\n${readLua(`${name}.lua`)}`;
+  /** @param source the script itself, for one written inline (without the presence prelude); default: the prelude and `lua/<name>.lua` */
+  constructor(
+    readonly name: string,
+    source?: string,
+  ) {
+    this.source = source ?? `${PRELUDE}\n${readLua(`${name}.lua`)}`;
     this.sha = createHash('sha1').update(this.source).digest('hex');
   }
 

@@ -2,6 +2,7 @@ import type { RedisClient } from '../../../redis/redis-client.js';
 import { type NoticeDecision, OCCUPANCY_NOTICE_INTERVAL_MS, totalOf } from '../../domain/occupancy.js';
 import type { OccupancyStore } from '../../domain/occupancy-store.port.js';
 import { asComponent } from './component-error.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 
 /**
@@ -47,25 +48,32 @@ for i = 2, #KEYS do
 end
 return #KEYS - 1`;
 /**
- * KEYS[1] <tag>on:<id> (hash: viewers, at: the last notice)   ARGV[1] viewers   ARGV[2] the interval (ms)
- * ARGV[3] how long the last notice is kept (ms)
- * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock: {1} sent (and recorded), {0, ms to
- * wait} or {0, -1} nothing new.
+ * KEYS[n] <tag>on:<id n> (hash: viewers, at: its last notice)   ARGV[1] the interval (ms)
+ * ARGV[2] how long a last notice is kept (ms)   ARGV[n+2] the count of streamer n
+ * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock. Returns per streamer a wait: 0
+ * sent (and recorded), > 0 ms until the interval allows one, -1 nothing new.
  */
-const NOTICE = `
+const NOTICES = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local last = redis.call('HMGET', KEYS[1], 'viewers', 'at')
-if last[2] then
-  if last[1] == ARGV[1] then return {0, -1} end
-  local allowed = tonumber(last[2]) + tonumber(ARGV[2])
-  if now < allowed then return {0, allowed - now} end
-elseif ARGV[1] == '0' then
-  return {0, -1}
+local out = {}
+for i = 1, #KEYS do
+  local viewers = ARGV[i + 2]
+  local last = redis.call('HMGET', KEYS[i], 'viewers', 'at')
+  local wait = 0
+  if last[2] then
+    local allowed = tonumber(last[2]) + tonumber(ARGV[1])
+    if last[1] == viewers then wait = -1 elseif now < allowed then wait = allowed - now end
+  elseif viewers == '0' then
+    wait = -1
+  end
+  if wait == 0 then
+    redis.call('HSET', KEYS[i], 'viewers', viewers, 'at', now)
+    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2]))
+  end
+  out[i] = wait
 end
-redis.call('HSET', KEYS[1], 'viewers', ARGV[1], 'at', now)
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[3]))
-return {1}`;
+return out`;
 
 /**
  * Occupancy in Redis, for any number of pods: a hash per streamer of each pod's count, and per pod and
@@ -73,6 +81,9 @@ return {1}`;
  * The store reads no clock of its own but Redis's, for notices.
  */
 export class RedisOccupancyStore implements OccupancyStore {
+  // By SHA: a flush sends one of each per shard every second.
+  private readonly scripts = { record: new LuaScript('occupancy-record', RECORD), forget: new LuaScript('occupancy-forget', FORGET), notices: new LuaScript('occupancy-notices', NOTICES) };
+
   constructor(
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
@@ -83,7 +94,8 @@ export class RedisOccupancyStore implements OccupancyStore {
     await Promise.all(
       this.byShard([...counts.keys()]).map(async ({ tag, ids }) => {
         const args = [pod, OCCUPANCY_KEY_TTL_MS, ...ids.flatMap((id) => [id, counts.get(id)!])];
-        const reply = (await this.call('record', () => this.redis.eval(RECORD, ids.length + 1, `${tag}ob:${pod}`, ...ids.map((id) => `${tag}oc:${id}`), ...args))) as string[][];
+        const keys = [`${tag}ob:${pod}`, ...ids.map((id) => `${tag}oc:${id}`)];
+        const reply = (await this.call('record', () => this.scripts.record.run(this.redis, keys, args))) as string[][];
         ids.forEach((id, i) => totals.set(id, totalOf(pairs(reply[i] ?? []), counted)));
       }),
     );
@@ -95,13 +107,19 @@ export class RedisOccupancyStore implements OccupancyStore {
     return new Map(streamerIds.map((id, i) => [id, totalOf(Object.entries(hashes[i]!).map(([pod, count]) => [pod, Number(count)] as const), counted)]));
   }
 
-  async claimNotice(streamerId: string, viewers: number): Promise<NoticeDecision> {
-    const tag = this.keys.tag(this.keys.shardOf(streamerId));
-    const [sent, waitMs] = (await this.call('notice', () =>
-      this.redis.eval(NOTICE, 1, `${tag}on:${streamerId}`, viewers, OCCUPANCY_NOTICE_INTERVAL_MS, 12 * OCCUPANCY_NOTICE_INTERVAL_MS),
-    )) as [number, number?];
-    if (sent === 1) return { send: true };
-    return { send: false, retryInMs: waitMs === undefined || waitMs < 0 ? null : waitMs };
+  async claimNotices(counts: ReadonlyMap<string, number>): Promise<Map<string, NoticeDecision>> {
+    const decisions = new Map<string, NoticeDecision>();
+    await Promise.all(
+      this.byShard([...counts.keys()]).map(async ({ tag, ids }) => {
+        const args = [OCCUPANCY_NOTICE_INTERVAL_MS, 12 * OCCUPANCY_NOTICE_INTERVAL_MS, ...ids.map((id) => counts.get(id)!)];
+        const waits = (await this.call('notice', () => this.scripts.notices.run(this.redis, ids.map((id) => `${tag}on:${id}`), args))) as number[];
+        ids.forEach((id, i) => {
+          const wait = waits[i] ?? -1;
+          decisions.set(id, wait === 0 ? { send: true } : { send: false, retryInMs: wait < 0 ? null : wait });
+        });
+      }),
+    );
+    return decisions;
   }
 
   async forgetPod(pod: string): Promise<string[]> {
@@ -112,7 +130,7 @@ export class RedisOccupancyStore implements OccupancyStore {
       for (;;) {
         const ids = await this.call('forget', () => this.redis.srandmember(set, CHUNK));
         if (ids.length === 0) break;
-        await this.call('forget', () => this.redis.eval(FORGET, ids.length + 1, set, ...ids.map((id) => `${tag}oc:${id}`), pod, ...ids));
+        await this.call('forget', () => this.scripts.forget.run(this.redis, [set, ...ids.map((id) => `${tag}oc:${id}`)], [pod, ...ids]));
         forgotten.push(...ids);
       }
     }
