@@ -52,14 +52,14 @@ const mode =
       ? `Redis mode (Sentinel, primary "${config.redis.masterName}")`
       : 'Redis mode';
 logger.log(
-  `Listening on ${base} in ${mode}. Dashboard ${base}/ ; Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
+  `Listening on ${base} in ${mode}. Console ${base}/ ; Socket.IO namespaces ${base}/streamer and ${base}/viewer; ` +
     `HTTP ${base}/v1/streamers, ${base}/healthz, ${base}/readyz, ${base}/metrics`,
   'Bootstrap',
 );
 if (!config.production) {
   // The fragment never reaches a server, a proxy or a log; the page keeps the token in session storage.
   const token = await devOperatorToken(config.jwtSecret);
-  logger.log(`Dashboard (operator, development only): ${base}/#token=${token}`, 'Bootstrap');
+  logger.log(`Console (operator, development only): ${base}/#token=${token}`, 'Bootstrap');
 }
 
 let stopping = false;

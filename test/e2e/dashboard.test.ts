@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startApp } from '../helpers/app-process.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -7,9 +7,15 @@ import { FAST_TIMING, keepBeating, streamer } from '../helpers/presence-clients.
 
 useCleanup();
 const OUTPUT = fileURLToPath(new URL('../../test-output/', import.meta.url));
+const START_SCRIPT = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 
-test('the dashboard shows a streamer online within 1 s, and its end in the timeline, with no console error', async () => {
-  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-dashboard' } });
+
+test('`npm start` prints the console link; opened, the live page shows a streamer online within 1 s, and its end in the timeline, with no console error', async () => {
+  // What `npm start` runs (package.json), as a new user runs it: embedded mode, in development.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+  expect(pkg.scripts.start).toBe('node scripts/start.mjs');
+  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-dashboard' }, entry: START_SCRIPT });
+  expect(app.lines.some((line) => line.includes(`Listening on http://127.0.0.1:${app.port} in embedded single-node mode`))).toBe(true);
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   const problems: string[] = [];
@@ -19,10 +25,11 @@ test('the dashboard shows a streamer online within 1 s, and its end in the timel
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
 
   // The operator link the service prints in development carries its token in the fragment.
-  const link = app.lines.map((line) => /Dashboard \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
+  const link = app.lines.map((line) => /Console \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
   expect(link).toMatch(/\/#token=[\w-]+\.[\w-]+\.[\w-]+$/);
   await page.goto(link!.replace(/^http:\/\/[^/]+/, app.url));
   await page.locator('[data-testid="connection"][data-state="online"]').waitFor({ timeout: 10_000 });
+  await page.locator('[data-testid="feed-state"][data-state="live"]').waitFor({ timeout: 10_000 });
 
   // Someone already online before, then one who connects while the page is open. Both heartbeat for as
   // long as the test counts them online: a first Chromium start can outlast a scaled-down TTL.

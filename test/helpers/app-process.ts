@@ -22,6 +22,8 @@ export interface StartAppOptions {
   redisUrl?: string;
   /** Arguments after `dist/main.js`. @default [] */
   extraArgs?: string[];
+  /** The script to run instead of `dist/main.js` (`scripts/start.mjs` is what `npm start` runs). */
+  entry?: string;
   /** A libfaketime spec such as `'-30s'`: the app's wall clock is shifted by that much. */
   faketime?: string;
   /** How long to wait for the "Listening on" line (pods started in parallel on a busy machine are slow). @default 30000 */
@@ -71,7 +73,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
   const env: AppEnv = { PORT: '0', HOST: '127.0.0.1', HANDSHAKE_RATE_PER_ADDRESS: '0', HTTP_RATE_PER_ADDRESS: '0', SUBSCRIBE_RATE_PER_ADDRESS: '0', CONNECTIONS_PER_ADDRESS: '0', ...options.env };
   if (options.redisUrl !== undefined) env.REDIS_URL = options.redisUrl;
   if (options.faketime !== undefined) Object.assign(env, faketimeEnv(options.faketime));
-  const child = spawnApp(env, options.extraArgs ?? []);
+  const child = spawnApp(env, options.extraArgs ?? [], options.entry ?? APP_ENTRY);
   const lines: string[] = [];
   const listeners = new Set<() => void>();
   collectLines(child, (line) => {
@@ -156,7 +158,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
  */
 export async function runAppExpectingExit(options: { env?: AppEnv; timeoutMs?: number } = {}): Promise<AppExit> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const child = spawnApp({ PORT: '0', HOST: '127.0.0.1', ...options.env }, []);
+  const child = spawnApp({ PORT: '0', HOST: '127.0.0.1', ...options.env }, [], APP_ENTRY);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -180,7 +182,7 @@ export async function runAppExpectingExit(options: { env?: AppEnv; timeoutMs?: n
 /** The test process's variables an app inherits; every other one comes from the test. */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
 
-function spawnApp(overrides: AppEnv, extraArgs: string[]): ChildProcess {
+function spawnApp(overrides: AppEnv, extraArgs: string[], entry: string): ChildProcess {
   if (!existsSync(APP_ENTRY)) {
     throw new Error(`${APP_ENTRY} not found: run 'npm run build' first (npm test does it before Jest)`);
   }
@@ -192,7 +194,7 @@ function spawnApp(overrides: AppEnv, extraArgs: string[]): ChildProcess {
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  return spawnTracked(process.execPath, [APP_ENTRY, ...extraArgs], {
+  return spawnTracked(process.execPath, [entry, ...extraArgs], {
     cwd: REPO_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

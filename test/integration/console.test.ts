@@ -72,7 +72,7 @@ test('without a token, or with an expired one, the console asks for one and show
 test('signed in from the printed link, the console fills while two pods serve a scenario, and a cut leaves no gap', async () => {
   const proxy = await startCuttableProxy(a.port);
   // The link the service prints at start in development, through a proxy that can cut the page off.
-  const link = a.lines.map((line) => /Dashboard \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
+  const link = a.lines.map((line) => /Console \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
   expect(link).toMatch(/\/#token=[\w-]+\.[\w-]+\.[\w-]+$/);
   await page.goto(link!.replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${proxy.port}`));
   await page.locator('[data-testid="app"]').waitFor({ state: 'visible' });
