@@ -5,7 +5,7 @@ import type { Socket } from 'socket.io-client';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { connectViewer, EventRecorder } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, beatingStreamer, watch } from '../helpers/presence-clients.js';
+import { FAST_TIMING, beatingStreamer, keepBeating, streamer, watch } from '../helpers/presence-clients.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
@@ -99,8 +99,10 @@ test("the streamer's connections on both pods are told their count when it chang
     expect(arrivals.map(({ payload }) => payload.viewers)).toEqual([...arrivals.map(({ payload }) => payload.viewers)].sort((x, y) => x - y));
   }
   // A connection that starts while viewers watch is told the count without a change.
-  const late = await beatingStreamer(b.url, id);
-  const lateTold = new EventRecorder<{ viewers: number }>(late.socket, 'occupancy');
+  // Listening from before the connect: the count can come in the same read as the connect itself.
+  let lateTold!: EventRecorder<{ viewers: number }>;
+  const lateSocket = await streamer(b.url, id, { beforeConnect: (socket) => (lateTold = new EventRecorder(socket, 'occupancy')) });
+  const late = { socket: lateSocket, stop: keepBeating(lateSocket) };
   await lateTold.waitFor(({ viewers: count }) => count === 10, 2 * NOTICE_INTERVAL_MS);
   // Nothing changes: nothing more is told.
   const counts = told.map((recorder) => recorder.count);
@@ -129,11 +131,44 @@ test('a SIGKILLed pod stops counting its viewers within the bound, and the strea
   await bothSay(id, 2, DEAD_POD_BOUND_MS + 2_000);
   const countedFor = Date.now() - killedAt;
   expect(countedFor).toBeLessThanOrEqual(DEAD_POD_BOUND_MS);
-  await told.waitFor(({ viewers }) => viewers === 2, DEAD_POD_BOUND_MS + NOTICE_INTERVAL_MS);
+  const toldAt = (await told.waitFor(({ viewers }) => viewers === 2, DEAD_POD_BOUND_MS + NOTICE_INTERVAL_MS)).at;
+  console.log(`occupancy: a SIGKILLed pod's viewers stopped counting ${countedFor} ms after the kill (bound ${DEAD_POD_BOUND_MS} ms); the streamer was told ${toldAt - killedAt} ms after`);
   // The doomed viewers reconnect elsewhere in real life; here they are gone, and stay uncounted.
   await sleep(2_000);
   await bothSay(id, 2);
   live.stop();
   live.socket.close();
   for (const viewer of [...survivors, ...doomed]) viewer.socket.close();
+}, 60_000);
+
+test('a pod frozen past the TTL stops counting, and counts again once it runs: it registers anew and writes its counts again', async () => {
+  const id = 'occ-frozen';
+  // Socket.IO pings far apart: its viewers stay connected through the freeze, as behind a patient load balancer.
+  const c = await startApp({ env: { ...env, POD_NAME: 'occ-frozen', LB_IDLE_TIMEOUT_MS: '60000' }, redisUrl: redis.url });
+  await waitUntil(async () => (await fetch(`${c.url}/readyz`)).status === 200, 10_000, 50);
+  const viewers = [await watch(a.url, [id]), ...(await Promise.all([0, 1, 2].map(() => watch(c.url, [id]))))];
+  await bothSay(id, 4);
+  process.kill(c.pid, 'SIGSTOP');
+  await bothSay(id, 1, DEAD_POD_BOUND_MS + 2_000);
+  process.kill(c.pid, 'SIGCONT');
+  // Its next beat finds it gone: a new name, and all its counts written again under it.
+  await bothSay(id, 4, 5_000);
+  expect(c.lines.some((line) => line.includes('registers under a new name'))).toBe(true);
+  for (const viewer of viewers) viewer.socket.close();
+  await bothSay(id, 0);
+  await c.stop();
+}, 60_000);
+
+test('Redis restarted empty: every pod writes its counts again within seconds', async () => {
+  const id = 'occ-restart';
+  const viewers = await Promise.all([watch(a.url, [id]), watch(b.url, [id]), watch(b.url, [id])]);
+  await bothSay(id, 3);
+  await redis.kill9();
+  await sleep(300);
+  await redis.restart();
+  const restartedAt = Date.now();
+  await bothSay(id, 3, 10_000);
+  expect(Date.now() - restartedAt).toBeLessThan(10_000);
+  for (const viewer of viewers) viewer.socket.close();
+  await bothSay(id, 0, 10_000);
 }, 60_000);
