@@ -4,6 +4,8 @@ import type { PresenceEvent, PresenceReason } from '../../sdk/index.js';
 export interface ConsoleEvent {
   readonly event: PresenceEvent;
   readonly pod: string;
+  /** When it was decided (for `meta`, `event.since` is the online-since). */
+  readonly at: number;
 }
 
 export interface EventFilter {
@@ -64,16 +66,16 @@ export class EventList {
     return this.arrivedWhilePaused;
   }
 
-  /** Every event kept, filtered, newest first (by `since`, then version). */
+  /** Every event kept, filtered, newest first (by when decided, then version). */
   view(filter: EventFilter, limit = 500): ConsoleEvent[] {
     return this.shown.filter(({ event }) => event.streamerId.startsWith(filter.idPrefix) && (filter.reason === null || event.reason === filter.reason)).slice(0, limit);
   }
 
-  /** Events per second by reason over the `windowMs` before `now`, by their transition time. */
+  /** Events per second by reason over the `windowMs` before `now`, by when they were decided. */
   ratesByReason(now: number, windowMs = 10_000): Map<PresenceReason, number> {
     const rates = new Map<PresenceReason, number>();
-    for (const { event } of this.byKey.values()) {
-      if (event.since <= now - windowMs || event.since > now) continue;
+    for (const { event, at } of this.byKey.values()) {
+      if (at <= now - windowMs || at > now) continue;
       rates.set(event.reason, (rates.get(event.reason) ?? 0) + 1000 / windowMs);
     }
     return rates;
@@ -82,14 +84,14 @@ export class EventList {
   /** The pods that decided the kept transitions: how many each, and when its last one was. */
   deciders(): Map<string, { count: number; lastAt: number }> {
     const pods = new Map<string, { count: number; lastAt: number }>();
-    for (const { event, pod } of this.byKey.values()) {
+    for (const { pod, at } of this.byKey.values()) {
       const seen = pods.get(pod) ?? { count: 0, lastAt: 0 };
-      pods.set(pod, { count: seen.count + 1, lastAt: Math.max(seen.lastAt, event.since) });
+      pods.set(pod, { count: seen.count + 1, lastAt: Math.max(seen.lastAt, at) });
     }
     return pods;
   }
 
   private refresh(): void {
-    this.shown = [...this.byKey.values()].sort((a, b) => b.event.since - a.event.since || b.event.version - a.event.version);
+    this.shown = [...this.byKey.values()].sort((a, b) => b.at - a.at || b.event.version - a.event.version);
   }
 }

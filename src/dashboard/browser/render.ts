@@ -116,6 +116,7 @@ export interface ConnectionView {
   readonly pod: string;
   readonly state: 'open' | 'closed';
   readonly liveUntil: number;
+  readonly since: number | null;
   readonly lastSeenAt: number;
 }
 
@@ -128,6 +129,7 @@ export function renderConnections(body: HTMLElement, connections: readonly Conne
       row.append(
         element('td', connection.pod),
         element('td', connection.state === 'open' ? (live ? 'live' : 'silent, run out') : live ? 'closed, in grace' : 'closed'),
+        element('td', connection.since === null ? '—' : ago(connection.since, now)),
         element('td', ago(connection.lastSeenAt, now)),
         element('td', new Date(connection.liveUntil).toISOString().slice(11, 19)),
       );
@@ -136,9 +138,12 @@ export function renderConnections(body: HTMLElement, connections: readonly Conne
   );
 }
 
-export function renderEvents(body: HTMLElement, events: ReadonlyArray<{ event: { streamerId: string; status: string; reason: string; since: number; version: number }; pod: string }>): void {
+export function renderEvents(
+  body: HTMLElement,
+  events: ReadonlyArray<{ event: { streamerId: string; status: string; reason: string; version: number }; pod: string; at: number }>,
+): void {
   body.replaceChildren(
-    ...events.map(({ event, pod }) => {
+    ...events.map(({ event, pod, at }) => {
       const row = element('tr');
       row.dataset.streamer = event.streamerId;
       row.dataset.version = String(event.version);
@@ -146,7 +151,7 @@ export function renderEvents(body: HTMLElement, events: ReadonlyArray<{ event: {
       const status = element('td');
       status.append(element('span', event.status, `status ${event.status}`));
       row.append(
-        element('td', new Date(event.since).toISOString().slice(11, 23)),
+        element('td', new Date(at).toISOString().slice(11, 23)),
         element('td', event.streamerId),
         status,
         element('td', event.reason),

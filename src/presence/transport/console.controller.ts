@@ -27,6 +27,8 @@ interface ConsoleEvent {
   readonly event: PresenceEvent;
   /** The pod that decided it. */
   readonly pod: string;
+  /** When it was decided (the store's clock): for a `meta` event, `since` is still the online-since. */
+  readonly at: number;
 }
 
 interface ConnectionView {
@@ -35,6 +37,8 @@ interface ConnectionView {
   /** Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then. */
   readonly state: 'open' | 'closed';
   readonly liveUntil: number;
+  /** When the store first saw it (null: not recorded for a lease from before). */
+  readonly since: number | null;
   /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace). */
   readonly lastSeenAt: number;
 }
@@ -93,7 +97,7 @@ export class ConsoleController {
       throw new HttpException({ error: { code: 'cursor_expired', message: 'older than the retention: start again without `after`' } }, HttpStatus.GONE);
     }
     return {
-      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), event: entry.event, pod: entry.pod })),
+      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), event: entry.event, pod: entry.pod, at: entry.at })),
       nextCursor: encodeFeedCursor(read.next, layout),
     };
   }
@@ -121,12 +125,13 @@ export class ConsoleController {
     ]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
-    const connections = leases.map(({ connectionId, liveUntil, closed }): ConnectionView => ({
+    const connections = leases.map(({ connectionId, liveUntil, closed, since }): ConnectionView => ({
       connectionId,
       // Connection ids are `<pod>:<socket id>` (connection-id.ts); socket ids hold no colon.
       pod: connectionId.slice(0, connectionId.lastIndexOf(':')),
       state: closed ? 'closed' : 'open',
       liveUntil,
+      since,
       lastSeenAt: liveUntil - (closed ? this.config.reconnectGraceMs : this.config.presenceTtlMs),
     }));
     return { streamerId: id, presence: presence!, viewers, connections, timeline, webhooks: outcomes === null ? null : latestPerTransition(outcomes) };

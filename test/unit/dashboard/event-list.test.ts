@@ -4,7 +4,7 @@ import type { PresenceReason } from '../../../src/presence/domain/presence-state
 
 const at = 1_800_000_000_000;
 function transition(streamerId: string, version: number, reason: PresenceReason, since = at, pod = 'pod-a'): ConsoleEvent {
-  return { event: { streamerId, status: reason === 'connected' || reason === 'meta' ? 'online' : 'offline', since, version, reason }, pod };
+  return { event: { streamerId, status: reason === 'connected' || reason === 'meta' ? 'online' : 'offline', since, version, reason }, pod, at: since };
 }
 const everything = { idPrefix: '', reason: null };
 

@@ -12,7 +12,7 @@ local rec = load(streamer_keys(1), id)
 expire(rec, now, events)
 local lease = rec.leases[cid]
 if lease and not lease.closed then
-  set_lease(rec, cid, { closed = true, live_until = now + grace })
+  set_lease(rec, cid, { closed = true, live_until = now + grace, since = lease.since })
 end
 save(rec)
 return reply(now, events)
