@@ -1,18 +1,9 @@
 import type { RedisClient } from '../redis/redis-client.js';
 import type { RedisKeys } from '../presence/infrastructure/redis/redis-keys.js';
+import type { WebhookView } from '../dashboard/console-api.js';
 
-/** One outcome of a webhook for the console: its transition, and what became of the latest attempt. */
-export interface WebhookDelivery {
-  readonly streamerId: string;
-  readonly version: number;
-  readonly reason: string;
-  /** `retrying`: the latest attempt failed and another is due; `dead_lettered`: given up after the retention. */
-  readonly status: 'delivered' | 'retrying' | 'dead_lettered';
-  readonly attempts: number;
-  /** When this outcome was recorded (the recording pod's clock). */
-  readonly at: number;
-  readonly pod: string;
-}
+/** One outcome of a webhook, for the console. */
+export type WebhookDelivery = WebhookView;
 
 /** Outcomes kept per streamer: the console shows the latest of each transition among them. */
 export const DELIVERIES_KEPT = 50;

@@ -6,9 +6,8 @@ import { chartPath, type ChartPoint } from './chart.js';
 import { type ConsoleEvent, EventList } from './event-list.js';
 import { followFeed, StopFollowing } from './feed-follower.js';
 import { PageModel } from './page-model.js';
+import type { ConnectionView, PodView, WebhookView } from '../console-api.js';
 import {
-  type ConnectionView,
-  type PodView,
   renderConnections,
   renderEvents,
   renderPods,
@@ -17,7 +16,6 @@ import {
   renderTimeline,
   renderWebhooks,
   type TimelineEntry,
-  type WebhookView,
 } from './render.js';
 import { forgetToken, storeToken, takeToken, usable } from './session.js';
 

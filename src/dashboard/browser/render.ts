@@ -1,3 +1,4 @@
+import type { ConnectionView, PodView, WebhookView } from '../console-api.js';
 import type { PresenceState } from '../../sdk/index.js';
 import type { Row } from './page-model.js';
 
@@ -67,16 +68,6 @@ export function renderTimeline(list: HTMLElement, entries: readonly TimelineEntr
   );
 }
 
-/** A live pod as GET /v1/console/overview lists it. */
-export interface PodView {
-  readonly pod: string;
-  readonly name: string;
-  readonly streamers: number;
-  readonly viewers: number;
-  readonly ready: boolean;
-  readonly draining: boolean;
-  readonly seenAt: number;
-}
 
 export function renderPods(body: HTMLElement, pods: readonly PodView[], deciders: ReadonlyMap<string, { count: number; lastAt: number }>, now: number): void {
   body.replaceChildren(
@@ -110,15 +101,6 @@ export function renderRates(list: HTMLElement, rates: ReadonlyMap<string, number
   );
 }
 
-/** A connection as GET /v1/console/streamers/:id lists it. */
-export interface ConnectionView {
-  readonly connectionId: string;
-  readonly pod: string;
-  readonly state: 'open' | 'closed';
-  readonly liveUntil: number;
-  readonly since: number | null;
-  readonly lastSeenAt: number;
-}
 
 export function renderConnections(body: HTMLElement, connections: readonly ConnectionView[], now: number): void {
   body.replaceChildren(
@@ -163,15 +145,6 @@ export function renderEvents(
   );
 }
 
-/** A webhook's latest outcome, as GET /v1/console/streamers/:id lists it. */
-export interface WebhookView {
-  readonly version: number;
-  readonly reason: string;
-  readonly status: 'delivered' | 'retrying' | 'dead_lettered';
-  readonly attempts: number;
-  readonly at: number;
-  readonly pod: string;
-}
 
 /** `null`: webhooks are off on this deployment. */
 export function renderWebhooks(list: HTMLElement, webhooks: readonly WebhookView[] | null, now: number): void {

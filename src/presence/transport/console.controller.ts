@@ -10,7 +10,7 @@ import { OccupancyService } from '../application/occupancy.service.js';
 import { PodDirectory } from '../application/pod-directory.js';
 import { PresenceService } from '../application/presence.service.js';
 import type { OnlineSample, OnlineSeries } from '../domain/online-series.port.js';
-import type { PodStatus } from '../domain/pod-registry.port.js';
+import type { ConnectionView, PodView } from '../../dashboard/console-api.js';
 import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 import type { TimelineEntry } from '../domain/timeline.js';
@@ -31,17 +31,6 @@ interface ConsoleEvent {
   readonly at: number;
 }
 
-interface ConnectionView {
-  readonly connectionId: string;
-  readonly pod: string;
-  /** Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then. */
-  readonly state: 'open' | 'closed';
-  readonly liveUntil: number;
-  /** When the store first saw it (null: not recorded for a lease from before). */
-  readonly since: number | null;
-  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace). */
-  readonly lastSeenAt: number;
-}
 
 /**
  * The operators' console (beyond the contract; `operator` tokens only): what the page at `/` reads. Served
@@ -62,7 +51,7 @@ export class ConsoleController {
 
   /** At a glance: online now, the last hour's samples, and the live pods with their last beat. */
   @Get('overview')
-  async overview(): Promise<{ now: number; online: number; series: OnlineSample[]; pods: Array<PodStatus & { seenAt: number }> }> {
+  async overview(): Promise<{ now: number; online: number; series: OnlineSample[]; pods: PodView[] }> {
     const [online, series] = await Promise.all([this.presence.countOnline(), this.series.read()]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });

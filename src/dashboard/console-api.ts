@@ -1,0 +1,43 @@
+// What the console's routes (`/v1/console/*`, presence/transport/console.controller.ts) answer, shared
+// with the page that reads them (dashboard/browser). Types only: nothing here runs.
+
+/** A live pod, as it said at its last beat. */
+export interface PodView {
+  /** This run of the pod (POD_NAME and a per-start suffix). */
+  readonly pod: string;
+  /** POD_NAME: what the log names as the pod that decided a transition. */
+  readonly name: string;
+  readonly startedAt: number;
+  readonly streamers: number;
+  readonly viewers: number;
+  readonly ready: boolean;
+  readonly draining: boolean;
+  /** Its last beat (the registry's clock). */
+  readonly seenAt: number;
+}
+
+/** One of a streamer's connections, as its lease stands. */
+export interface ConnectionView {
+  readonly connectionId: string;
+  readonly pod: string;
+  /** Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then. */
+  readonly state: 'open' | 'closed';
+  readonly liveUntil: number;
+  /** When the store first saw it (null: not recorded for a lease from before). */
+  readonly since: number | null;
+  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace). */
+  readonly lastSeenAt: number;
+}
+
+/** The latest outcome of one transition's webhook. */
+export interface WebhookView {
+  readonly streamerId: string;
+  readonly version: number;
+  readonly reason: string;
+  /** `retrying`: the latest attempt failed and another is due; `dead_lettered`: given up after the retention. */
+  readonly status: 'delivered' | 'retrying' | 'dead_lettered';
+  readonly attempts: number;
+  /** When this outcome was recorded (the recording pod's clock). */
+  readonly at: number;
+  readonly pod: string;
+}
