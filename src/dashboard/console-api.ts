@@ -19,11 +19,12 @@ export interface PodView {
 /** One of a streamer's connections, as its lease stands. */
 export interface ConnectionView {
   readonly connectionId: string;
-  readonly pod: string;
+  /** The pod holding it; null for an id of a shape this version does not know. */
+  readonly pod: string | null;
   /** Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then. */
   readonly state: 'open' | 'closed';
   readonly liveUntil: number;
-  /** When the store first saw it (null: not recorded for a lease from before). */
+  /** When its handshake was (the holding pod's clock; null for an id of a shape this version does not know). */
   readonly since: number | null;
   /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace). */
   readonly lastSeenAt: number;

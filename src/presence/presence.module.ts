@@ -18,7 +18,8 @@ import { OnlineSampler } from './application/online-sampler.js';
 import { MemoryOnlineSeries } from './infrastructure/memory-online-series.js';
 import { RedisOnlineSeries } from './infrastructure/redis/redis-online-series.js';
 import { ConsoleController } from './transport/console.controller.js';
-import { MemoryWebhookDeliveries, RedisWebhookDeliveries } from '../webhooks/webhook-deliveries.js';
+import { MemoryWebhookDeliveries } from '../webhooks/memory-webhook-deliveries.js';
+import { RedisWebhookDeliveries } from '../webhooks/redis-webhook-deliveries.js';
 import { POD_CLEANUP_MS, POD_TTL_MS, PodDirectory } from './application/pod-directory.js';
 import { MemoryOccupancyStore } from './infrastructure/memory-occupancy.store.js';
 import { MemoryPodRegistry } from './infrastructure/memory-pod-registry.js';
@@ -93,7 +94,7 @@ export class PresenceModule {
     };
     const deliveries: Provider = {
       provide: WEBHOOK_DELIVERIES,
-      useValue: redis === null ? new MemoryWebhookDeliveries() : new RedisWebhookDeliveries(redis.command, redis.keys),
+      useValue: redis === null ? new MemoryWebhookDeliveries() : new RedisWebhookDeliveries(redis.command, redis.keys, config.eventLogRetentionMs),
     };
     return {
       module: PresenceModule,

@@ -24,7 +24,8 @@ export type StreamerClientEvents = {
   session: [session: Session];
   /**
    * How many viewer sockets follow this streamer, cluster-wide, when it changes: at most once every 5 s.
-   * A connection is told the count when it starts, unless no one watches.
+   * A new connection is told the count at once when someone watches; when no one does, a count from an
+   * earlier connection drops to 0 two seconds after the session.
    */
   occupancy: [viewers: number];
   /**
@@ -35,6 +36,8 @@ export type StreamerClientEvents = {
 };
 
 type StreamerSocket = Socket<StreamerListenEvents, StreamerEmitEvents>;
+/** How long a new connection waits for its first count before taking it as 0 (the server sends it at once). */
+const FIRST_OCCUPANCY_WAIT_MS = 2_000;
 type Timer = ReturnType<typeof globalThis.setTimeout>;
 
 interface MetaWaiter {
@@ -68,6 +71,8 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
   private metaWaiters: MetaWaiter[] = [];
   private ending = false;
   private currentOccupancy = 0;
+  /** After a new session: when it fires without a count from the server, no one watches. */
+  private occupancyTimer: Timer | undefined;
 
   constructor(options: StreamerClientOptions) {
     super();
@@ -102,10 +107,7 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
     return this.currentSession;
   }
 
-  /**
-   * Viewer sockets following this streamer, cluster-wide, as last told (a few seconds old at most, and
-   * at most 5 s behind a change). 0 until told otherwise on each new connection.
-   */
+  /** Viewer sockets following this streamer, cluster-wide, as last told (at most a few seconds behind a change). */
   get occupancy(): number {
     return this.currentOccupancy;
   }
@@ -176,9 +178,15 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
     if (socket !== this.connection.socket || this.ending) return;
     this.currentSession = session;
     this.intervalMs = session.heartbeatIntervalMs;
-    // The server tells a new connection its count only when someone watches: what was told before is
-    // no longer known to hold.
-    if (this.currentOccupancy !== 0) this.onOccupancy({ viewers: 0 });
+    // The server tells a new connection its count at once when someone watches, and nothing when no one
+    // does: a count told on an earlier connection stands until then, and drops to 0 if none comes.
+    this.clearOccupancyTimer();
+    if (this.currentOccupancy !== 0) {
+      this.occupancyTimer = globalThis.setTimeout(() => {
+        this.occupancyTimer = undefined;
+        if (this.connection.socket === socket) this.onOccupancy({ viewers: 0 });
+      }, FIRST_OCCUPANCY_WAIT_MS);
+    }
     // A new connection may have lost the meta (offline in between): send it again.
     if (this.currentMeta !== undefined) this.metaDirty = true;
     this.emit('session', session);
@@ -188,8 +196,14 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
 
   private onOccupancy({ viewers }: { viewers: number }): void {
     if (!Number.isSafeInteger(viewers) || viewers < 0) return;
+    this.clearOccupancyTimer();
     this.currentOccupancy = viewers;
     this.emit('occupancy', viewers);
+  }
+
+  private clearOccupancyTimer(): void {
+    if (this.occupancyTimer !== undefined) globalThis.clearTimeout(this.occupancyTimer);
+    this.occupancyTimer = undefined;
   }
 
   private scheduleBeat(): void {
@@ -270,6 +284,7 @@ export class StreamerClient extends Emitter<StreamerClientEvents> {
   private shutDown(): void {
     this.ending = true;
     this.stopHeartbeats();
+    this.clearOccupancyTimer();
     this.settleMeta(Number.POSITIVE_INFINITY, new Error('StreamerClient closed'));
   }
 

@@ -8,7 +8,7 @@ import type { ShardOwnership } from '../presence/domain/shard-ownership.port.js'
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import type { LogEntry } from '../presence/domain/transition-log.js';
 import { WEBHOOK_DELIVERIES } from '../presence/application/injection-tokens.js';
-import type { WebhookDelivery, WebhookDeliveries } from './webhook-deliveries.js';
+import type { WebhookDelivery, WebhookDeliveries } from './webhook-deliveries.port.js';
 import { WebhookChains } from './webhook-chains.js';
 import { webhookMessage } from './webhook-message.js';
 import { DELIVERY_TIMEOUT_MS, type WebhookSender } from './webhook-sender.js';

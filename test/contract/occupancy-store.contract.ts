@@ -47,10 +47,11 @@ export function describeOccupancyContract(name: string, make: MakeOccupancyStore
       expect(await store.forgetPod('pod-b')).toEqual([]);
     }, 20_000);
 
-    const claim = async (id: string, viewers: number) => (await store.claimNotices(new Map([[id, viewers]]))).get(id)!;
+    const claim = async (id: string, viewers: number, force = false) => (await store.claimNotices(new Map([[id, viewers]]), force)).get(id)!;
 
     test('a notice: sent for news, not for the same count, at most once per interval', async () => {
-      expect(await claim('x', 0)).toEqual({ send: false, retryInMs: null });
+      // Never told: any count is news, 0 too (a drop after the last notice was forgotten).
+      expect(await claim('w', 0)).toEqual({ send: true });
       expect(await claim('x', 3)).toEqual({ send: true });
       expect(await claim('x', 3)).toEqual({ send: false, retryInMs: null });
       const refused = await claim('x', 4);
@@ -64,8 +65,12 @@ export function describeOccupancyContract(name: string, make: MakeOccupancyStore
       const many = await store.claimNotices(new Map([['x', 5], ['y', 1], ...Array.from({ length: 300 }, (_, i) => [`n${i}`, i] as [string, number])]));
       expect(many.get('x')!.send).toBe(false);
       expect(many.get('y')).toEqual({ send: false, retryInMs: null });
-      expect(many.get('n0')).toEqual({ send: false, retryInMs: null });
-      expect([...many.values()].filter((decision) => decision.send)).toHaveLength(299);
+      expect([...many.values()].filter((decision) => decision.send)).toHaveLength(300);
+      // Forced (a claim whose answer was lost): the same count again, but still once per interval.
+      const forced = await claim('y', 1, true);
+      expect(forced.send).toBe(false);
+      expect((forced as { retryInMs: number }).retryInMs).toBeGreaterThan(0);
+      expect(await claim('fresh', 2, true)).toEqual({ send: true });
     });
 
     test('pods claiming the same notice at once: exactly one sends it', async () => {

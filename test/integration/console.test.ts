@@ -71,6 +71,10 @@ test('without a token, or with an expired one, the console asks for one and show
 
 test('signed in from the printed link, the console fills while two pods serve a scenario, and a cut leaves no gap', async () => {
   const proxy = await startCuttableProxy(a.port);
+  const feedReads: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/v1/console/events')) feedReads.push(request.url());
+  });
   // The link the service prints at start in development, through a proxy that can cut the page off.
   const link = a.lines.map((line) => /Console \(operator, development only\): (\S+?)"/.exec(line)?.[1]).find((url) => url !== undefined);
   expect(link).toMatch(/\/#token=[\w-]+\.[\w-]+\.[\w-]+$/);
@@ -99,6 +103,10 @@ test('signed in from the printed link, the console fills while two pods serve a 
   await waitUntil(async () => (await page.locator('[data-testid="pods"] tr[data-pod="console-b"]').textContent())?.includes('console-b'), 10_000, 100);
   await waitUntil(async () => Number(await page.locator('[data-testid="chart-points"]').textContent()) >= 2, 15_000, 200);
   expect(await page.locator('[data-testid="online-line"]').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+ L/);
+  // The hour's samples come from the deployment's series, the same from either pod (the page adds its own as it polls).
+  const series = await Promise.all([a, b].map(async (app) => ((await (await fetch(`${app.url}/v1/console/overview`, { headers: operatorHeaders() })).json()) as { series: unknown[] }).series));
+  expect(series[0]!.length).toBeGreaterThanOrEqual(1);
+  expect(series[1]).toEqual(series[0]);
   // Pods beat every second and the page reads them every 5 s.
   const podB = await waitUntil(async () => {
     const cells = await page.locator('[data-testid="pods"] tr[data-pod="console-b"] td').allTextContents();
@@ -136,8 +144,13 @@ test('signed in from the printed link, the console fills while two pods serve a 
   during[1]!.stop();
   await during[1]!.socket.timeout(5_000).emitWithAck('end');
   await sleep(1_000);
+  const readsBeforeRestore = feedReads.length;
   proxy.restore();
   await page.locator('[data-testid="feed-state"][data-state="live"]').waitFor({ timeout: 15_000 });
+  // It read on from its cursor, not again from a time: only the first read of the page starts from `sinceMs`.
+  expect(feedReads.slice(readsBeforeRestore).length).toBeGreaterThan(0);
+  expect(feedReads.slice(readsBeforeRestore).every((url) => url.includes('after='))).toBe(true);
+  expect(feedReads.filter((url) => url.includes('sinceMs=')).length).toBe(1);
   // No gap: every transition the event feed holds for this scenario is in the console.
   const feed = (await (await fetch(`${b.url}/v1/events?limit=1000`, { headers: operatorHeaders() })).json()) as { items: Array<{ event: PresenceEvent }> };
   const expected = feed.items.map(({ event }) => `${event.streamerId}/${event.version}`).sort();

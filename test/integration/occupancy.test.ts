@@ -159,6 +159,32 @@ test('a pod frozen past the TTL stops counting, and counts again once it runs: i
   await c.stop();
 }, 60_000);
 
+test('Redis stalled for 3 s while viewers come: counts right and the streamer told, once it answers again', async () => {
+  const id = 'occ-stall';
+  const live = await beatingStreamer(a.url, id);
+  const told = new EventRecorder<{ viewers: number }>(live.socket, 'occupancy');
+  const first = await watch(b.url, [id]);
+  await told.waitFor(({ viewers }) => viewers === 1, 2 * NOTICE_INTERVAL_MS);
+  // Longer than a command's 2 s timeout: flushes and claims fail, and what ran in Redis is answered to no one.
+  await redis.cli('CLIENT', 'PAUSE', '3000', 'ALL');
+  const more = await Promise.all([connectViewer(a.url), connectViewer(b.url)]);
+  // Subscribing reads presence from Redis too: refused `unavailable` after the command timeout, and then
+  // not counted; the client subscribes again, as the SDK does.
+  const acks = await Promise.all(more.map((socket) => socket.timeout(10_000).emitWithAck('subscribe', { streamerIds: [id] })));
+  await sleep(1_500);
+  for (const [i, ack] of acks.entries()) {
+    if (!ack.ok) expect((await more[i]!.timeout(5_000).emitWithAck('subscribe', { streamerIds: [id] })).ok).toBe(true);
+  }
+  await bothSay(id, 3, 10_000);
+  await told.waitFor(({ viewers }) => viewers === 3, 3 * NOTICE_INTERVAL_MS);
+  // And it stays so: no count left behind by a write that timed out.
+  await sleep(2_500);
+  await bothSay(id, 3);
+  live.stop();
+  live.socket.close();
+  for (const socket of [first.socket, ...more]) socket.close();
+}, 60_000);
+
 test('Redis restarted empty: every pod writes its counts again within seconds', async () => {
   const id = 'occ-restart';
   const viewers = await Promise.all([watch(a.url, [id]), watch(b.url, [id]), watch(b.url, [id])]);

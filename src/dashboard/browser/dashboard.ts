@@ -84,6 +84,9 @@ function startConsole(token: string): void {
   let pods: PodView[] = [];
   let samples: ChartPoint[] = [];
   const live: ChartPoint[] = [];
+  /** The service's clock less this browser's, from the last overview: times on the page are the service's. */
+  let clockOffset = 0;
+  const serviceNow = (): number => Date.now() + clockOffset;
 
   function renderStreamers(): void {
     const rows = model.rows();
@@ -93,7 +96,7 @@ function startConsole(token: string): void {
   }
 
   function renderGlance(): void {
-    const now = Date.now();
+    const now = serviceNow();
     const points = [...samples, ...live];
     // The last hour, or as much of it as there is: a young deployment's line spans the chart too.
     const from = Math.max(now - HOUR_MS, Math.min(now - 60_000, ...points.map(({ at }) => at)));
@@ -123,8 +126,9 @@ function startConsole(token: string): void {
       const overview = (await response.json()) as { now: number; online: number; series: ChartPoint[]; pods: PodView[] };
       samples = overview.series;
       pods = overview.pods;
+      clockOffset = overview.now - Date.now();
       live.push({ at: overview.now, online: overview.online });
-      while (live.length > 0 && live[0]!.at < Date.now() - HOUR_MS) live.shift();
+      while (live.length > 0 && live[0]!.at < serviceNow() - HOUR_MS) live.shift();
       renderGlance();
     } catch {
       // Shown stale until the next poll; the header says whether the service is reachable.
@@ -142,8 +146,8 @@ function startConsole(token: string): void {
       byTestId('timeline-hint').hidden = true;
       byTestId('detail').hidden = false;
       byTestId('detail-occupancy').textContent = String(detail.viewers);
-      renderConnections(byTestId('connections'), detail.connections, Date.now());
-      renderWebhooks(byTestId('webhooks'), detail.webhooks, Date.now());
+      renderConnections(byTestId('connections'), detail.connections, serviceNow());
+      renderWebhooks(byTestId('webhooks'), detail.webhooks, serviceNow());
       renderTimeline(byTestId('timeline'), detail.timeline);
     } catch {
       // The next event or poll tries again.

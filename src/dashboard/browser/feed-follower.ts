@@ -8,8 +8,8 @@ interface Page {
   readonly nextCursor: string;
 }
 
-/** How far back the console starts: the last quarter hour of transitions. */
-const START_SINCE_MS = 15 * 60_000;
+/** How far back the console starts: the last five minutes of transitions. */
+const START_SINCE_MS = 5 * 60_000;
 const WAIT_MS = 20_000;
 
 /**

@@ -109,7 +109,7 @@ export function renderConnections(body: HTMLElement, connections: readonly Conne
       row.dataset.state = connection.state;
       const live = connection.liveUntil > now;
       row.append(
-        element('td', connection.pod),
+        element('td', connection.pod ?? '?'),
         element('td', connection.state === 'open' ? (live ? 'live' : 'silent, run out') : live ? 'closed, in grace' : 'closed'),
         element('td', connection.since === null ? '—' : ago(connection.since, now)),
         element('td', ago(connection.lastSeenAt, now)),

@@ -31,8 +31,8 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
   private readonly logger = new Logger(OccupancyService.name);
   private readonly outage = new OutageLog(this.logger, 'occupancy not written; retrying every second', 'occupancy written again');
   private readonly marked = new Set<string>();
-  /** Notices to ask for again when the interval ends. */
-  private readonly retries = new Map<string, NodeJS.Timeout>();
+  /** Notices to ask for again when the interval ends; `force`: an earlier claim's answer was lost. */
+  private readonly retries = new Map<string, { timer: NodeJS.Timeout; force: boolean }>();
   private localCount: LocalCount = () => 0;
   private localStreamers: () => Iterable<string> = () => [];
   private send: (streamerId: string, viewers: number) => void = () => {};
@@ -83,24 +83,30 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
   onApplicationShutdown(): void {
     if (this.flushTimer !== null) clearInterval(this.flushTimer);
     if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
-    for (const timer of this.retries.values()) clearTimeout(timer);
+    for (const { timer } of this.retries.values()) clearTimeout(timer);
     this.retries.clear();
   }
 
-  /** Writes the marked streamers' counts, then claims a notice for each whose total may have changed. */
+  /**
+   * Writes the marked streamers' counts, then claims a notice for each whose total may have changed. Only
+   * what was marked when it started: marks made meanwhile wait for the next tick, so steady churn costs
+   * one write per shard a second, not one per round trip.
+   */
   async flush(): Promise<void> {
     if (this.flushing || this.marked.size === 0) return;
     this.flushing = true;
+    const batch = [...this.marked];
+    this.marked.clear();
     try {
-      while (this.marked.size > 0) {
-        const slice = [...this.marked].slice(0, FLUSH_SLICE);
-        for (const id of slice) this.marked.delete(id);
+      for (let i = 0; i < batch.length; i += FLUSH_SLICE) {
+        const slice = batch.slice(i, i + FLUSH_SLICE);
         let totals: Map<string, number>;
         try {
           totals = await this.store.record(this.pods.pod, new Map(slice.map((id) => [id, this.localCount(id)])), this.pods.counts);
           this.outage.succeeded();
         } catch (error) {
-          for (const id of slice) this.marked.add(id);
+          // Written or not, it is written again (a count replaces the last, so twice is once).
+          for (const id of batch.slice(i)) this.marked.add(id);
           this.outage.failed(error);
           return;
         }
@@ -113,34 +119,43 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  /** Claims each streamer's notice for its count and sends the claimed; the others ask again when their interval ends. */
-  private async notice(totals: ReadonlyMap<string, number>): Promise<void> {
+  /**
+   * Claims each streamer's notice for its count and sends the claimed; the others ask again when their
+   * interval ends. A claim whose answer was lost may have been recorded as sent: asked again with `force`,
+   * so the count is sent even if it equals the one recorded (a repeat is harmless, a silence is not).
+   */
+  private async notice(totals: ReadonlyMap<string, number>, force = false): Promise<void> {
     if (totals.size === 0) return;
     let decisions: Map<string, NoticeDecision>;
     try {
-      decisions = await this.store.claimNotices(totals);
+      decisions = await this.store.claimNotices(totals, force);
     } catch {
-      for (const streamerId of totals.keys()) this.retry(streamerId, OCCUPANCY_FLUSH_MS);
+      for (const streamerId of totals.keys()) this.retry(streamerId, OCCUPANCY_FLUSH_MS, true);
       return;
     }
     for (const [streamerId, decision] of decisions) {
       if (decision.send) this.send(streamerId, totals.get(streamerId)!);
-      else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs);
+      else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs, force);
     }
   }
 
-  /** At most one retry per streamer: a later one keeps the earlier time. */
-  private retry(streamerId: string, delayMs: number): void {
-    if (this.retries.has(streamerId)) return;
+  /** At most one retry per streamer: a later one keeps the earlier time, and adds its `force`. */
+  private retry(streamerId: string, delayMs: number, force = false): void {
+    const pending = this.retries.get(streamerId);
+    if (pending !== undefined) {
+      pending.force ||= force;
+      return;
+    }
     const timer = setTimeout(() => {
+      const forced = this.retries.get(streamerId)?.force ?? force;
       this.retries.delete(streamerId);
       void this.viewersOf(streamerId).then(
-        (viewers) => this.notice(new Map([[streamerId, viewers]])),
-        () => this.retry(streamerId, OCCUPANCY_FLUSH_MS),
+        (viewers) => this.notice(new Map([[streamerId, viewers]]), forced),
+        () => this.retry(streamerId, OCCUPANCY_FLUSH_MS, forced),
       );
     }, delayMs + 1);
     timer.unref();
-    this.retries.set(streamerId, timer);
+    this.retries.set(streamerId, { timer, force });
   }
 
   /** A pod is gone: its counts are removed, and the streamers it counted are told their new totals. */

@@ -30,7 +30,8 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
   private current: string;
   private livePods = new Map<string, Live>();
   private timer: NodeJS.Timeout | null = null;
-  private beating = false;
+  /** The beat in flight, if any: shutdown waits for it, so its ZADD cannot land after `leave`. */
+  private beating: Promise<void> | null = null;
   private beaten = false;
   private readonly startedAt = Date.now();
   private readonly sockets: Record<'streamers' | 'viewers', { readonly size: number } | null> = { streamers: null, viewers: null };
@@ -83,13 +84,17 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
   async onApplicationShutdown(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    await this.beating;
     // The others stop counting this pod's viewers at their next beat, not after the TTL.
     await this.registry.leave(this.current).catch(() => undefined);
   }
 
-  private async beat(): Promise<void> {
-    if (this.beating) return;
-    this.beating = true;
+  private beat(): Promise<void> {
+    this.beating ??= this.beatOnce().finally(() => (this.beating = null));
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
     try {
       const answer = await this.registry.beat(this.status());
       this.outage.succeeded();
@@ -99,8 +104,6 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
       for (const pod of answer.gone) if (pod !== this.current) void this.cleanUpAfter(pod);
     } catch (error) {
       this.outage.failed(error);
-    } finally {
-      this.beating = false;
     }
   }
 

@@ -17,8 +17,11 @@ export interface OccupancyStore {
   record(pod: string, counts: ReadonlyMap<string, number>, counted: (pod: string) => boolean): Promise<Map<string, number>>;
   /** The streamers' totals over the pods `counted` accepts. */
   totals(streamerIds: readonly string[], counted: (pod: string) => boolean): Promise<Map<string, number>>;
-  /** Claims each streamer's next notice for its count (see decideNotice); a claimed one is recorded as sent. */
-  claimNotices(counts: ReadonlyMap<string, number>): Promise<Map<string, NoticeDecision>>;
+  /**
+   * Claims each streamer's next notice for its count (see decideNotice); a claimed one is recorded as
+   * sent. A last notice is kept at least OCCUPANCY_KEY_TTL_MS after it was sent or found current.
+   */
+  claimNotices(counts: ReadonlyMap<string, number>, force?: boolean): Promise<Map<string, NoticeDecision>>;
   /** Removes every count of a pod that stopped counting; returns the streamers it had counted. */
   forgetPod(pod: string): Promise<string[]>;
 }

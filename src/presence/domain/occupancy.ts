@@ -6,6 +6,11 @@
 
 /** The least time between two `occupancy` events to one streamer (CONTRACT: at most once every 5 s). */
 export const OCCUPANCY_NOTICE_INTERVAL_MS = 5_000;
+/**
+ * How long a count no pod writes again, or a last notice no one asks about, is kept. Pods write all their
+ * counts again well within it (OccupancyService's refresh), which also keeps the notices asked about.
+ */
+export const OCCUPANCY_KEY_TTL_MS = 30 * 60_000;
 
 /** The sum of the counts of the pods `counted` accepts; counts that are not whole non-negative numbers are skipped. */
 export function totalOf(countsByPod: Iterable<readonly [string, number]>, counted: (pod: string) => boolean): number {
@@ -28,13 +33,14 @@ export type NoticeDecision = { readonly send: true } | { readonly send: false; r
 
 /**
  * Whether the streamer's connections may be told `viewers` at `now`. Nothing is sent when it is the count
- * they were last told (or 0 when never told); never twice within the interval, whatever changes
- * meanwhile: the caller asks again when it ends, with the count then.
+ * they were last told, unless `force` (a claim whose answer was lost may have recorded a notice that was
+ * never sent); never twice within the interval, whatever changes meanwhile: the caller asks again when it
+ * ends, with the count then. With no last notice (never told, or forgotten), any count is news: callers
+ * only ask after a count was written, so a 0 then is a drop someone must hear.
  */
-export function decideNotice(last: LastNotice | null, viewers: number, now: number, intervalMs = OCCUPANCY_NOTICE_INTERVAL_MS): NoticeDecision {
-  // Never told: 0 is what a connection assumes, so only a count someone watches is news.
-  if (last === null) return viewers > 0 ? { send: true } : { send: false, retryInMs: null };
-  if (last.viewers === viewers) return { send: false, retryInMs: null };
+export function decideNotice(last: LastNotice | null, viewers: number, now: number, force = false, intervalMs = OCCUPANCY_NOTICE_INTERVAL_MS): NoticeDecision {
+  if (last === null) return { send: true };
+  if (last.viewers === viewers && !force) return { send: false, retryInMs: null };
   const allowedAt = last.at + intervalMs;
   return now >= allowedAt ? { send: true } : { send: false, retryInMs: allowedAt - now };
 }

@@ -21,8 +21,6 @@ export interface ConnectionLeaseView {
   readonly connectionId: string;
   readonly liveUntil: number;
   readonly closed: boolean;
-  /** When the store first saw the connection; null for a lease kept from before this was recorded. */
-  readonly since: number | null;
 }
 
 export interface OnlinePage {

@@ -21,8 +21,6 @@ export interface ConnectionLease {
   readonly liveUntil: number;
   /** The socket closed: the lease now runs out at close + grace and no heartbeat renews it. */
   readonly closed: boolean;
-  /** When the store first saw the connection (its connect, or the first heartbeat it knew it by). */
-  readonly since: number;
 }
 
 /** A streamer's presence and the leases that hold it online. Online ⇔ at least one lease is live. */
@@ -83,7 +81,7 @@ export function heartbeat(
   // (a late or retried call) must not reopen it.
   if (held?.closed === true) return expired;
   if (held === undefined && openLeases(expired.next) >= MAX_OPEN_CONNECTIONS) return { ...expired, refused: 'too_many_connections' };
-  const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false, since: held?.since ?? now };
+  const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
   const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;
   const nextMeta = meta === undefined ? current.meta : normalizeMeta(meta);
@@ -107,7 +105,7 @@ export function close(record: StreamerRecord, connectionId: string, now: number,
   const expired = expire(record, now);
   const lease = expired.next.connections[connectionId];
   if (lease === undefined || lease.closed) return expired;
-  const connections = { ...expired.next.connections, [connectionId]: { liveUntil: now + timing.reconnectGraceMs, closed: true, since: lease.since } };
+  const connections = { ...expired.next.connections, [connectionId]: { liveUntil: now + timing.reconnectGraceMs, closed: true } };
   return chain(record, expired.events, { state: expired.next.state, connections }, null);
 }
 

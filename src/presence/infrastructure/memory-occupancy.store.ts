@@ -1,11 +1,12 @@
-import { decideNotice, type LastNotice, type NoticeDecision, totalOf } from '../domain/occupancy.js';
+import { decideNotice, type LastNotice, type NoticeDecision, OCCUPANCY_KEY_TTL_MS, totalOf } from '../domain/occupancy.js';
 import type { OccupancyStore } from '../domain/occupancy-store.port.js';
 
 /** Occupancy in this process's memory: single node only (embedded mode), where the one pod sees every viewer. */
 export class MemoryOccupancyStore implements OccupancyStore {
   /** streamer id → pod → count; a streamer no pod counts has no entry. */
   private readonly counts = new Map<string, Map<string, number>>();
-  private readonly notices = new Map<string, LastNotice>();
+  /** `keptAt`: when last sent or found current; kept OCCUPANCY_KEY_TTL_MS from then, as in Redis. */
+  private readonly notices = new Map<string, LastNotice & { keptAt: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -24,12 +25,14 @@ export class MemoryOccupancyStore implements OccupancyStore {
     return new Map(streamerIds.map((id) => [id, totalOf(this.counts.get(id) ?? [], counted)]));
   }
 
-  async claimNotices(counts: ReadonlyMap<string, number>): Promise<Map<string, NoticeDecision>> {
+  async claimNotices(counts: ReadonlyMap<string, number>, force = false): Promise<Map<string, NoticeDecision>> {
     const now = this.now();
     const decisions = new Map<string, NoticeDecision>();
     for (const [streamerId, viewers] of counts) {
-      const decision = decideNotice(this.notices.get(streamerId) ?? null, viewers, now);
-      if (decision.send) this.notices.set(streamerId, { viewers, at: now });
+      const last = this.notices.get(streamerId) ?? null;
+      const decision = decideNotice(last, viewers, now, force);
+      if (decision.send) this.notices.set(streamerId, { viewers, at: now, keptAt: now });
+      else if (last !== null) this.notices.set(streamerId, { ...last, keptAt: now });
       decisions.set(streamerId, decision);
     }
     this.forgetOldNotices(now);
@@ -46,9 +49,9 @@ export class MemoryOccupancyStore implements OccupancyStore {
     return counted;
   }
 
-  /** A notice older than the interval decides nothing a missing one would not (but sending the same count again): bounded memory. */
+  /** Bounded memory: a notice no one has asked about for the key TTL is forgotten (its next count is then news). */
   private forgetOldNotices(now: number): void {
     if (this.notices.size < 1_024) return;
-    for (const [streamerId, notice] of this.notices) if (now - notice.at > 60_000) this.notices.delete(streamerId);
+    for (const [streamerId, notice] of this.notices) if (now - notice.keptAt > OCCUPANCY_KEY_TTL_MS) this.notices.delete(streamerId);
   }
 }

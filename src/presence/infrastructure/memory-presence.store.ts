@@ -110,7 +110,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
     const connections = this.records.get(streamerId)?.connections ?? {};
-    return Object.entries(connections).map(([connectionId, { liveUntil, closed, since }]) => ({ connectionId, liveUntil, closed, since }));
+    return Object.entries(connections).map(([connectionId, { liveUntil, closed }]) => ({ connectionId, liveUntil, closed }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {

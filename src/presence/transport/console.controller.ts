@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { EventFeed } from '../application/event-feed.js';
 import { ONLINE_SERIES, WEBHOOK_DELIVERIES } from '../application/injection-tokens.js';
-import type { WebhookDeliveries, WebhookDelivery } from '../../webhooks/webhook-deliveries.js';
+import type { WebhookDeliveries, WebhookDelivery } from '../../webhooks/webhook-deliveries.port.js';
 import { OccupancyService } from '../application/occupancy.service.js';
 import { PodDirectory } from '../application/pod-directory.js';
 import { PresenceService } from '../application/presence.service.js';
@@ -15,6 +15,7 @@ import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 import type { TimelineEntry } from '../domain/timeline.js';
 import { MAX_FEED_LIMIT, MAX_WAIT_MS } from './events.controller.js';
+import { describeConnectionId } from './connection-id.js';
 import { decodeFeedCursor, encodeFeedCursor } from './feed-cursor.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { OneQueryValue, parseWholeNumber } from './query-params.js';
@@ -114,13 +115,11 @@ export class ConsoleController {
     ]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
-    const connections = leases.map(({ connectionId, liveUntil, closed, since }): ConnectionView => ({
+    const connections = leases.map(({ connectionId, liveUntil, closed }): ConnectionView => ({
       connectionId,
-      // Connection ids are `<pod>:<socket id>` (connection-id.ts); socket ids hold no colon.
-      pod: connectionId.slice(0, connectionId.lastIndexOf(':')),
+      ...describeConnectionId(connectionId),
       state: closed ? 'closed' : 'open',
       liveUntil,
-      since,
       lastSeenAt: liveUntil - (closed ? this.config.reconnectGraceMs : this.config.presenceTtlMs),
     }));
     return { streamerId: id, presence: presence!, viewers, connections, timeline, webhooks: outcomes === null ? null : latestPerTransition(outcomes) };

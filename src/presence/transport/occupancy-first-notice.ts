@@ -4,24 +4,33 @@ import { recentlyToldRoom } from './rooms.js';
 
 /**
  * Tells a new streamer connection its count, when someone watches, at once and by its own pod: it has been
- * told nothing yet. For an interval after, the streamer room's notices skip it (they may carry a change
- * it is not due to hear yet); when the interval ends it is told the count then if that differs, and
- * otherwise rejoins the room's notices. Only connections within their first intervals hold a timer.
+ * told nothing yet. From the connect until it is caught up, the streamer room's notices skip it (they may
+ * carry a change it is not due to hear yet, or arrive within an interval of its first count); each
+ * interval it is told the count then if that differs from what it was told, and once the two agree it
+ * rejoins the room's notices and holds no timer. A failed read keeps it apart and asks again next interval.
  */
 export function tellFirstOccupancy(socket: Socket, streamerId: string, viewersOf: (streamerId: string) => Promise<number>): void {
-  let told = 0;
   const quiet = recentlyToldRoom(streamerId);
+  // Apart before the first read: a room notice during it would come milliseconds before the first count.
+  void socket.join(quiet);
+  let told = 0;
+  const again = (): void => void setTimeout(() => void tell(), OCCUPANCY_NOTICE_INTERVAL_MS).unref();
   const tell = async (): Promise<void> => {
-    const viewers = await viewersOf(streamerId).catch(() => told);
+    let viewers: number;
+    try {
+      viewers = await viewersOf(streamerId);
+    } catch {
+      if (socket.connected) again();
+      return;
+    }
     if (!socket.connected) return;
     if (viewers === told) {
       void socket.leave(quiet);
       return;
     }
     told = viewers;
-    void socket.join(quiet);
     socket.emit('occupancy', { viewers });
-    setTimeout(() => void tell(), OCCUPANCY_NOTICE_INTERVAL_MS).unref();
+    again();
   };
   void tell();
 }

@@ -17,12 +17,17 @@ describe('decideNotice: at most one per interval, and only news', () => {
   const interval = OCCUPANCY_NOTICE_INTERVAL_MS;
   test.each<[string, { viewers: number; at: number } | null, number, number, ReturnType<typeof decideNotice>]>([
     ['never told, someone watches: sent', null, 3, at, { send: true }],
-    ['never told, no one watches: nothing new', null, 0, at, { send: false, retryInMs: null }],
+    ['never told (or forgotten), back to no one: news', null, 0, at, { send: true }],
     ['same count: nothing new, even long after', { viewers: 3, at }, 3, at + 10 * interval, { send: false, retryInMs: null }],
     ['a change within the interval: asked again when it ends', { viewers: 3, at }, 4, at + 1_200, { send: false, retryInMs: interval - 1_200 }],
     ['a change at the end of the interval: sent', { viewers: 3, at }, 4, at + interval, { send: true }],
     ['back to 0: news', { viewers: 3, at }, 0, at + interval, { send: true }],
   ])('%s', (_name, last, viewers, now, decision) => {
     expect(decideNotice(last, viewers, now)).toEqual(decision);
+  });
+
+  test('forced (a claim whose answer was lost): the same count is sent again, but not within the interval', () => {
+    expect(decideNotice({ viewers: 3, at }, 3, at + interval, true)).toEqual({ send: true });
+    expect(decideNotice({ viewers: 3, at }, 3, at + 1_000, true)).toEqual({ send: false, retryInMs: interval - 1_000 });
   });
 });

@@ -60,6 +60,10 @@ export class RedisKeys {
     return this.recordKeys(streamerId)[0];
   }
 
+  leasesKey(streamerId: string): string {
+    return this.recordKeys(streamerId)[1];
+  }
+
   timelineKey(streamerId: string): string {
     return this.recordKeys(streamerId)[2];
   }

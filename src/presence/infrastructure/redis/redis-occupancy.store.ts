@@ -1,16 +1,10 @@
 import type { RedisClient } from '../../../redis/redis-client.js';
-import { type NoticeDecision, OCCUPANCY_NOTICE_INTERVAL_MS, totalOf } from '../../domain/occupancy.js';
+import { type NoticeDecision, OCCUPANCY_KEY_TTL_MS, OCCUPANCY_NOTICE_INTERVAL_MS, totalOf } from '../../domain/occupancy.js';
 import type { OccupancyStore } from '../../domain/occupancy-store.port.js';
 import { asComponent } from './component-error.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 
-/**
- * How long a count no pod writes again is kept. Pods write all their counts again well within it
- * (OCCUPANCY_REFRESH_MS), so only the counts of a pod nobody cleaned up after, or of an old shard
- * layout, run out.
- */
-export const OCCUPANCY_KEY_TTL_MS = 30 * 60_000;
 /** Streamers per script call when recording, reading or forgetting. */
 const CHUNK = 256;
 
@@ -49,28 +43,25 @@ end
 return #KEYS - 1`;
 /**
  * KEYS[n] <tag>on:<id n> (hash: viewers, at: its last notice)   ARGV[1] the interval (ms)
- * ARGV[2] how long a last notice is kept (ms)   ARGV[n+2] the count of streamer n
+ * ARGV[2] how long a last notice is kept (ms)   ARGV[3] force (1/0)   ARGV[n+3] the count of streamer n
  * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock. Returns per streamer a wait: 0
- * sent (and recorded), > 0 ms until the interval allows one, -1 nothing new.
+ * sent (and recorded), > 0 ms until the interval allows one, -1 nothing new. A last notice is kept
+ * ARGV[2] from when it was sent or found current.
  */
 const NOTICES = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for i = 1, #KEYS do
-  local viewers = ARGV[i + 2]
+  local viewers = ARGV[i + 3]
   local last = redis.call('HMGET', KEYS[i], 'viewers', 'at')
   local wait = 0
   if last[2] then
     local allowed = tonumber(last[2]) + tonumber(ARGV[1])
-    if last[1] == viewers then wait = -1 elseif now < allowed then wait = allowed - now end
-  elseif viewers == '0' then
-    wait = -1
+    if last[1] == viewers and ARGV[3] == '0' then wait = -1 elseif now < allowed then wait = allowed - now end
   end
-  if wait == 0 then
-    redis.call('HSET', KEYS[i], 'viewers', viewers, 'at', now)
-    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2]))
-  end
+  if wait == 0 then redis.call('HSET', KEYS[i], 'viewers', viewers, 'at', now) end
+  if last[2] or wait == 0 then redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2])) end
   out[i] = wait
 end
 return out`;
@@ -107,11 +98,11 @@ export class RedisOccupancyStore implements OccupancyStore {
     return new Map(streamerIds.map((id, i) => [id, totalOf(Object.entries(hashes[i]!).map(([pod, count]) => [pod, Number(count)] as const), counted)]));
   }
 
-  async claimNotices(counts: ReadonlyMap<string, number>): Promise<Map<string, NoticeDecision>> {
+  async claimNotices(counts: ReadonlyMap<string, number>, force = false): Promise<Map<string, NoticeDecision>> {
     const decisions = new Map<string, NoticeDecision>();
     await Promise.all(
       this.byShard([...counts.keys()]).map(async ({ tag, ids }) => {
-        const args = [OCCUPANCY_NOTICE_INTERVAL_MS, 12 * OCCUPANCY_NOTICE_INTERVAL_MS, ...ids.map((id) => counts.get(id)!)];
+        const args = [OCCUPANCY_NOTICE_INTERVAL_MS, OCCUPANCY_KEY_TTL_MS, force ? 1 : 0, ...ids.map((id) => counts.get(id)!)];
         const waits = (await this.call('notice', () => this.scripts.notices.run(this.redis, ids.map((id) => `${tag}on:${id}`), args))) as number[];
         ids.forEach((id, i) => {
           const wait = waits[i] ?? -1;

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../../../redis/redis-client.js';
 import type { PodBeat, PodRegistry, PodStatus } from '../../domain/pod-registry.port.js';
 import { asComponent } from './component-error.js';
+import { LuaScript } from './lua-script.js';
 
 /**
  * KEYS[1] <prefix>{pods}:live (zset: pod -> last beat)   KEYS[2] <prefix>{pods}:status (hash: pod -> status JSON)
@@ -9,7 +10,9 @@ import { asComponent } from './component-error.js';
  * Returns {1 if the pod was absent, the gone pods handed to this caller, the live pods' statuses (flat
  * pod, JSON, …), their last beats (flat pod, ms, …)}. Times are Redis's clock.
  */
-const BEAT = `
+const BEAT = new LuaScript(
+  'pod-beat',
+  `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local absent = redis.call('ZADD', KEYS[1], now, ARGV[1])
@@ -27,13 +30,17 @@ for _, pod in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - 
 end
 local seen = {}
 for _, entry in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')) do seen[#seen + 1] = tostring(entry) end
-return {absent, gone, redis.call('HGETALL', KEYS[2]), seen}`;
+return {absent, gone, redis.call('HGETALL', KEYS[2]), seen}`,
+);
 /** KEYS[1..3] as BEAT   ARGV[1] pod. Gone at once: the next beat of any pod hands it out for cleaning up. */
-const LEAVE = `
+const LEAVE = new LuaScript(
+  'pod-leave',
+  `
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('ZADD', KEYS[3], 0, ARGV[1])
-return 1`;
+return 1`,
+);
 
 /** The pod registry in Redis: three keys under one hash tag (`{pods}`), so each script is on one Cluster slot. */
 export class RedisPodRegistry implements PodRegistry {
@@ -54,7 +61,7 @@ export class RedisPodRegistry implements PodRegistry {
 
   async beat(status: PodStatus): Promise<PodBeat> {
     const [absent, gone, statuses, seen] = (await this.call('beat', () =>
-      this.redis.eval(BEAT, 3, ...this.keys, status.pod, JSON.stringify(status), this.ttlMs, this.cleanupMs),
+      BEAT.run(this.redis, this.keys, [status.pod, JSON.stringify(status), this.ttlMs, this.cleanupMs]),
     )) as [number, string[], string[], string[]];
     const seenAt = new Map<string, number>();
     for (let i = 0; i + 1 < seen.length; i += 2) seenAt.set(seen[i]!, Number(seen[i + 1]));
@@ -72,7 +79,7 @@ export class RedisPodRegistry implements PodRegistry {
   }
 
   async leave(pod: string): Promise<void> {
-    await this.call('leave', () => this.redis.eval(LEAVE, 3, ...this.keys, pod));
+    await this.call('leave', () => LEAVE.run(this.redis, this.keys, [pod]));
   }
 
   private call<T>(operation: string, run: () => Promise<T>): Promise<T> {

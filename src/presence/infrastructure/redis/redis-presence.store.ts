@@ -177,12 +177,9 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
-    // lua/prelude.lua: connection id -> 'o' (open) or 'c' (closed, in its grace), <liveUntil>, then ',<since>'.
-    const leases = await this.call('connections', () => this.redis.hgetall(this.keys.recordKeys(streamerId)[1]));
-    return Object.entries(leases).map(([connectionId, lease]) => {
-      const [liveUntil, since] = lease.slice(1).split(',');
-      return { connectionId, liveUntil: Number(liveUntil), closed: lease.startsWith('c'), since: since === undefined ? null : Number(since) };
-    });
+    // lua/prelude.lua: connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace).
+    const leases = await this.call('connections', () => this.redis.hgetall(this.keys.leasesKey(streamerId)));
+    return Object.entries(leases).map(([connectionId, lease]) => ({ connectionId, liveUntil: Number(lease.slice(1)), closed: lease.startsWith('c') }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {

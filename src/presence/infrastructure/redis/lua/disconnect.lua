@@ -12,7 +12,7 @@ local rec = load(streamer_keys(1), id)
 expire(rec, now, events)
 local lease = rec.leases[cid]
 if lease and not lease.closed then
-  set_lease(rec, cid, { closed = true, live_until = now + grace, since = lease.since })
+  set_lease(rec, cid, { closed = true, live_until = now + grace })
 end
 save(rec)
 return reply(now, events)

@@ -28,7 +28,7 @@ local function heartbeat(n)
     outcome = 'too_many_connections'
   -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
   elseif not (lease and lease.closed) then
-    set_lease(rec, cid, { closed = false, live_until = now + ttl, since = (lease and lease.since) or now })
+    set_lease(rec, cid, { closed = false, live_until = now + ttl })
     cap_leases(rec)
     local next_meta = rec.meta
     if meta_arg ~= '' then

@@ -3,8 +3,7 @@
 --
 -- Keys of one streamer (all under its shard's hash tag, so a script touches one Redis Cluster slot):
 --   <tag>st:<id>   hash   status, since, version, meta (canonical JSON; absent when none)
---   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>,<since>' (open) or 'c<liveUntil>,<since>' (closed, in
---                         its grace); since: when the store first saw the connection
+--   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace)
 --   <tag>deadlines zset   streamer id -> its earliest lease deadline
 --   <tag>online    zset   online streamer ids, all with score 0 (ordered by id for paging)
 --   <tag>tl:<id>   list   the streamer's last transitions, newest first (JSON), with the deciding pod
@@ -59,11 +58,8 @@ local function load(keys, id)
   }
   local flat = redis.call('HGETALL', keys.ls)
   for i = 1, #flat, 2 do
-    -- 'o'|'c' <liveUntil> [',' <since>]: a lease written before `since` was kept has none.
     local value = flat[i + 1]
-    local comma = string.find(value, ',', 2, true)
-    local until_text = comma and string.sub(value, 2, comma - 1) or string.sub(value, 2)
-    rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(until_text), since = comma and tonumber(string.sub(value, comma + 1)) or nil }
+    rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(string.sub(value, 2)) }
   end
   return rec
 end
@@ -171,9 +167,7 @@ local function save(rec)
     local lease = rec.leases[cid]
     local kind = 'o'
     if lease.closed then kind = 'c' end
-    local since = ''
-    if lease.since then since = ',' .. fmt(lease.since) end
-    redis.call('HSET', lkey, cid, kind .. fmt(lease.live_until) .. since)
+    redis.call('HSET', lkey, cid, kind .. fmt(lease.live_until))
   end
   if rec.changed then
     redis.call('HSET', skey, 'status', rec.status, 'since', fmt(rec.since), 'version', fmt(rec.version))
