@@ -1,64 +1,25 @@
-import { io } from 'socket.io-client';
-import { ViewerClient } from '../../sdk/viewer-client.js';
-import { isStreamerId } from '../../sdk/wire.js';
-import type { PresenceEvent, PresenceReason, PresenceState } from '../../sdk/index.js';
+import type { PresenceReason } from '../../sdk/index.js';
+import type { ConnectionView, PodView, WebhookView } from '../console-api.js';
 import { chartPath, type ChartPoint } from './chart.js';
 import { type ConsoleEvent, EventList } from './event-list.js';
 import { followFeed, StopFollowing } from './feed-follower.js';
-import { PageModel } from './page-model.js';
-import type { ConnectionView, PodView, WebhookView } from '../console-api.js';
-import {
-  renderConnections,
-  renderEvents,
-  renderPods,
-  renderRates,
-  renderRows,
-  renderTimeline,
-  renderWebhooks,
-  type TimelineEntry,
-} from './render.js';
-import { forgetToken, storeToken, takeToken, usable } from './session.js';
+import { byTestId, REFUSED_MESSAGE, showSignIn } from './page.js';
+import { renderConnections, renderEvents, renderPods, renderRates, renderTimeline, renderWebhooks, type TimelineEntry } from './render.js';
+import { forgetToken } from './session.js';
+import { signIn } from './sign-in.js';
+import { StreamerList } from './streamer-list.js';
 
 /**
  * The operators' console. Signed in with an operator token, it shows the service at a glance (online
- * streamers over the last hour, events per second, the pods), the streamers (the `/dashboard` stream,
- * the HTTP list and watched ids, merged by version), one streamer in detail, and the live event console,
- * which follows the transition log by cursor, so a cut connection leaves no gap.
+ * streamers over the last hour, events per second, the pods), the streamers (streamer-list.ts), one
+ * streamer in detail, and the live event console, which follows the transition log by cursor, so a cut
+ * connection leaves no gap.
  */
-const byTestId = <T extends HTMLElement>(id: string): T => document.querySelector<T>(`[data-testid="${id}"]`)!;
-
 const OVERVIEW_EVERY_MS = 5_000;
 const HOUR_MS = 3_600_000;
 
-function showSignIn(message: string): void {
-  byTestId('app').hidden = true;
-  byTestId('sign-out').hidden = true;
-  byTestId('signin').hidden = false;
-  byTestId('signin-message').textContent = message;
-}
-
-byTestId<HTMLFormElement>('signin-form').addEventListener('submit', (submit) => {
-  submit.preventDefault();
-  const token = byTestId<HTMLInputElement>('signin-token').value.trim();
-  if (!usable(token)) {
-    byTestId('signin-message').textContent = 'That is not a token that is still valid.';
-    return;
-  }
-  storeToken(token);
-  location.reload();
-});
-byTestId('sign-out').addEventListener('click', () => {
-  forgetToken();
-  location.reload();
-});
-
-const token = takeToken();
-if (!usable(token)) {
-  if (token !== null) forgetToken();
-  showSignIn(token === null ? 'The console needs an operator token.' : 'Your operator token has expired: sign in again.');
-} else {
-  startConsole(token);
-}
+const token = signIn();
+if (token !== null) startConsole(token);
 
 function startConsole(token: string): void {
   byTestId('app').hidden = false;
@@ -71,14 +32,13 @@ function startConsole(token: string): void {
       if (!signedOut) {
         signedOut = true;
         forgetToken();
-        showSignIn('The service refused your operator token (expired or revoked): sign in again.');
+        showSignIn(REFUSED_MESSAGE);
       }
       throw new StopFollowing('unauthorized');
     }
     return response;
   };
 
-  const model = new PageModel();
   const events = new EventList();
   let selected: string | null = null;
   let pods: PodView[] = [];
@@ -88,12 +48,6 @@ function startConsole(token: string): void {
   let clockOffset = 0;
   const serviceNow = (): number => Date.now() + clockOffset;
 
-  function renderStreamers(): void {
-    const rows = model.rows();
-    byTestId('online-count').textContent = String(model.onlineCount);
-    byTestId('empty').hidden = rows.length > 0;
-    renderRows(byTestId('streamers'), rows, selected);
-  }
 
   function renderGlance(): void {
     const now = serviceNow();
@@ -154,16 +108,15 @@ function startConsole(token: string): void {
     }
   }
 
+  const streamers = new StreamerList(token, (streamerId) => {
+    if (streamerId === selected) void loadDetail();
+  });
+
   function select(id: string | null): void {
     if (id === null) return;
     selected = id;
-    renderStreamers();
+    streamers.select(id);
     void loadDetail();
-  }
-
-  function onPresence(state: PresenceState | PresenceEvent): void {
-    if (model.apply(state)) renderStreamers();
-    if (state.streamerId === selected) void loadDetail();
   }
 
   // The event console: the log, by cursor. A backfill after a cut is the same read, from where it stopped.
@@ -180,62 +133,6 @@ function startConsole(token: string): void {
     },
   );
 
-  // The streamer list: every presence event as it happens (volatile), the HTTP list for who was online before.
-  const firehose = io('/dashboard', { transports: ['websocket'], auth: { token } });
-  const connection = byTestId('connection');
-  const showState = (state: string): void => {
-    connection.dataset.state = state;
-    connection.textContent = state;
-  };
-  firehose.on('presence', onPresence);
-  // `ready` comes once this socket's events flow, so the list read then misses nothing; after a Redis
-  // outage the server sends `resync`, and the list is read again.
-  firehose.on('ready', () => {
-    showState('online');
-    void loadOnline();
-  });
-  firehose.on('resync', () => void loadOnline());
-  firehose.on('disconnect', () => showState('reconnecting'));
-  firehose.on('connect_error', (error) => {
-    if (error.message === 'unauthorized') showSignIn('The service refused your operator token (expired or revoked): sign in again.');
-  });
-
-  async function loadOnline(): Promise<void> {
-    let cursor: string | null = null;
-    do {
-      const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
-      const response = await fetch(`/v1/streamers?status=online&limit=1000${query}`);
-      if (!response.ok) return;
-      const page = (await response.json()) as { items: PresenceState[]; nextCursor: string | null };
-      for (const state of page.items) model.apply(state);
-      cursor = page.nextCursor;
-    } while (cursor !== null);
-    renderStreamers();
-  }
-
-  const viewer = new ViewerClient({ url: location.origin });
-  viewer.on('change', onPresence);
-
-  byTestId<HTMLFormElement>('watch-form').addEventListener('submit', (submit) => {
-    submit.preventDefault();
-    const input = byTestId<HTMLInputElement>('watch-input');
-    const ids = input.value.split(',').map((id) => id.trim()).filter((id) => id !== '');
-    const bad = ids.filter((id) => !isStreamerId(id));
-    byTestId('watch-error').textContent = bad.length > 0 ? `not a streamer id: ${bad.join(', ')}` : '';
-    if (bad.length > 0 || ids.length === 0) return;
-    model.watch(ids);
-    input.value = '';
-    void viewer.watch(ids).then(
-      (states) => {
-        for (const state of states) model.apply(state);
-        renderStreamers();
-      },
-      (error: Error) => {
-        byTestId('watch-error').textContent = error.message;
-      },
-    );
-  });
-
   byTestId('streamers').addEventListener('click', (click) => select((click.target as HTMLElement).closest<HTMLElement>('tr[data-streamer]')?.dataset.streamer ?? null));
   byTestId('events').addEventListener('click', (click) => select((click.target as HTMLElement).closest<HTMLElement>('tr[data-streamer]')?.dataset.streamer ?? null));
   byTestId('event-filter-prefix').addEventListener('input', renderEventConsole);
@@ -251,10 +148,10 @@ function startConsole(token: string): void {
   setInterval(() => void loadOverview(), OVERVIEW_EVERY_MS);
   // "since" and "seen" are relative, and the selected streamer's leases move: keep them current.
   setInterval(() => {
-    renderStreamers();
+    streamers.render();
     renderGlance();
     void loadDetail();
   }, OVERVIEW_EVERY_MS);
-  renderStreamers();
+  streamers.render();
   renderEventConsole();
 }
