@@ -1,4 +1,4 @@
-import { Controller, Get, HttpException, HttpStatus, Inject, Param, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, UseGuards } from '@nestjs/common';
 import type { Request } from 'express';
 import { OperatorGuard } from '../../auth/operator.guard.js';
 import { APP_CONFIG } from '../../config/config.module.js';
@@ -14,9 +14,9 @@ import type { ConnectionView, PodView } from '../../dashboard/console-api.js';
 import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 import type { TimelineEntry } from '../domain/timeline.js';
-import { MAX_FEED_LIMIT, MAX_WAIT_MS } from './events.controller.js';
+import { MAX_FEED_LIMIT, MAX_WAIT_MS, readFeedPage } from './events.controller.js';
 import { describeConnectionId } from './connection-id.js';
-import { decodeFeedCursor, encodeFeedCursor } from './feed-cursor.js';
+import { decodeFeedCursor } from './feed-cursor.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { OneQueryValue, parseWholeNumber } from './query-params.js';
 
@@ -78,18 +78,8 @@ export class ConsoleController {
     const position =
       after === undefined ? Array.from({ length: this.feed.shardCount }, () => `${Math.max(0, Date.now() - sinceMs)}-0`) : decodeFeedCursor(after, this.feed.shardCount, layout);
     if (position === null) throw badRequest('invalid_cursor', 'after is not a cursor this feed returned');
-    let left = false;
-    request.once('close', () => (left = true));
-    const read = await this.feed.read(position, limit, waitMs, () => left).catch((error: unknown) => {
-      throw storeUnavailable(error);
-    });
-    if (read.kind === 'expired') {
-      throw new HttpException({ error: { code: 'cursor_expired', message: 'older than the retention: start again without `after`' } }, HttpStatus.GONE);
-    }
-    return {
-      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), event: entry.event, pod: entry.pod, at: entry.at })),
-      nextCursor: encodeFeedCursor(read.next, layout),
-    };
+    const page = await readFeedPage(this.feed, position, limit, waitMs, request);
+    return { items: page.items.map(({ cursor, entry }) => ({ cursor, event: entry.event, pod: entry.pod, at: entry.at })), nextCursor: page.nextCursor };
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import { OperatorGuard } from '../../auth/operator.guard.js';
 import { EventFeed } from '../application/event-feed.js';
 import type { PresenceEvent } from '../domain/presence-state.js';
+import type { LogEntry, LogPosition } from '../domain/transition-log.js';
 import { decodeFeedCursor, encodeFeedCursor } from './feed-cursor.js';
 import { badRequest, storeUnavailable } from './http-errors.js';
 import { OneQueryValue, parseWholeNumber } from './query-params.js';
@@ -38,20 +39,33 @@ export class EventsController {
     const layout = this.feed.layout;
     const position = after === undefined ? null : decodeFeedCursor(after, this.feed.shardCount, layout);
     if (after !== undefined && position === null) throw badRequest('invalid_cursor', 'after is not a cursor this feed returned');
-    let left = false;
-    request.once('close', () => (left = true));
-    const read = await this.feed.read(position, limit, waitMs, () => left).catch((error: unknown) => {
-      throw storeUnavailable(error);
-    });
-    if (read.kind === 'expired') {
-      throw new HttpException(
-        { error: { code: 'cursor_expired', message: 'the events after this cursor are older than the retention and gone; start again without `after`' } },
-        HttpStatus.GONE,
-      );
-    }
-    return {
-      items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), event: entry.event })),
-      nextCursor: encodeFeedCursor(read.next, layout),
-    };
+    const page = await readFeedPage(this.feed, position, limit, waitMs, request);
+    return { items: page.items.map(({ cursor, entry }) => ({ cursor, event: entry.event })), nextCursor: page.nextCursor };
   }
+}
+
+/**
+ * A page of the feed for an HTTP reader: the long poll stops when the client leaves; a store that cannot
+ * be reached is 503, a position older than the retention 410 `cursor_expired`. Shared with the console.
+ */
+export async function readFeedPage(
+  feed: EventFeed,
+  position: LogPosition | null,
+  limit: number,
+  waitMs: number,
+  request: Request,
+): Promise<{ items: Array<{ cursor: string; entry: LogEntry }>; nextCursor: string }> {
+  const layout = feed.layout;
+  let left = false;
+  request.once('close', () => (left = true));
+  const read = await feed.read(position, limit, waitMs, () => left).catch((error: unknown) => {
+    throw storeUnavailable(error);
+  });
+  if (read.kind === 'expired') {
+    throw new HttpException(
+      { error: { code: 'cursor_expired', message: 'the events after this cursor are older than the retention and gone; start again without `after`' } },
+      HttpStatus.GONE,
+    );
+  }
+  return { items: read.items.map(({ entry, position: at }) => ({ cursor: encodeFeedCursor(at, layout), entry })), nextCursor: encodeFeedCursor(read.next, layout) };
 }
