@@ -5,6 +5,7 @@ import { MetricsService } from '../metrics/metrics.service.js';
 import {
   OCCUPANCY_STORE,
   ONLINE_SERIES,
+  POD_CHANNEL,
   WEBHOOK_DELIVERIES,
   POD_REGISTRY,
   PRESENCE_PUBLISHER,
@@ -25,6 +26,8 @@ import { MemoryOccupancyStore } from './infrastructure/memory-occupancy.store.js
 import { MemoryPodRegistry } from './infrastructure/memory-pod-registry.js';
 import { RedisOccupancyStore } from './infrastructure/redis/redis-occupancy.store.js';
 import { RedisPodRegistry } from './infrastructure/redis/redis-pod-registry.js';
+import { LocalPodChannel } from './infrastructure/local-pod-channel.js';
+import { RedisPodChannel } from './infrastructure/redis/redis-pod-channel.js';
 import { PresenceService } from './application/presence.service.js';
 import { EventFeed } from './application/event-feed.js';
 import { Sweeper } from './application/sweeper.js';
@@ -92,6 +95,10 @@ export class PresenceModule {
       provide: ONLINE_SERIES,
       useValue: redis === null ? new MemoryOnlineSeries() : new RedisOnlineSeries(redis.command, config.redisKeyPrefix),
     };
+    const podChannel: Provider = {
+      provide: POD_CHANNEL,
+      useValue: redis === null ? new LocalPodChannel() : new RedisPodChannel(redis.publisher, redis.subscriber, config.redisKeyPrefix, config.podId),
+    };
     const deliveries: Provider = {
       provide: WEBHOOK_DELIVERIES,
       useValue: redis === null ? new MemoryWebhookDeliveries() : new RedisWebhookDeliveries(redis.command, redis.keys, config.eventLogRetentionMs),
@@ -109,6 +116,7 @@ export class PresenceModule {
         pods,
         series,
         deliveries,
+        podChannel,
         PodDirectory,
         OnlineSampler,
         OccupancyService,

@@ -11,3 +11,5 @@ export const POD_REGISTRY = Symbol('PodRegistry');
 export const ONLINE_SERIES = Symbol('OnlineSeries');
 /** The recent webhook outcomes per streamer (webhooks/webhook-deliveries.ts), written by the dispatcher, read by the console. */
 export const WEBHOOK_DELIVERIES = Symbol('WebhookDeliveries');
+/** Messages to one pod by name (domain/pod-channel.port.ts): occupancy notices to the pods holding a streamer's connections. */
+export const POD_CHANNEL = Symbol('PodChannel');

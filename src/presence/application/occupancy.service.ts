@@ -22,7 +22,7 @@ export type LocalCount = (streamerId: string) => number;
  * No store call on the subscribe path: a join or leave marks the streamer, and the pod writes the
  * counts of the marked ones every OCCUPANCY_FLUSH_MS, one script call per shard, which returns their
  * totals. The pod that wrote a change claims the streamer's next notice in the store (one per interval,
- * cluster-wide) and emits it to the streamer's room, which reaches its connections on every pod; a
+ * cluster-wide), which names the streamer's connections, and sends it to the pods that hold them; a
  * notice refused for the interval is asked for again when it ends, with the count then. A new
  * connection is told its first count by its own pod (transport/occupancy-first-notice.ts).
  */
@@ -35,7 +35,7 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
   private readonly retries = new Map<string, { timer: NodeJS.Timeout; force: boolean }>();
   private localCount: LocalCount = () => 0;
   private localStreamers: () => Iterable<string> = () => [];
-  private send: (streamerId: string, viewers: number) => void = () => {};
+  private send: (streamerId: string, viewers: number, holders: readonly string[]) => void = () => {};
   private flushTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   private flushing = false;
@@ -57,8 +57,8 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
     this.localStreamers = streamers;
   }
 
-  /** How notices reach a streamer's connections, on every pod. */
-  sendNoticesWith(send: (streamerId: string, viewers: number) => void): void {
+  /** How notices reach a streamer's connections: those here, and (`holders`: its connection ids) those on other pods. */
+  sendNoticesWith(send: (streamerId: string, viewers: number, holders: readonly string[]) => void): void {
     this.send = send;
   }
 
@@ -134,7 +134,7 @@ export class OccupancyService implements OnApplicationBootstrap, OnApplicationSh
       return;
     }
     for (const [streamerId, decision] of decisions) {
-      if (decision.send) this.send(streamerId, totals.get(streamerId)!);
+      if (decision.send) this.send(streamerId, totals.get(streamerId)!, decision.holders ?? []);
       else if (decision.retryInMs !== null) this.retry(streamerId, decision.retryInMs, force);
     }
   }

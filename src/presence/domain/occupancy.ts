@@ -26,10 +26,11 @@ export interface LastNotice {
 }
 
 /**
- * Send now; or not: `retryInMs` is when the interval allows the next one (ask again then), or null when
- * there is nothing new to send.
+ * Send now (a store of many pods says to which: `holders`, the connection ids of the streamer's leases);
+ * or not: `retryInMs` is when the interval allows the next one (ask again then), or null when there is
+ * nothing new to send.
  */
-export type NoticeDecision = { readonly send: true } | { readonly send: false; readonly retryInMs: number | null };
+export type NoticeDecision = { readonly send: true; readonly holders?: readonly string[] } | { readonly send: false; readonly retryInMs: number | null };
 
 /**
  * Whether the streamer's connections may be told `viewers` at `now`. Nothing is sent when it is the count

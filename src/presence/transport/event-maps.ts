@@ -36,6 +36,8 @@ export interface StreamerSocketData {
   closedBeforeConnect?: (() => void) | undefined;
   /** Whether the socket holds a place among its streamer's open sockets on this pod (given back once). */
   placeHeld?: boolean;
+  /** Still catching up on its first occupancy count: the streamer's notices skip it (occupancy-first-notice.ts). */
+  occupancyQuiet?: boolean;
 }
 
 export interface ViewerSocketData {

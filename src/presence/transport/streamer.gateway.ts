@@ -8,7 +8,6 @@ import { TokenVerifier } from '../../auth/token-verifier.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { PresenceService } from '../application/presence.service.js';
 import { ackError, type AckError } from '../domain/ack.js';
-import { KeyedQuota } from '../domain/keyed-quota.js';
 import { MAX_OPEN_CONNECTIONS } from '../domain/streamer-record.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
@@ -17,8 +16,11 @@ import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
 import { ackedListener } from './acked-listener.js';
-import { recentlyToldRoom, streamerRoom } from './rooms.js';
 import { tellFirstOccupancy } from './occupancy-first-notice.js';
+import { describeConnectionId } from './connection-id.js';
+import { SocketsByStreamer } from './sockets-by-streamer.js';
+import { POD_CHANNEL } from '../application/injection-tokens.js';
+import type { PodChannel } from '../domain/pod-channel.port.js';
 import { OccupancyService } from '../application/occupancy.service.js';
 import { PodDirectory } from '../application/pod-directory.js';
 
@@ -37,8 +39,9 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   namespace: Namespace | null = null;
   // Open sockets per streamer id on this pod, whatever their lease. The store caps the connections that
   // hold a live lease, cluster-wide; one whose lease ended (`end`, or no heartbeat for the TTL) stays
-  // open, as the contract wants, and no longer counts there. This caps those too, on each pod.
-  private readonly openHere = new KeyedQuota(MAX_OPEN_CONNECTIONS);
+  // open, as the contract wants, and no longer counts there. This caps those too, on each pod, and is
+  // where occupancy notices find a streamer's sockets.
+  private readonly openHere = new SocketsByStreamer<StreamerSocket>(MAX_OPEN_CONNECTIONS);
 
   constructor(
     private readonly presence: PresenceService,
@@ -47,6 +50,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly occupancy: OccupancyService,
     private readonly pods: PodDirectory,
+    @Inject(POD_CHANNEL) private readonly podChannel: PodChannel,
   ) {}
 
   afterInit(namespace: Namespace): void {
@@ -62,10 +66,14 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       socket.on('heartbeat', heartbeat as (...args: unknown[]) => void);
       socket.on('end', end as (...args: unknown[]) => void);
     });
-    // A streamer's connections are in its room on `/streamer`: one emit reaches them on every pod.
-    this.occupancy.sendNoticesWith((streamerId, viewers) =>
-      namespace.to(streamerRoom(streamerId)).except(recentlyToldRoom(streamerId)).emit('occupancy', { viewers }),
-    );
+    // A notice goes to the streamer's sockets here and to the other pods its leases name; no room, so a
+    // streamer's connection costs no channel subscription.
+    this.occupancy.sendNoticesWith((streamerId, viewers, holders) => {
+      this.tellHere(streamerId, viewers);
+      const elsewhere = new Set(holders.map((id) => describeConnectionId(id).pod).filter((pod) => pod !== null && pod !== this.config.podId));
+      for (const pod of elsewhere) this.podChannel.send(pod!, { streamerId, viewers });
+    });
+    this.podChannel.receive(({ streamerId, viewers }) => this.tellHere(streamerId, viewers));
     this.pods.countSockets('streamers', namespace.sockets);
   }
 
@@ -78,7 +86,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private async admit(socket: StreamerSocket, next: (error?: Error) => void): Promise<void> {
     const streamerId = socket.data.identity.id;
     const connectionId = connectionIdOf(this.config.podId, socket);
-    if (!this.openHere.reserve(streamerId, 1)) {
+    if (!this.openHere.add(streamerId, socket)) {
       releaseNamespace(socket);
       refuseHandshake(socket, 'too_many_connections', next, this.metrics, this.config.podId, { streamerId });
       return;
@@ -115,7 +123,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private releasePlace(socket: StreamerSocket): void {
     if (!socket.data.placeHeld) return;
     socket.data.placeHeld = false;
-    this.openHere.release(socket.data.identity.id, 1);
+    this.openHere.remove(socket.data.identity.id, socket);
   }
 
   handleConnection(socket: StreamerSocket): void {
@@ -130,7 +138,6 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       presenceTtlMs: this.config.presenceTtlMs,
       serverTime: socket.data.admittedAt,
     });
-    void socket.join(streamerRoom(streamerId));
     tellFirstOccupancy(socket, streamerId, (id) => this.occupancy.viewersOf(id));
   }
 
@@ -143,6 +150,11 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       // The lease then runs out by its TTL instead of the grace: later, but never a ghost.
       this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
     });
+  }
+
+  /** This pod's connected sockets of the streamer hear the count, but for those still catching up (occupancy-first-notice.ts). */
+  private tellHere(streamerId: string, viewers: number): void {
+    for (const socket of this.openHere.get(streamerId)) if (socket.connected && socket.data.occupancyQuiet !== true) socket.emit('occupancy', { viewers });
   }
 
   /** A refusal is answered at once; a heartbeat the store takes, once it has. */

@@ -42,27 +42,34 @@ for i = 2, #KEYS do
 end
 return #KEYS - 1`;
 /**
- * KEYS[n] <tag>on:<id n> (hash: viewers, at: its last notice)   ARGV[1] the interval (ms)
- * ARGV[2] how long a last notice is kept (ms)   ARGV[3] force (1/0)   ARGV[n+3] the count of streamer n
- * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock. Returns per streamer a wait: 0
- * sent (and recorded), > 0 ms until the interval allows one, -1 nothing new. A last notice is kept
- * ARGV[2] from when it was sent or found current.
+ * KEYS[2n-1] <tag>on:<id n> (hash: viewers, at: its last notice)   KEYS[2n] <tag>ls:<id n> (its leases)
+ * ARGV[1] the interval (ms)   ARGV[2] how long a last notice is kept (ms)   ARGV[3] force (1/0)
+ * ARGV[n+3] the count of streamer n
+ * decideNotice of src/presence/domain/occupancy.ts, on Redis's clock. Returns per streamer {wait, …}: 0
+ * sent (and recorded), followed by the connection ids of its leases (whose pods get the notice); > 0 ms
+ * until the interval allows one; -1 nothing new. A last notice is kept ARGV[2] from when it was sent or
+ * found current.
  */
 const NOTICES = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-for i = 1, #KEYS do
+for i = 1, #KEYS / 2 do
+  local key = KEYS[2 * i - 1]
   local viewers = ARGV[i + 3]
-  local last = redis.call('HMGET', KEYS[i], 'viewers', 'at')
+  local last = redis.call('HMGET', key, 'viewers', 'at')
   local wait = 0
   if last[2] then
     local allowed = tonumber(last[2]) + tonumber(ARGV[1])
     if last[1] == viewers and ARGV[3] == '0' then wait = -1 elseif now < allowed then wait = allowed - now end
   end
-  if wait == 0 then redis.call('HSET', KEYS[i], 'viewers', viewers, 'at', now) end
-  if last[2] or wait == 0 then redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[2])) end
-  out[i] = wait
+  local entry = {wait}
+  if wait == 0 then
+    redis.call('HSET', key, 'viewers', viewers, 'at', now)
+    for _, cid in ipairs(redis.call('HKEYS', KEYS[2 * i])) do entry[#entry + 1] = cid end
+  end
+  if last[2] or wait == 0 then redis.call('PEXPIRE', key, tonumber(ARGV[2])) end
+  out[i] = entry
 end
 return out`;
 
@@ -103,10 +110,11 @@ export class RedisOccupancyStore implements OccupancyStore {
     await Promise.all(
       this.byShard([...counts.keys()]).map(async ({ tag, ids }) => {
         const args = [OCCUPANCY_NOTICE_INTERVAL_MS, OCCUPANCY_KEY_TTL_MS, force ? 1 : 0, ...ids.map((id) => counts.get(id)!)];
-        const waits = (await this.call('notice', () => this.scripts.notices.run(this.redis, ids.map((id) => `${tag}on:${id}`), args))) as number[];
+        const keys = ids.flatMap((id) => [`${tag}on:${id}`, this.keys.leasesKey(id)]);
+        const reply = (await this.call('notice', () => this.scripts.notices.run(this.redis, keys, args))) as Array<[number, ...string[]]>;
         ids.forEach((id, i) => {
-          const wait = waits[i] ?? -1;
-          decisions.set(id, wait === 0 ? { send: true } : { send: false, retryInMs: wait < 0 ? null : wait });
+          const [wait = -1, ...holders] = reply[i] ?? [];
+          decisions.set(id, wait === 0 ? { send: true, holders } : { send: false, retryInMs: wait < 0 ? null : wait });
         });
       }),
     );
