@@ -1,20 +1,9 @@
 // What the console's routes (`/v1/console/*`, presence/transport/console.controller.ts) answer, shared
 // with the page that reads them (dashboard/browser). Types only: nothing here runs.
+import type { PodStatus } from '../presence/domain/pod-registry.port.js';
 
-/** A live pod, as it said at its last beat. */
-export interface PodView {
-  /** This run of the pod (POD_NAME and a per-start suffix). */
-  readonly pod: string;
-  /** POD_NAME: what the log names as the pod that decided a transition. */
-  readonly name: string;
-  readonly startedAt: number;
-  readonly streamers: number;
-  readonly viewers: number;
-  readonly ready: boolean;
-  readonly draining: boolean;
-  /** Its last beat (the registry's clock). */
-  readonly seenAt: number;
-}
+/** A live pod, as it said at its last beat, and when that was (the registry's clock). */
+export type PodView = PodStatus & { readonly seenAt: number };
 
 /** One of a streamer's connections, as its lease stands. */
 export interface ConnectionView {
