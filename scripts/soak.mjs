@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `npm run soak -- --minutes N [--streamers 2000] [--viewers 10000] [--seed 1]`: the soak test
+// (test/soak/soak.soak.ts), not part of `npm test`. Builds first if needed; writes its table, JSON and
+// chart to test-output/soak/.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { buildIfStale } from './build-if-stale.mjs';
+
+const { values } = parseArgs({
+  options: { minutes: { type: 'string', default: '5' }, streamers: { type: 'string', default: '2000' }, viewers: { type: 'string', default: '10000' }, seed: { type: 'string', default: '1' } },
+});
+for (const [name, value] of Object.entries(values)) {
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    process.stderr.write(`soak: --${name} must be a whole number of at least 1, got ${value}\n`);
+    process.exit(2);
+  }
+}
+buildIfStale('main.js', 'soak');
+const jest = fileURLToPath(new URL('../node_modules/jest/bin/jest.js', import.meta.url));
+const run = spawnSync(process.execPath, ['--experimental-vm-modules', '--max-old-space-size=4096', jest, '--runInBand', '--testMatch', '<rootDir>/test/soak/**/*.soak.ts', '--testTimeout', String((Number(values.minutes) + 10) * 60_000)], {
+  stdio: 'inherit',
+  env: { ...process.env, SOAK_MINUTES: values.minutes, SOAK_STREAMERS: values.streamers, SOAK_VIEWERS: values.viewers, SOAK_SEED: values.seed },
+});
+process.exit(run.status ?? 1);

@@ -1,0 +1,127 @@
+// The soak's oracle: from what each streamer meant (its ground truth, as its driver recorded it) and the
+// contract's timing, what every viewer had to see, checked against what it saw. Pure: times are
+// parameters, so test/unit/soak/oracle.test.ts holds it to planted faults.
+
+/** A span in which a streamer meant to be online: from its session until its stated end. */
+export interface LiveSpan {
+  readonly streamerId: string;
+  readonly from: number;
+  /**
+   * When it must be offline by the contract (ms): `end` acknowledged → then; a crash (socket destroyed,
+   * no `end`) → close + grace; gone silent → last acknowledged heartbeat + TTL. Infinity while still live.
+   */
+  readonly until: number;
+  readonly ending: 'end' | 'crash' | 'silent' | 'live';
+}
+
+/** What one viewer saw of one streamer: events, and states from (re)subscribe snapshots. */
+export interface Sighting {
+  readonly streamerId: string;
+  readonly status: 'online' | 'offline';
+  readonly version: number;
+  readonly since: number;
+  /** Set for events, absent for snapshot states. */
+  readonly reason?: string;
+  /** Arrival (the soak's clock). */
+  readonly at: number;
+}
+
+export interface ViewerRecord {
+  readonly label: string;
+  readonly streamerIds: readonly string[];
+  readonly sightings: readonly Sighting[];
+  /** Spans in which it was not connected and subscribed: it may miss events, and is not asked then. */
+  readonly away: ReadonlyArray<{ readonly from: number; readonly until: number }>;
+}
+
+export interface OracleTiming {
+  readonly ttlMs: number;
+  /** How late a delivery may be, on top of the contract's 1 s (the soak's machine is busy). */
+  readonly slackMs: number;
+}
+
+export interface Verdict {
+  /** Offline events for a streamer that never stopped meaning to be live: must be 0. */
+  readonly falseOffline: string[];
+  /** A streamer still online in a viewer's view TTL + 1 s (+ slack) after it must be offline: must be 0. */
+  readonly ghosts: string[];
+  /** Two different events with one version: must be 0. */
+  readonly duplicateDistinct: string[];
+  /** The same event twice (a redelivery after a crash): reported, allowed. */
+  readonly sameVersionRepeats: number;
+  /** Transitions in the log a viewer, subscribed and connected throughout, never got: must be 0. */
+  readonly lostToViewers: string[];
+}
+
+const isAway = (viewer: ViewerRecord, from: number, until: number): boolean => viewer.away.some((gap) => gap.from < until && from < gap.until);
+
+/** The highest version among `sightings` (one streamer's) that arrived by `at`. */
+function viewAt(sightings: readonly Sighting[], at: number): Sighting | undefined {
+  let best: Sighting | undefined;
+  for (const sighting of sightings) if (sighting.at <= at && (best === undefined || sighting.version > best.version)) best = sighting;
+  return best;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(key(item));
+    if (group === undefined) groups.set(key(item), [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+/**
+ * @param spans every streamer's live spans
+ * @param viewers what each viewer saw
+ * @param logged the transitions the log holds (`streamerId`, `version`, when decided), for lost ones
+ * @param endAt when the soak stopped looking (spans and transitions after it are not judged)
+ */
+export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord[], logged: ReadonlyArray<{ streamerId: string; version: number; at: number }>, timing: OracleTiming, endAt: number): Verdict {
+  const falseOffline: string[] = [];
+  const ghosts: string[] = [];
+  const duplicateDistinct: string[] = [];
+  let sameVersionRepeats = 0;
+  const lostToViewers: string[] = [];
+  const ghostAfter = timing.ttlMs + 1_000 + timing.slackMs;
+
+  const spansOf = groupBy(spans, (span) => span.streamerId);
+  const loggedOf = groupBy(logged, (transition) => transition.streamerId);
+
+  for (const viewer of viewers) {
+    const seenOf = groupBy(viewer.sightings, (sighting) => sighting.streamerId);
+    for (const streamerId of viewer.streamerIds) {
+      const sightings = seenOf.get(streamerId) ?? [];
+      const streamerSpans = spansOf.get(streamerId) ?? [];
+      const byVersion = new Map<number, Sighting>();
+      for (const sighting of sightings) {
+        if (sighting.reason === undefined) continue;
+        const seen = byVersion.get(sighting.version);
+        if (seen === undefined) byVersion.set(sighting.version, sighting);
+        else if (seen.status === sighting.status && seen.reason === sighting.reason && seen.since === sighting.since) sameVersionRepeats += 1;
+        else duplicateDistinct.push(`${viewer.label}: ${streamerId}/${sighting.version} as ${seen.status}/${seen.reason} and ${sighting.status}/${sighting.reason}`);
+        // An offline whose deadline falls inside a span the streamer meant to be live, a second clear of its ends.
+        if (sighting.status !== 'offline' || seen !== undefined) continue;
+        const span = streamerSpans.find((live) => live.from <= sighting.since && sighting.since < live.until);
+        if (span !== undefined && sighting.since > span.from + 1_000 && sighting.since < span.until - 1_000) {
+          falseOffline.push(`${viewer.label}: ${streamerId} offline (${sighting.reason}) since ${sighting.since}, live ${span.from}..${span.until}`);
+        }
+      }
+      for (const span of streamerSpans) {
+        if (!Number.isFinite(span.until)) continue;
+        const checkAt = span.until + ghostAfter;
+        if (checkAt > endAt || isAway(viewer, span.until, checkAt)) continue;
+        // Live again by then (a new span began): not a ghost of this one.
+        if (streamerSpans.some((next) => next.from > span.until - 1_000 && next.from <= checkAt)) continue;
+        if (viewAt(sightings, checkAt)?.status === 'online') ghosts.push(`${viewer.label}: ${streamerId} online ${ghostAfter} ms after its ${span.ending} at ${span.until}`);
+      }
+      for (const transition of loggedOf.get(streamerId) ?? []) {
+        const settledAt = transition.at + 1_000 + timing.slackMs;
+        if (settledAt > endAt || isAway(viewer, transition.at - 1_000, settledAt)) continue;
+        if (!byVersion.has(transition.version)) lostToViewers.push(`${viewer.label}: ${streamerId} v${transition.version}`);
+      }
+    }
+  }
+  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats, lostToViewers };
+}

@@ -1,0 +1,268 @@
+// `npm run soak -- --minutes N`: an hour of chaos (or N minutes), nothing lost. Redis, 3 pods behind
+// nginx (60 s idle timeout) with scaled-down timing, scripted streamers, viewers, a webhook receiver,
+// and chaos on a schedule; then an oracle (oracle.ts) judges what every viewer saw against what every
+// streamer meant. Not part of `npm test` (scripts/soak.mjs runs it); bounded in time, loopback only.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { mulberry32 } from '../../scripts/mulberry32.mjs';
+import type { AppProcess } from '../helpers/app-process.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { startNginx } from '../helpers/nginx.js';
+import { PodSlots } from '../helpers/pod-slots.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { sleep, waitUntil } from '../helpers/timing.js';
+import { operatorHeaders } from '../helpers/tokens.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { judge } from './oracle.js';
+import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
+import { type SoakTiming, StreamerDriver } from './streamer-driver.js';
+import { ViewerDriver } from './viewer-driver.js';
+
+useCleanup();
+const MINUTES = Number(process.env.SOAK_MINUTES ?? '5');
+const STREAMERS = Number(process.env.SOAK_STREAMERS ?? '2000');
+const VIEWERS = Number(process.env.SOAK_VIEWERS ?? '10000');
+const SEED = Number(process.env.SOAK_SEED ?? '1');
+const OUTPUT = fileURLToPath(new URL('../../test-output/soak/', import.meta.url));
+const TIMING: SoakTiming = { heartbeatMs: 2_000, ttlMs: 5_000, graceMs: 2_000 };
+const POD_ENV = {
+  HEARTBEAT_INTERVAL_MS: String(TIMING.heartbeatMs),
+  PRESENCE_TTL_MS: String(TIMING.ttlMs),
+  RECONNECT_GRACE_MS: String(TIMING.graceMs),
+  LB_IDLE_TIMEOUT_MS: '60000',
+  DRAIN_MS: '3000',
+  REDIS_KEY_PREFIX: `soak-${process.pid}:`,
+  // Every soak client comes from 127.0.0.1 through nginx: one address holds every subscription.
+  SUBSCRIPTIONS_PER_ADDRESS: '1000000',
+};
+/** How late, beyond the contract, a delivery may come on this busy 2-core machine before it counts. */
+const SLACK_MS = 2_000;
+const PODS = 3;
+
+const log = (line: string): void => void process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on a schedule`, async () => {
+  const random = mulberry32(SEED);
+  const redis = await startRedis();
+  const receiver = await startWebhookReceiver();
+  const slots = await PodSlots.reserve(PODS);
+  const env = { ...POD_ENV, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  const expectedExits = new Set<AppProcess>();
+  const crashes: string[] = [];
+  const startPod = async (slot: number): Promise<void> => {
+    const app = await slots.start(slot, { redisUrl: redis.url, env });
+    void app.waitForExit().then((code) => {
+      if (!expectedExits.has(app)) crashes.push(`pod-${slot} exited by itself (code ${code})`);
+    });
+  };
+  await Promise.all(Array.from({ length: PODS }, (_, slot) => startPod(slot)));
+  const nginx = await startNginx({ upstreamPorts: [...slots.ports], proxyReadTimeoutMs: 60_000, proxyNextUpstream: 'error timeout http_502 http_503', maxFails: 0, workerConnections: 4 * (STREAMERS + VIEWERS) + 1_024 });
+  const startedAt = Date.now();
+  const endAt = startedAt + MINUTES * 60_000;
+  log(`up: redis ${redis.port}, pods ${slots.ports.join(', ')}, nginx ${nginx.url}; until ${new Date(endAt).toISOString()}`);
+
+  // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
+  const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
+  const streamers = ids.map((id) => new StreamerDriver(id, nginx.url, TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5)))));
+  const running = streamers.map((driver) => driver.run(endAt));
+  const viewers: ViewerDriver[] = [];
+  for (let i = 0; i < VIEWERS; i += 1) {
+    const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
+    viewers.push(new ViewerDriver(`viewer-${i}`, nginx.url, follows, random() < 0.2));
+    if (i % 200 === 199) await sleep(100);
+  }
+
+  // The log, followed by cursor all along (Redis restarted empty starts it again): what must be delivered.
+  const logged = new Map<string, { streamerId: string; version: number; at: number }>();
+  let following = true;
+  const follow = (async () => {
+    let after: string | null = null;
+    while (following) {
+      try {
+        // Bounded: a request to a pod killed mid-answer must not hold the follower.
+        const res = await fetch(`${nginx.url}/v1/events?limit=1000&waitMs=2000${after === null ? '' : `&after=${encodeURIComponent(after)}`}`, {
+          headers: operatorHeaders(),
+          signal: AbortSignal.timeout(15_000),
+        });
+        if (res.status === 410) after = null;
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const page = (await res.json()) as { items: Array<{ event: { streamerId: string; version: number; since: number; status: string } }>; nextCursor: string };
+        for (const { event } of page.items) logged.set(`${event.streamerId}/${event.version}`, { streamerId: event.streamerId, version: event.version, at: Date.now() });
+        after = page.nextCursor;
+      } catch {
+        await sleep(500);
+      }
+    }
+  })();
+
+  // Chaos, on a schedule scaled to the run: a pod SIGKILLed every 2 min (and restarted), Redis stalled
+  // 2 s every 3 min, the receiver down for a minute every 10, Redis restarted empty and a rolling
+  // SIGTERM of every pod every 10 (the first within the run when it is shorter), and one hostile client.
+  const chaos: string[] = [];
+  const at = (minutes: number): number => startedAt + minutes * 60_000;
+  const every = (first: number, period: number): number[] => {
+    const times: number[] = [];
+    for (let t = first; t < MINUTES - 0.5; t += period) times.push(t);
+    return times;
+  };
+  const schedule: Array<{ when: number; what: string; run: () => Promise<void> }> = [
+    ...every(1, 2).map((m) => ({
+      when: at(m),
+      what: 'SIGKILL a pod, restart it',
+      run: async () => {
+        const slot = Math.floor(random() * PODS);
+        const app = slots.get(slot);
+        expectedExits.add(app);
+        await app.kill9();
+        slots.pods.delete(`pod-${slot}`);
+        await sleep(3_000);
+        await startPod(slot);
+      },
+    })),
+    ...every(1.5, 3).map((m) => ({ when: at(m), what: 'stall Redis 2 s', run: async () => void (await redis.cli('CLIENT', 'PAUSE', '2000', 'ALL')) })),
+    ...every(Math.min(2.5, MINUTES / 2), 10).map((m) => ({
+      when: at(m),
+      what: 'webhook receiver down 60 s',
+      run: async () => {
+        receiver.answer(503);
+        setTimeout(() => receiver.answer(200), 60_000).unref();
+      },
+    })),
+    ...every(Math.min(4, MINUTES * 0.6), 10).map((m) => ({
+      when: at(m),
+      what: 'restart Redis empty',
+      run: async () => {
+        await redis.kill9();
+        await sleep(500);
+        await redis.restart();
+      },
+    })),
+    ...every(Math.min(7, MINUTES * 0.8), 10).map((m) => ({
+      when: at(m),
+      what: 'rolling SIGTERM of every pod',
+      run: async () => {
+        for (let slot = 0; slot < PODS; slot += 1) {
+          const app = slots.get(slot);
+          expectedExits.add(app);
+          await slots.sigterm(slot, 30_000);
+          await startPod(slot);
+          await sleep(2_000);
+        }
+      },
+    })),
+  ].sort((a, b) => a.when - b.when);
+  const chaosDone = (async () => {
+    for (const step of schedule) {
+      await sleep(Math.max(0, step.when - Date.now()));
+      log(`chaos: ${step.what}`);
+      chaos.push(`${Math.round((Date.now() - startedAt) / 1000)} s: ${step.what}`);
+      await step.run().catch((error: unknown) => chaos.push(`  failed: ${String(error)}`));
+    }
+  })();
+  let hostile = true;
+  const hostileDone = (async () => {
+    let frames = 0;
+    while (hostile) {
+      await new Promise<void>((resolve) => {
+        const ws = new WebSocket(`${nginx.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+        const timer = setInterval(() => {
+          if (ws.readyState !== WebSocket.OPEN) return;
+          for (let i = 0; i < 20; i += 1, frames += 1) ws.send(i % 2 === 0 ? '42garbage[' : '\u0000\u00ffnot a packet');
+        }, 100);
+        const done = (): void => {
+          clearInterval(timer);
+          resolve();
+        };
+        ws.on('close', done);
+        ws.on('error', done);
+      });
+      await sleep(500);
+    }
+    return frames;
+  })();
+
+  // Samples every 10 s: online streamers, events per second, each pod's memory; progress every 30 s.
+  const samples: Sample[] = [];
+  let lastLogged = 0;
+  while (Date.now() < endAt) {
+    await sleep(10_000);
+    const rssMb: Record<string, number> = {};
+    const heapMb: Record<string, number> = {};
+    let online = 0;
+    for (const [name, app] of slots.pods) {
+      try {
+        const text = await (await fetch(`${app.url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+        const metric = (name_: string): number => Number(new RegExp(`^${name_}(?:\\{[^}]*\\})? ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+        rssMb[name] = metric('process_resident_memory_bytes') / 1e6;
+        heapMb[name] = metric('nodejs_heap_size_used_bytes') / 1e6;
+        online = metric('presence_online_streamers') || online;
+      } catch {
+        // Down (killed, restarting): no sample.
+      }
+    }
+    // Some viewers drop their subscriptions and take them again, as a page that re-renders does.
+    for (let i = 0; i < Math.ceil(VIEWERS / 100); i += 1) void viewers[Math.floor(random() * viewers.length)]!.resubscribe();
+    const t = (Date.now() - startedAt) / 1000;
+    samples.push({ t, online, eventsPerSecond: (logged.size - lastLogged) / 10, rssMb, heapMb });
+    lastLogged = logged.size;
+    if (samples.length % 3 === 0) {
+      const away = viewers.filter((viewer) => viewer.isAway).length;
+      log(`${Math.round(t)} s: ${online} online, ${logged.size} transitions logged, ${receiver.acknowledged().length} webhooks acknowledged, ${away} viewers away, ${crashes.length} crashes`);
+    }
+  }
+
+  // Wind down: streamers end their spans, what is due comes due, webhooks drain.
+  await chaosDone;
+  hostile = false;
+  const hostileFrames = await hostileDone;
+  await Promise.all(running);
+  await sleep(TIMING.ttlMs + TIMING.graceMs + 3_000);
+  receiver.answer(200);
+  await waitUntil(() => [...logged.keys()].every((key) => receiver.acknowledged().some((d) => d.id === key.replace('/', ':'))), 90_000, 1_000).catch(() => undefined);
+  following = false;
+  await follow;
+  const judgedUntil = Date.now();
+  const verdict = judge(streamers.flatMap((s) => s.spans), viewers.map((v) => v.record(judgedUntil)), [...logged.values()], { ttlMs: TIMING.ttlMs, slackMs: SLACK_MS }, judgedUntil);
+  const acked = new Set(receiver.acknowledged().map((d) => d.id));
+  const lostWebhooks = [...logged.keys()].filter((key) => !acked.has(key.replace('/', ':')));
+  for (const viewer of viewers) viewer.close();
+  for (const streamer of streamers) streamer.stop();
+
+  // Memory after warm-up (the first fifth), per pod's latest run of at least 3 samples.
+  const warm = samples.filter((s) => s.t > MINUTES * 12);
+  const slopes = Object.fromEntries(
+    [...new Set(warm.flatMap((s) => Object.keys(s.rssMb)))].map((pod) => [
+      pod,
+      { rss: slopePerMinute(warm.filter((s) => s.rssMb[pod] !== undefined).map((s) => ({ t: s.t, value: s.rssMb[pod]! }))), heap: slopePerMinute(warm.filter((s) => s.heapMb[pod] !== undefined).map((s) => ({ t: s.t, value: s.heapMb[pod]! }))) },
+    ]),
+  );
+  const sample = (list: string[]): string => (list.length === 0 ? '0' : `${list.length} (e.g. ${list.slice(0, 2).join('; ')})`);
+  const figures = table([
+    { figure: 'false offline events', value: sample(verdict.falseOffline), bound: '0', ok: verdict.falseOffline.length === 0 },
+    { figure: 'ghosts (online > TTL + 1 s after the end)', value: sample(verdict.ghosts), bound: '0', ok: verdict.ghosts.length === 0 },
+    { figure: 'transitions lost to connected viewers', value: sample(verdict.lostToViewers), bound: '0', ok: verdict.lostToViewers.length === 0 },
+    { figure: 'transitions never acknowledged by the receiver', value: sample(lostWebhooks), bound: '0', ok: lostWebhooks.length === 0 },
+    { figure: 'duplicate distinct events for one version', value: sample(verdict.duplicateDistinct), bound: '0', ok: verdict.duplicateDistinct.length === 0 },
+    { figure: 'same-version repeats (redeliveries)', value: String(verdict.sameVersionRepeats), bound: 'reported', ok: null },
+    { figure: 'process crashes besides the scheduled kills', value: sample(crashes), bound: '0', ok: crashes.length === 0 },
+    { figure: 'transitions logged', value: String(logged.size), bound: '—', ok: null },
+    { figure: 'live spans scripted', value: String(streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
+    { figure: 'garbage frames from the hostile client', value: String(hostileFrames), bound: '—', ok: null },
+    ...Object.entries(slopes).map(([pod, slope]) => ({ figure: `${pod} memory slope after warm-up (MB/min)`, value: `RSS ${slope.rss.toFixed(2)}, heap ${slope.heap.toFixed(2)}`, bound: 'flat', ok: null })),
+  ]);
+  mkdirSync(OUTPUT, { recursive: true });
+  writeFileSync(`${OUTPUT}soak.svg`, chartSvg(samples));
+  writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples }, null, 1));
+  writeFileSync(`${OUTPUT}soak.md`, `${figures}\n\nChaos:\n${chaos.map((c) => `- ${c}`).join('\n')}\n`);
+  log(`done\n${figures}\nchaos:\n${chaos.join('\n')}\nchart: ${OUTPUT}soak.svg`);
+
+  expect({ falseOffline: verdict.falseOffline, ghosts: verdict.ghosts, lostToViewers: verdict.lostToViewers, lostWebhooks, duplicateDistinct: verdict.duplicateDistinct, crashes }).toEqual({
+    falseOffline: [],
+    ghosts: [],
+    lostToViewers: [],
+    lostWebhooks: [],
+    duplicateDistinct: [],
+    crashes: [],
+  });
+}, (MINUTES + 10) * 60_000);

@@ -1,0 +1,105 @@
+// A streamer whose ground truth is scripted: offline for a while, then live (heartbeats, meta changes,
+// now and then a move to another network, i.e. a reconnect within the grace), then it ends, crashes
+// (socket closed without `end`) or goes silent (socket open, no heartbeat). It records what it meant
+// as LiveSpans, with the times the contract then promises.
+import { io, type Socket } from 'socket.io-client';
+import { signToken } from '../helpers/tokens.js';
+import type { LiveSpan } from './oracle.js';
+
+export interface SoakTiming {
+  readonly heartbeatMs: number;
+  readonly ttlMs: number;
+  readonly graceMs: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class StreamerDriver {
+  readonly spans: LiveSpan[] = [];
+  private socket: Socket | null = null;
+  private lastAckAt = 0;
+  private stopped = false;
+
+  constructor(
+    readonly id: string,
+    private readonly url: string,
+    private readonly timing: SoakTiming,
+    private readonly random: () => number,
+  ) {}
+
+  /** Runs its script until `endAt`, then ends any live span. */
+  async run(endAt: number): Promise<void> {
+    await sleep(this.random() * 20_000);
+    while (!this.stopped && Date.now() < endAt - 5_000) {
+      await this.liveOnce(Math.min(endAt, Date.now() + 15_000 + this.random() * 60_000));
+      await sleep(2_000 + this.random() * 15_000);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.socket?.close();
+  }
+
+  private async liveOnce(until: number): Promise<void> {
+    const socket = io(`${this.url}/streamer`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnectionDelay: 300,
+      reconnectionDelayMax: 1_500,
+      auth: { token: signToken({ sub: this.id, role: 'streamer', expiresInSec: 24 * 3600 }) },
+    });
+    this.socket = socket;
+    const session = new Promise<number>((resolve) => socket.once('session', () => resolve(Date.now())));
+    const from = await Promise.race([session, sleep(15_000).then(() => null)]);
+    if (from === null) {
+      socket.close();
+      return;
+    }
+    this.lastAckAt = from;
+    const span = { streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' as LiveSpan['ending'] };
+    this.spans.push(span);
+    const beat = setInterval(() => this.beat(socket, this.random() < 0.02 ? { title: `t${Math.floor(this.random() * 5)}` } : undefined), this.timing.heartbeatMs);
+    try {
+      while (Date.now() < until && !this.stopped) {
+        await sleep(Math.min(until - Date.now(), 5_000));
+        // A move to another network: the transport drops and the client reconnects at once, within the grace.
+        if (this.random() < 0.03 && socket.connected) {
+          socket.io.engine.close();
+        }
+      }
+    } finally {
+      clearInterval(beat);
+    }
+    // An ending needs a connection to mean anything: wait a little for one after a pod was killed.
+    for (let i = 0; i < 50 && !socket.connected; i += 1) await sleep(200);
+    const roll = this.random();
+    let ending: LiveSpan['ending'];
+    let end: number;
+    if (roll < 0.5 && socket.connected) {
+      const ack = await socket.timeout(5_000).emitWithAck('end', {}).catch(() => null);
+      ending = 'end';
+      end = ack?.ok === true ? Date.now() : this.lastAckAt + this.timing.ttlMs;
+      socket.close();
+    } else if (roll < 0.8 && socket.connected) {
+      ending = 'crash';
+      socket.close();
+      end = Date.now() + this.timing.graceMs;
+    } else {
+      // Silent (or never reconnected): no heartbeat since the last acknowledged one.
+      ending = 'silent';
+      end = this.lastAckAt + this.timing.ttlMs;
+      await sleep(this.timing.ttlMs + 2_000);
+      socket.close();
+    }
+    this.spans[this.spans.length - 1] = { ...span, until: end, ending };
+  }
+
+  private beat(socket: Socket, meta?: Record<string, string>): void {
+    if (!socket.connected) return;
+    const sentAt = Date.now();
+    socket.timeout(5_000).emit('heartbeat', meta === undefined ? {} : { meta }, (error: Error | null, ack: { ok?: boolean } | undefined) => {
+      if (error === null && ack?.ok === true) this.lastAckAt = Math.max(this.lastAckAt, sentAt);
+    });
+  }
+}

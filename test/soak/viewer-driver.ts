@@ -1,0 +1,76 @@
+// A viewer following a few streamers on a stock socket.io-client through the load balancer: it
+// subscribes again after every reconnect and on `resync`, as the SDK does, and records every event and
+// snapshot state with its arrival time, and the spans it was away (not connected and subscribed).
+import { io, type Socket } from 'socket.io-client';
+import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
+import { signToken } from '../helpers/tokens.js';
+import type { Sighting, ViewerRecord } from './oracle.js';
+
+export class ViewerDriver {
+  readonly sightings: Sighting[] = [];
+  readonly away: Array<{ from: number; until: number }> = [];
+  private awaySince: number | null;
+  private readonly socket: Socket;
+
+  constructor(
+    readonly label: string,
+    url: string,
+    readonly streamerIds: string[],
+    anonymous: boolean,
+  ) {
+    this.awaySince = Date.now();
+    this.socket = io(`${url}/viewer`, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnectionDelay: 300,
+      reconnectionDelayMax: 2_000,
+      ...(anonymous ? {} : { auth: { token: signToken({ sub: label, role: 'viewer', expiresInSec: 24 * 3600 }) } }),
+    });
+    this.socket.on('connect', () => void this.subscribe());
+    this.socket.on('resync', () => {
+      this.awaySince ??= Date.now();
+      void this.subscribe();
+    });
+    this.socket.on('disconnect', () => {
+      this.awaySince ??= Date.now();
+    });
+    this.socket.on('presence', (event: PresenceEvent) => {
+      this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now() });
+    });
+  }
+
+  /** Not connected and subscribed right now. */
+  get isAway(): boolean {
+    return this.awaySince !== null;
+  }
+
+  /** Drops its subscriptions and subscribes again (a viewer resubscribing). */
+  async resubscribe(): Promise<void> {
+    this.awaySince ??= Date.now();
+    await this.socket.timeout(5_000).emitWithAck('unsubscribe', { streamerIds: this.streamerIds }).catch(() => undefined);
+    await this.subscribe();
+  }
+
+  record(now: number): ViewerRecord {
+    const away = this.awaySince === null ? this.away : [...this.away, { from: this.awaySince, until: now + 1 }];
+    return { label: this.label, streamerIds: this.streamerIds, sightings: this.sightings, away };
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      const ack = await this.socket.timeout(5_000).emitWithAck('subscribe', { streamerIds: this.streamerIds });
+      if (!ack.ok) throw new Error(ack.error.code);
+      const at = Date.now();
+      for (const state of ack.presence as PresenceState[]) this.sightings.push({ streamerId: state.streamerId, status: state.status, version: state.version, since: state.since, at });
+      if (this.awaySince !== null) this.away.push({ from: this.awaySince, until: at });
+      this.awaySince = null;
+    } catch {
+      // Still away; the next reconnect or resync subscribes again, or this retries.
+      if (this.socket.connected) setTimeout(() => void this.subscribe(), 1_000).unref();
+    }
+  }
+}

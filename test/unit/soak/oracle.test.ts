@@ -1,0 +1,42 @@
+import { judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
+
+// A streamer live from 10 s to 60 s (ended then), one viewer watching it throughout.
+const T = 1_800_000_000_000;
+const timing = { ttlMs: 5_000, slackMs: 1_000 };
+const spans: LiveSpan[] = [{ streamerId: 's', from: T + 10_000, until: T + 60_000, ending: 'end' }];
+const online: Sighting = { streamerId: 's', status: 'online', version: 1, since: T + 10_000, reason: 'connected', at: T + 10_050 };
+const offline: Sighting = { streamerId: 's', status: 'offline', version: 2, since: T + 60_000, reason: 'ended', at: T + 60_040 };
+const logged = [
+  { streamerId: 's', version: 1, at: T + 10_000 },
+  { streamerId: 's', version: 2, at: T + 60_000 },
+];
+const viewer = (sightings: Sighting[], away: ViewerRecord['away'] = []): ViewerRecord => ({ label: 'v', streamerIds: ['s'], sightings, away });
+const END = T + 120_000;
+
+test('what a correct service shows passes every check', () => {
+  expect(judge(spans, [viewer([online, offline])], logged, timing, END)).toEqual({ falseOffline: [], ghosts: [], duplicateDistinct: [], sameVersionRepeats: 0, lostToViewers: [] });
+});
+
+test('an offline in the middle of the live span is a false offline (and what followed is judged too)', () => {
+  const flap: Sighting = { streamerId: 's', status: 'offline', version: 2, since: T + 30_000, reason: 'timeout', at: T + 30_100 };
+  const back: Sighting = { ...online, version: 3, since: T + 31_000, at: T + 31_050 };
+  const verdict = judge(spans, [viewer([online, flap, back, { ...offline, version: 4 }])], [], timing, END);
+  expect(verdict.falseOffline).toHaveLength(1);
+});
+
+test('still online in the view after the end + TTL + 1 s: a ghost; not while the viewer was away', () => {
+  expect(judge(spans, [viewer([online])], [], timing, END).ghosts).toHaveLength(1);
+  expect(judge(spans, [viewer([online], [{ from: T + 59_000, until: T + 70_000 }])], [], timing, END).ghosts).toEqual([]);
+});
+
+test('one version as two different events is a duplicate; the same event twice is a repeat', () => {
+  const twin: Sighting = { ...offline, reason: 'timeout' };
+  expect(judge(spans, [viewer([online, offline, twin])], logged, timing, END).duplicateDistinct).toHaveLength(1);
+  const verdict = judge(spans, [viewer([online, offline, { ...offline, at: offline.at + 5 }])], logged, timing, END);
+  expect([verdict.duplicateDistinct, verdict.sameVersionRepeats]).toEqual([[], 1]);
+});
+
+test('a logged transition a connected viewer never got is lost; one that came while it was away is not', () => {
+  expect(judge(spans, [viewer([online])], logged, timing, END).lostToViewers).toEqual(['v: s v2']);
+  expect(judge(spans, [viewer([online], [{ from: T + 59_500, until: T + 61_000 }])], logged, timing, END).lostToViewers).toEqual([]);
+});
