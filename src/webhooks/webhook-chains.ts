@@ -76,6 +76,11 @@ export class WebhookChains {
     if (chain.entries.length === 1) this.ready(chain);
   }
 
+  /** The entries of `shard` held here, not yet acknowledged by the receiver. */
+  entriesIn(shard: number): LogEntry[] {
+    return [...this.chains.values()].flatMap((chain) => chain.entries.filter((entry) => entry.shard === shard));
+  }
+
   /** Another pod owns `shard` now and sends its entries: forget them here. */
   dropShard(shard: number): void {
     for (const chain of [...this.chains.values()]) {

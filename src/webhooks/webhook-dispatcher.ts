@@ -147,6 +147,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     for (const shard of before) {
       if (this.owned.includes(shard)) continue;
       this.logger.warn({ msg: 'webhook shard lost', shard, pod: this.config.podId });
+      // Its new owner reads what this pod held from the log, unless the log lost it (Redis restarted
+      // empty): then it is appended again first, so the new owner delivers it (a repeat at worst).
+      const restored = await this.log.restore(this.chains.entriesIn(shard)).catch(() => 0);
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again for the new owner of their shard', shard, count: restored, pod: this.config.podId });
       this.chains.dropShard(shard);
     }
     for (const shard of this.owned) {

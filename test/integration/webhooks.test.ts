@@ -171,3 +171,33 @@ test('a pod dies holding undelivered webhooks: the other takes its shards over a
     expect({ id, firsts: firsts.length, ordered: firsts.every((v, i) => i === 0 || v > firsts[i - 1]!) }).toEqual({ id, firsts: 3, ordered: true });
   }
 }, 60_000);
+
+// Found by the soak (RELIABILITY.md): Redis restarted empty while the receiver was down. Every shard lease
+// was gone with Redis's data; the first pod to refresh took them all (it saw no other pod), and the other
+// dropped the webhooks it held, taken from a log that no longer had them.
+test('Redis restarted empty while the receiver is down, webhooks held on two pods: all still delivered', async () => {
+  const redis = await startRedis();
+  const receiver = await startWebhookReceiver();
+  receiver.answer(503);
+  const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `hook-restart-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  const pods = await Promise.all(['restart-a', 'restart-b'].map((name) => startApp({ redisUrl: redis.url, env: { ...env, POD_NAME: name } })));
+  for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
+  // Both pods hold shards once each has refreshed its leases with the other registered.
+  await sleep(3_000);
+  const ids = Array.from({ length: 12 }, (_, i) => `held-${i}`);
+  for (const [i, id] of ids.entries()) await session(pods[i % 2]!.url, id);
+  const held = async (): Promise<number[]> => Promise.all(pods.map((app) => metric(app, 'presence_webhook_held_entries')));
+  await waitUntil(async () => (await held()).reduce((a, b) => a + b) === ids.length * 3, 10_000, 100);
+  expect((await held()).every((count) => count > 0)).toBe(true);
+  await redis.kill9();
+  await sleep(300);
+  await redis.restart();
+  for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
+  // Down a while longer: the leases are refreshed (every second) and move meanwhile.
+  await sleep(4_000);
+  receiver.answer(200);
+  const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
+  await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
+    throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged; pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
+  });
+}, 90_000);

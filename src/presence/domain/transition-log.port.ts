@@ -57,4 +57,10 @@ export interface TransitionLog {
   /** Done with these entries for `group`: they are delivered (or given up on). Acknowledging twice is harmless. */
   ack(group: string, entries: readonly LogEntry[]): Promise<void>;
   backlog(group: string): Promise<GroupBacklog>;
+  /**
+   * Entries taken from this log that it no longer holds (its store restarted empty), appended again, as
+   * new entries of the same shards, so the consumers that own those shards now deliver them; entries it
+   * still holds are left as they are. Returns how many were appended.
+   */
+  restore(entries: readonly LogEntry[]): Promise<number>;
 }

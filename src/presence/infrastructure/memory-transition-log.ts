@@ -89,6 +89,11 @@ export class MemoryTransitionLog implements TransitionLog {
     return { entries, lost: 0, next: after.length > count ? after[count]!.id : '0-0' };
   }
 
+  /** Memory loses nothing while the process lives: nothing to restore. */
+  async restore(): Promise<number> {
+    return 0;
+  }
+
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     const state = this.group(group);
     for (const entry of entries) state.pending.delete(entry.id);

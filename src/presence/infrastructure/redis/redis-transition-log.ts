@@ -144,6 +144,24 @@ export class RedisTransitionLog implements TransitionLog {
     return { entries: entries.filter((entry) => entry !== null).map((entry) => remember(decodeEntry(shard, entry), key)), lost: (deleted ?? []).length, next };
   }
 
+  async restore(entries: readonly LogEntry[]): Promise<number> {
+    let appended = 0;
+    for (const entry of entries) {
+      const stream = readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
+      if (stream === null) continue;
+      const held = await this.named('restore', () => this.redis.xrange(stream, entry.id, entry.id));
+      if (held.length > 0) continue;
+      // The fields lua/prelude.lua `emit` writes, with the original decision time and pod.
+      const { streamerId, status, since, version, reason } = entry.event;
+      const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
+      await this.named('restore', () =>
+        this.redis.xadd(stream, '*', 'id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod),
+      );
+      appended += 1;
+    }
+    return appended;
+  }
+
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // Acknowledged in the stream each entry was read from: after a change of shard layout, its position
