@@ -57,8 +57,23 @@ export class StreamerDriver {
       return;
     }
     this.lastAckAt = from;
-    const span = { streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' as LiveSpan['ending'] };
+    let span = { streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' as LiveSpan['ending'] };
     this.spans.push(span);
+    // A connection lost (a move, a pod killed) and not back within the grace: the contract then allows an
+    // offline, so the span ends there and a new one starts at the reconnect.
+    let lostAt: number | null = null;
+    socket.on('disconnect', () => {
+      lostAt ??= Date.now();
+    });
+    socket.on('connect', () => {
+      const now = Date.now();
+      if (lostAt !== null && now - lostAt > this.timing.graceMs - 250) {
+        this.spans[this.spans.length - 1] = { ...span, until: lostAt + this.timing.graceMs, ending: 'crash' };
+        span = { streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' };
+        this.spans.push(span);
+      }
+      lostAt = null;
+    });
     const beat = setInterval(() => this.beat(socket, this.random() < 0.02 ? { title: `t${Math.floor(this.random() * 5)}` } : undefined), this.timing.heartbeatMs);
     try {
       while (Date.now() < until && !this.stopped) {
@@ -92,6 +107,8 @@ export class StreamerDriver {
       await sleep(this.timing.ttlMs + 2_000);
       socket.close();
     }
+    // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
+    if (lostAt !== null) end = Math.min(end, lostAt + this.timing.graceMs);
     this.spans[this.spans.length - 1] = { ...span, until: end, ending };
   }
 
