@@ -208,6 +208,8 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on
     lastLogged = logged.size;
     if (samples.length % 3 === 0) {
       const away = viewers.filter((viewer) => viewer.isAway).length;
+      const stuck = viewers.filter((viewer) => viewer.isAway).slice(0, 3);
+      if (stuck.length > 0) log(`away, e.g.: ${stuck.map((viewer) => `${viewer.label} (${viewer.lastError ?? viewer.state}; follows ${viewer.streamerIds.join(',')})`).join('; ')}`);
       log(`${Math.round(t)} s: ${online} online, ${logged.size} transitions logged, ${receiver.acknowledged().length} webhooks acknowledged, ${away} viewers away, ${crashes.length} crashes`);
     }
   }

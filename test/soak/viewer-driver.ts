@@ -9,6 +9,8 @@ import type { Sighting, ViewerRecord } from './oracle.js';
 export class ViewerDriver {
   readonly sightings: Sighting[] = [];
   readonly away: Array<{ from: number; until: number }> = [];
+  /** The last reason it could not subscribe, for the report. */
+  lastError: string | null = null;
   private awaySince: number | null;
   private readonly socket: Socket;
 
@@ -27,6 +29,9 @@ export class ViewerDriver {
       ...(anonymous ? {} : { auth: { token: signToken({ sub: label, role: 'viewer', expiresInSec: 24 * 3600 }) } }),
     });
     this.socket.on('connect', () => void this.subscribe());
+    this.socket.on('connect_error', (error) => {
+      this.lastError = `connect_error: ${error.message}`;
+    });
     this.socket.on('resync', () => {
       this.awaySince ??= Date.now();
       void this.subscribe();
@@ -37,6 +42,11 @@ export class ViewerDriver {
     this.socket.on('presence', (event: PresenceEvent) => {
       this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now() });
     });
+  }
+
+  /** The socket's state, for the report of a viewer away. */
+  get state(): string {
+    return this.socket.connected ? 'connected, not subscribed' : this.socket.active ? 'connecting' : 'given up';
   }
 
   /** Not connected and subscribed right now. */
@@ -68,7 +78,8 @@ export class ViewerDriver {
       for (const state of ack.presence as PresenceState[]) this.sightings.push({ streamerId: state.streamerId, status: state.status, version: state.version, since: state.since, at });
       if (this.awaySince !== null) this.away.push({ from: this.awaySince, until: at });
       this.awaySince = null;
-    } catch {
+    } catch (error) {
+      this.lastError = error instanceof Error ? error.message : String(error);
       // Still away; the next reconnect or resync subscribes again, or this retries.
       if (this.socket.connected) setTimeout(() => void this.subscribe(), 1_000).unref();
     }
