@@ -4,7 +4,7 @@ import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { Readiness } from '../../health/readiness.js';
 import { OutageLog } from '../../logging/outage-log.js';
-import type { PodRegistry, PodStatus } from '../domain/pod-registry.port.js';
+import type { PodBeat, PodRegistry, PodStatus } from '../domain/pod-registry.port.js';
 import { POD_REGISTRY } from './injection-tokens.js';
 
 /** How often a pod beats in the registry. */
@@ -99,7 +99,7 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
       const answer = await this.registry.beat(this.status());
       this.outage.succeeded();
       if (answer.wasAbsent && this.beaten) await this.rename();
-      else this.livePods = new Map(answer.live.map((status) => [status.pod, status]));
+      else this.remember(answer);
       this.beaten = true;
       for (const pod of answer.gone) if (pod !== this.current) void this.cleanUpAfter(pod);
     } catch (error) {
@@ -112,9 +112,12 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
     this.current = this.newName();
     this.logger.warn({ msg: 'the pod registry had lost this pod; it registers under a new name', old, pod: this.current });
     await this.registry.leave(old).catch(() => undefined);
-    const answer = await this.registry.beat(this.status());
-    this.livePods = new Map(answer.live.map((status) => [status.pod, status]));
+    this.remember(await this.registry.beat(this.status()));
     for (const listener of this.renamedListeners) listener();
+  }
+
+  private remember(answer: PodBeat): void {
+    this.livePods = new Map(answer.live.map((status) => [status.pod, status]));
   }
 
   private async cleanUpAfter(pod: string): Promise<void> {

@@ -12,12 +12,11 @@ import { PresenceService } from '../application/presence.service.js';
 import type { OnlineSample, OnlineSeries } from '../domain/online-series.port.js';
 import type { ConnectionView, PodView } from '../../dashboard/console-api.js';
 import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
-import { isStreamerId } from '../domain/streamer-id.js';
 import type { TimelineEntry } from '../domain/timeline.js';
 import { MAX_FEED_LIMIT, MAX_WAIT_MS, readFeedPage } from './events.controller.js';
 import { describeConnectionId } from './connection-id.js';
 import { decodeFeedCursor } from './feed-cursor.js';
-import { badRequest, storeUnavailable } from './http-errors.js';
+import { badRequest, checkStreamerId, storeUnavailable } from './http-errors.js';
 import { OneQueryValue, parseWholeNumber } from './query-params.js';
 
 /** How far back the console's event list may start without a cursor: an hour. */
@@ -31,7 +30,6 @@ interface ConsoleEvent {
   /** When it was decided (the store's clock): for a `meta` event, `since` is still the online-since. */
   readonly at: number;
 }
-
 
 /**
  * The operators' console (beyond the contract; `operator` tokens only): what the page at `/` reads. Served
@@ -95,7 +93,7 @@ export class ConsoleController {
     timeline: TimelineEntry[];
     webhooks: WebhookDelivery[] | null;
   }> {
-    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    checkStreamerId(id);
     const [[presence], viewers, leases, timeline, outcomes] = await Promise.all([
       this.presence.snapshot([id]),
       this.occupancy.viewersOf(id),

@@ -1,10 +1,16 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { isStreamerId } from '../domain/streamer-id.js';
 
 const logger = new Logger('HttpError');
 
 /** HTTP errors in the contract's shape: `{ error: { code, message } }`. */
 export function badRequest(code: string, message: string): HttpException {
   return new HttpException({ error: { code, message } }, HttpStatus.BAD_REQUEST);
+}
+
+/** A route's `:id` that is not a streamer id: 400 `invalid_id`, before anything is read. */
+export function checkStreamerId(id: string): void {
+  if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
 }
 
 /** The store could not be reached: 503 with a generic message; the cause goes to the log, never to the client. */

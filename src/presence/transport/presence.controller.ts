@@ -3,10 +3,9 @@ import { OperatorGuard } from '../../auth/operator.guard.js';
 import { OccupancyService } from '../application/occupancy.service.js';
 import { PresenceService } from '../application/presence.service.js';
 import type { PresenceState } from '../domain/presence-state.js';
-import { isStreamerId } from '../domain/streamer-id.js';
 import { TIMELINE_LENGTH, type TimelineEntry } from '../domain/timeline.js';
 import { OneAtATime } from '../../http/one-at-a-time.js';
-import { badRequest, storeUnavailable } from './http-errors.js';
+import { badRequest, checkStreamerId, storeUnavailable } from './http-errors.js';
 import { decodeCursor, encodeCursor } from './online-cursor.js';
 import { OneQueryValue, parseWholeNumber } from './query-params.js';
 
@@ -25,7 +24,7 @@ export class PresenceController {
 
   @Get(':id/presence')
   async one(@Param('id') id: string): Promise<PresenceState> {
-    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    checkStreamerId(id);
     const [state] = await this.presence.snapshot([id]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
@@ -35,7 +34,7 @@ export class PresenceController {
   /** Viewer sockets subscribed to the streamer, cluster-wide; public, like presence. At most a few seconds old. */
   @Get(':id/occupancy')
   async viewers(@Param('id') id: string): Promise<{ streamerId: string; viewers: number }> {
-    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    checkStreamerId(id);
     const viewers = await this.occupancy.viewersOf(id).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
@@ -49,7 +48,7 @@ export class PresenceController {
     @Param('id') id: string,
     @Query('limit', OneQueryValue) limitText: string | undefined,
   ): Promise<{ streamerId: string; items: TimelineEntry[] }> {
-    if (!isStreamerId(id)) throw badRequest('invalid_id', 'streamer ids match ^[A-Za-z0-9_.:-]{1,64}$');
+    checkStreamerId(id);
     const limit = parseWholeNumber('limit', limitText, TIMELINE_LENGTH, 1, TIMELINE_LENGTH);
     const items = await this.presence.timeline(id, limit).catch((error: unknown) => {
       throw storeUnavailable(error);

@@ -147,7 +147,7 @@ export class RedisTransitionLog implements TransitionLog {
   async restore(entries: readonly LogEntry[]): Promise<number> {
     let appended = 0;
     for (const entry of entries) {
-      const stream = readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
+      const stream = this.streamOf(entry);
       if (stream === null) continue;
       const held = await this.named('restore', () => this.redis.xrange(stream, entry.id, entry.id));
       if (held.length > 0) continue;
@@ -162,13 +162,18 @@ export class RedisTransitionLog implements TransitionLog {
     return appended;
   }
 
+  /** The stream an entry was read from (after a change of shard layout, its position may name another), else its shard's. */
+  private streamOf(entry: LogEntry): string | null {
+    return readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
+  }
+
   async ack(group: string, entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     // Acknowledged in the stream each entry was read from: after a change of shard layout, its position
     // may name another stream.
     const byStream = new Map<string, string[]>();
     for (const entry of entries) {
-      const stream = readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
+      const stream = this.streamOf(entry);
       if (stream !== null) byStream.set(stream, [...(byStream.get(stream) ?? []), entry.id]);
     }
     await this.named('ack', () => Promise.all([...byStream].map(([stream, ids]) => this.redis.xack(stream, group, ...ids))));
