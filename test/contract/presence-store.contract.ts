@@ -288,15 +288,41 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect(await store.getMany(['alice'])).toEqual([stateOf(first.events[0]!)]);
       });
 
-      it('a disconnect leaves the streamer online for now (the grace), and of an unknown connection does nothing', async () => {
+      it('a disconnect leaves the streamer online for now (the grace), and of an unknown connection of a known streamer does nothing', async () => {
         const store = await open();
-        await store.connect('alice', 'c1');
+        const connected = await store.connect('alice', 'c1');
         expect((await store.disconnect('alice', 'c1')).events).toEqual([]);
         expect((await store.disconnect('alice', 'never-connected')).events).toEqual([]);
-        expect((await store.disconnect('bob', 'never-connected')).events).toEqual([]);
-        const [alice, bob] = await store.getMany(['alice', 'bob']);
-        expect(alice!.status).toBe('online');
-        expect(bob).toEqual({ streamerId: 'bob', status: 'offline', since: 0, version: 0 });
+        expect(await store.getMany(['alice'])).toEqual([stateOf(connected.events[0]!)]);
+        expect((await store.connections('alice')).map((lease) => lease.connectionId)).toEqual(['c1']);
+      });
+
+      // Redis restarted empty while the socket was live: the pod's close (or its `end`, below) then finds
+      // no record, and viewers still hold the streamer online. Without this, nothing ever tells them.
+      it('a close for a streamer the store has no record of (it lost its data): online, silently, for the grace, then `disconnected` once', async () => {
+        const store = await open();
+        const closed = await store.disconnect('lost', 'c1');
+        expect(closed.events).toEqual([]);
+        const [during] = await store.getMany(['lost']);
+        expect(during).toMatchObject({ status: 'online', since: closed.serverTime });
+        expect(during!.version).toBeGreaterThanOrEqual(closed.serverTime * 1000);
+        const deadline = closed.serverTime + GRACE;
+        const { sweeps, events } = await sweepUntil([store], deadline, (seen) => seen.length > 0);
+        expectNothingBefore(sweeps, deadline);
+        expect(events).toEqual([{ streamerId: 'lost', status: 'offline', since: deadline, version: expect.any(Number), reason: 'disconnected' }]);
+        expect(events[0]!.version).toBeGreaterThan(during!.version);
+        // Once: a second close of the same connection now meets a record and changes nothing.
+        expect((await store.disconnect('lost', 'c1')).events).toEqual([]);
+        expect(await sweepQuietlyUntil([store], deadline + GRACE)).toEqual([]);
+      });
+
+      it('a close for a streamer the store lost, then a reconnect within the grace: no event at all', async () => {
+        const store = await open();
+        const closed = await store.disconnect('lost', 'c1');
+        await sleep(GRACE / 5);
+        expect((await store.connect('lost', 'c2')).events).toEqual([]);
+        expect(await sweepQuietlyUntil([store], closed.serverTime + GRACE + 50)).toEqual([]);
+        expect((await store.getMany(['lost']))[0]!.status).toBe('online');
       });
 
       it('a heartbeat for a streamer the store does not know creates its lease (`connected`)', async () => {
@@ -355,10 +381,22 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect(back.events[0]).not.toHaveProperty('meta');
       });
 
-      it('end of a never-seen or offline streamer returns no event', async () => {
+      it('end of an offline streamer returns no event', async () => {
         const store = await open();
-        expect((await store.end('nobody')).events).toEqual([]);
-        expect(await store.getMany(['nobody'])).toEqual([{ streamerId: 'nobody', status: 'offline', since: 0, version: 0 }]);
+        await store.connect('alice', 'c1');
+        const ended = await store.end('alice');
+        expect(ended.events.map((e) => e.reason)).toEqual(['ended']);
+        expect((await store.end('alice')).events).toEqual([]);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(ended.events[0]!)]);
+      });
+
+      it('end for a streamer the store has no record of (it lost its data while the stream was live) logs `ended`', async () => {
+        const store = await open();
+        const ended = await store.end('lost');
+        expect(ended.events).toEqual([{ streamerId: 'lost', status: 'offline', since: ended.serverTime, version: expect.any(Number), reason: 'ended' }]);
+        expect(ended.events[0]!.version).toBeGreaterThanOrEqual(ended.serverTime * 1000);
+        expect(await store.getMany(['lost'])).toEqual([stateOf(ended.events[0]!)]);
+        expect((await store.end('lost')).events).toEqual([]);
       });
     });
 

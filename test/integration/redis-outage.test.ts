@@ -179,6 +179,39 @@ test('kill -9 of Redis, restarted empty: streamers back online, resync, events f
   for (const beat of beats) beat.stop();
 }, 45_000);
 
+// Found by the soak (RELIABILITY.md, finding 3): a stream that ends, or a socket that closes, while Redis
+// is down and before it comes back empty left no trace anywhere: the pod's call failed, the restart took
+// the lease, and viewers held the streamer online for good (their resync snapshot, version 0, is older
+// than what they hold). The pod replays what the store could not take, and a store that has no record of
+// a closing streamer takes it for one it lost while live.
+test('an `end` and a close while Redis is down, then Redis back empty: every viewer sees both offline', async () => {
+  await allReady();
+  const [ended, closed] = ['out-lost-end', 'out-lost-close'];
+  const ids = [ended, closed];
+  const viewers = await Promise.all([syncedViewer('A', a, ids), syncedViewer('B', b, ids)]);
+  const onA = await streamer(a.url, ended);
+  const onB = await streamer(b.url, closed);
+  await waitUntil(() => viewers.every((v) => ids.every((id) => v.view.get(id)?.status === 'online')), 5_000);
+  const before = new Map(ids.map((id) => [id, highestVersion(viewers, id)]));
+
+  await redis.kill9();
+  const endAck = (await onA.timeout(8_000).emitWithAck('end', {})) as { ok: boolean; error?: { code: string } };
+  expect(endAck).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+  onB.disconnect();
+  await sleep(300);
+  await redis.restart();
+
+  // Within the recovery, plus the grace for the close: both offline, with versions above what viewers held.
+  await waitUntil(() => viewers.every((v) => ids.every((id) => v.view.get(id)?.status === 'offline')), RECOVERY_WITHIN_MS + 1_000 + 2_000);
+  for (const viewer of viewers) {
+    for (const id of ids) expect(viewer.view.get(id)!.version).toBeGreaterThan(before.get(id)!);
+  }
+  expect(viewers.flatMap((v) => v.events.payloads()).filter((e) => e.streamerId === ended && e.status === 'offline').map((e) => e.reason)).toContain('ended');
+  expect(viewers.flatMap((v) => v.events.payloads()).filter((e) => e.streamerId === closed && e.status === 'offline').map((e) => e.reason)).toContain('disconnected');
+  for (const [, app] of pods()) for (const id of ids) expect((await readPresence(app, id)).status).toBe('offline');
+  onA.disconnect();
+}, 45_000);
+
 test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, heartbeats unavailable, state intact', async () => {
   await allReady();
   const [s4, s5, s6] = ['out-freeze-4', 'out-freeze-5', 'out-freeze-6'];

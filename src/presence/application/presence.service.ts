@@ -10,6 +10,8 @@ import { PRESENCE_STORE } from './injection-tokens.js';
 
 /** Store calls a re-assert runs at once: a pod with 20,000 connections does not send them in one burst. */
 const REASSERT_CONCURRENCY = 64;
+/** Closes and ends kept for replay after an outage, at most; beyond it the oldest are dropped (their leases still run out by the TTL). */
+const UNRECORDED_MAX = 100_000;
 
 /** What this pod knows of one of its own streamer connections, to re-assert it after a store outage. */
 interface LocalConnection {
@@ -31,6 +33,12 @@ interface LocalConnection {
 export class PresenceService {
   private readonly queue = new ConnectionQueue();
   private readonly local = new Map<string, LocalConnection>();
+  /**
+   * Closes and ends the store could not take (it was unreachable), by key (`close <connection>`,
+   * `end <streamer>`), replayed once it is back. Left out, a close whose Redis then restarted empty
+   * would never log the offline: no lease is left to run out, and viewers hold the streamer online.
+   */
+  private readonly unrecorded = new Map<string, () => Promise<StoreResult>>();
 
   constructor(
     @Inject(PRESENCE_STORE) private readonly store: PresenceStore,
@@ -40,11 +48,14 @@ export class PresenceService {
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
     this.local.set(connectionId, { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() });
+    // Live again: an `end` that never reached the store must not end this stream when it is replayed.
+    this.unrecorded.delete(`end ${streamerId}`);
     return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId));
   }
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
     this.metrics.heartbeats.inc();
+    this.unrecorded.delete(`end ${streamerId}`);
     const local = this.local.get(connectionId);
     if (local !== undefined) {
       local.ended = false;
@@ -56,12 +67,26 @@ export class PresenceService {
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
     this.local.delete(connectionId);
-    return this.queue.run(connectionId, () => this.store.disconnect(streamerId, connectionId));
+    const close = (): Promise<StoreResult> => this.queue.run(connectionId, () => this.store.disconnect(streamerId, connectionId));
+    return close().catch((error: unknown) => {
+      this.keepForReplay(`close ${connectionId}`, close);
+      throw error;
+    });
   }
 
   end(streamerId: string, connectionId: string): Promise<StoreResult> {
     for (const local of this.local.values()) if (local.streamerId === streamerId) local.ended = true;
-    return this.queue.run(connectionId, () => this.store.end(streamerId));
+    const end = (): Promise<StoreResult> => this.queue.run(connectionId, () => this.store.end(streamerId));
+    return end().catch((error: unknown) => {
+      this.keepForReplay(`end ${streamerId}`, end);
+      throw error;
+    });
+  }
+
+  private keepForReplay(key: string, operation: () => Promise<StoreResult>): void {
+    this.unrecorded.delete(key);
+    this.unrecorded.set(key, operation);
+    if (this.unrecorded.size > UNRECORDED_MAX) this.unrecorded.delete(this.unrecorded.keys().next().value!);
   }
 
   /**
@@ -74,6 +99,10 @@ export class PresenceService {
    * an `end` sent meanwhile then comes after it (and still makes the offline event), instead of finding
    * nothing to end and being overtaken by a re-assert that revives nobody. At most REASSERT_CONCURRENCY
    * store calls run at a time.
+   *
+   * Then the closes and ends the store could not take during the outage go again (after the re-asserts,
+   * so an `end` still ends what a re-assert revived). One the store already took (its answer was lost)
+   * changes nothing the second time.
    */
   async reassertLocal(): Promise<number> {
     let done = 0;
@@ -105,8 +134,27 @@ export class PresenceService {
           .catch(() => undefined),
       ),
     );
+    await this.replayUnrecorded(slot);
     return done;
   }
+
+  /** Sends again what `unrecorded` holds; what fails again stays for the next recovery. */
+  private async replayUnrecorded(slot: () => Promise<() => void>): Promise<void> {
+    await Promise.all(
+      [...this.unrecorded].map(async ([key, operation]) => {
+        const release = await slot();
+        try {
+          await operation();
+          if (this.unrecorded.get(key) === operation) this.unrecorded.delete(key);
+        } catch {
+          // Still unreachable: kept.
+        } finally {
+          release();
+        }
+      }),
+    );
+  }
+
 
   /** Claims leases past their deadline; called by the sweeper. */
   expireDue(limit: number): Promise<StoreResult> {

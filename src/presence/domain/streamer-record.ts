@@ -103,17 +103,29 @@ export function heartbeat(
  */
 export function close(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
   const expired = expire(record, now);
+  const closing = { liveUntil: now + timing.reconnectGraceMs, closed: true };
+  if (isForgotten(expired.next)) {
+    // The store has no record, yet a connection of the streamer closes: the store lost its data (a Redis
+    // restarted empty) while the connection was live, and viewers may still hold it online. It is online
+    // again for the grace, silently (they have that already), so the grace's end logs the offline.
+    const state: PresenceState = { streamerId: record.state.streamerId, status: 'online', since: now, version: nextVersion(0, now) };
+    return chain(record, expired.events, { state, connections: { [connectionId]: closing } }, null);
+  }
   const lease = expired.next.connections[connectionId];
   if (lease === undefined || lease.closed) return expired;
-  const connections = { ...expired.next.connections, [connectionId]: { liveUntil: now + timing.reconnectGraceMs, closed: true } };
+  const connections = { ...expired.next.connections, [connectionId]: closing };
   return chain(record, expired.events, { state: expired.next.state, connections }, null);
 }
 
-/** The stream is over: the streamer goes offline now, whatever other connections it has. */
+/**
+ * The stream is over: the streamer goes offline now, whatever other connections it has. A store with no
+ * record of the streamer logs the offline too: a connection of it sent `end`, so the store lost the
+ * streamer while it was live (see `close`), and viewers that still hold it online must hear it.
+ */
 export function end(record: StreamerRecord, now: number): Transition {
   const expired = expire(record, now);
   const current = expired.next.state;
-  if (current.status === 'offline') return chain(record, expired.events, { state: current, connections: {} }, null);
+  if (current.status === 'offline' && !isForgotten(expired.next)) return chain(record, expired.events, { state: current, connections: {} }, null);
   const ended = event(current, 'offline', 'ended', now, now, undefined);
   return chain(record, expired.events, { state: stateOf(ended), connections: {} }, ended);
 }
@@ -146,6 +158,11 @@ export function expire(record: StreamerRecord, now: number): Transition {
   const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
   const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
+}
+
+/** The store holds nothing of the streamer: never seen, forgotten, or lost with the store's data. */
+function isForgotten(record: StreamerRecord): boolean {
+  return record.state.version === 0 && Object.keys(record.connections).length === 0;
 }
 
 function anyRunOut(record: StreamerRecord, now: number): boolean {

@@ -147,7 +147,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (socket.data.identity === undefined) return;
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
     await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {
-      // The lease then runs out by its TTL instead of the grace: later, but never a ghost.
+      // Replayed once the store is back (PresenceService.reassertLocal); its lease may run out by the TTL first.
       this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
     });
   }

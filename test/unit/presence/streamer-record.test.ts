@@ -247,10 +247,10 @@ describe.each(TIMINGS)('streamer record rules, %s', (_name, timing) => {
       expect(nextDeadline(record)).toBeNull();
     });
 
-    it('of a never-seen streamer gives no event and keeps version 0', () => {
+    it('of a streamer with no record (the store lost it while live) gives `ended` at once', () => {
       const { events, record } = run([at.end(T0)], timing);
-      expect(events).toEqual([]);
-      expect(record.state).toEqual({ streamerId: STREAMER, status: 'offline', since: 0, version: 0 });
+      expect(events).toEqual([{ streamerId: STREAMER, status: 'offline', since: T0, version: T0 * 1000, reason: 'ended' }]);
+      expect(record.state).toEqual({ streamerId: STREAMER, status: 'offline', since: T0, version: T0 * 1000 });
     });
 
     it('after a timeout gives no event and keeps the state', () => {

@@ -11,7 +11,16 @@ local events = {}
 local rec = load(streamer_keys(1), id)
 expire(rec, now, events)
 local lease = rec.leases[cid]
-if lease and not lease.closed then
+if forgotten(rec) then
+  -- No record, yet a connection closes: Redis lost the streamer while it was live (restarted empty), and
+  -- viewers may still hold it online. Online again for the grace, silently, so the grace's end logs the
+  -- offline (streamer-record.ts `close`).
+  rec.status = 'online'
+  rec.since = now
+  rec.version = math.max(1, now * 1000)
+  rec.changed = true
+  set_lease(rec, cid, { closed = true, live_until = now + grace })
+elseif lease and not lease.closed then
   set_lease(rec, cid, { closed = true, live_until = now + grace })
 end
 save(rec)

@@ -76,6 +76,11 @@ local function drop_lease(rec, cid)
   rec.removed[cid] = true
 end
 
+-- The store holds nothing of the streamer: never seen, forgotten, or lost with Redis's data.
+local function forgotten(rec)
+  return rec.version == 0 and next(rec.leases) == nil
+end
+
 -- Open leases of the record (closed ones, in their grace, not counted).
 local function open_leases(rec)
   local n = 0
