@@ -3,6 +3,7 @@
 // (test/soak/soak.soak.ts), not part of `npm test`. Builds first if needed; writes its table, JSON and
 // chart to test-output/soak/.
 import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildIfStale } from './build-if-stale.mjs';
@@ -17,9 +18,14 @@ for (const [name, value] of Object.entries(values)) {
   }
 }
 buildIfStale('main.js', 'soak');
+// The pods run a copy of the build, so a rebuild while a long soak runs does not change the code of the
+// pods it restarts. Beside dist/ (one level under the repository), so the same relative paths hold.
+const appDir = fileURLToPath(new URL('../dist-soak/', import.meta.url));
+rmSync(appDir, { recursive: true, force: true });
+cpSync(fileURLToPath(new URL('../dist/', import.meta.url)), appDir, { recursive: true });
 const jest = fileURLToPath(new URL('../node_modules/jest/bin/jest.js', import.meta.url));
 const run = spawnSync(process.execPath, ['--experimental-vm-modules', '--max-old-space-size=4096', jest, '--runInBand', '--testMatch', '<rootDir>/test/soak/**/*.soak.ts', '--testTimeout', String((Number(values.minutes) + 10) * 60_000)], {
   stdio: 'inherit',
-  env: { ...process.env, SOAK_MINUTES: values.minutes, SOAK_STREAMERS: values.streamers, SOAK_VIEWERS: values.viewers, SOAK_SEED: values.seed },
+  env: { ...process.env, SOAK_APP_ENTRY: `${appDir}main.js`, SOAK_MINUTES: values.minutes, SOAK_STREAMERS: values.streamers, SOAK_VIEWERS: values.viewers, SOAK_SEED: values.seed },
 });
 process.exit(run.status ?? 1);

@@ -51,7 +51,9 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on
   const expectedExits = new Set<AppProcess>();
   const crashes: string[] = [];
   const startPod = async (slot: number): Promise<void> => {
-    const app = await slots.start(slot, { redisUrl: redis.url, env });
+    // A copy of the build made at the start (scripts/soak.mjs): a rebuild during a long run must not
+    // change the code of the pods it restarts.
+    const app = await slots.start(slot, { redisUrl: redis.url, env, ...(process.env.SOAK_APP_ENTRY ? { entry: process.env.SOAK_APP_ENTRY } : {}) });
     void app.waitForExit().then((code) => {
       if (!expectedExits.has(app)) crashes.push(`pod-${slot} exited by itself (code ${code})`);
     });
