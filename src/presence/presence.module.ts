@@ -29,6 +29,7 @@ import { RedisPodRegistry } from './infrastructure/redis/redis-pod-registry.js';
 import { LocalPodChannel } from './infrastructure/local-pod-channel.js';
 import { RedisPodChannel } from './infrastructure/redis/redis-pod-channel.js';
 import { PresenceService } from './application/presence.service.js';
+import { RecoverySteps } from './application/recovery-steps.js';
 import { EventFeed } from './application/event-feed.js';
 import { Sweeper } from './application/sweeper.js';
 import { ViewerRelay } from './application/viewer-relay.js';
@@ -121,6 +122,7 @@ export class PresenceModule {
         OnlineSampler,
         OccupancyService,
         PresenceService,
+        RecoverySteps,
         Sweeper,
         ViewerRelay,
         EventFeed,
@@ -130,7 +132,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, OccupancyService, PodDirectory, WEBHOOK_DELIVERIES, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, RecoverySteps, OccupancyService, PodDirectory, WEBHOOK_DELIVERIES, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

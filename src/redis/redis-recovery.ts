@@ -6,6 +6,7 @@ import { OutageLog } from '../logging/outage-log.js';
 import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
 import { OccupancyService } from '../presence/application/occupancy.service.js';
 import { PresenceService } from '../presence/application/presence.service.js';
+import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
@@ -46,6 +47,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     private readonly presence: PresenceService,
     private readonly broadcaster: ViewerBroadcaster,
     private readonly occupancy: OccupancyService,
+    private readonly steps: RecoverySteps,
     @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -87,13 +89,15 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Re-asserts this pod's connections and asks its viewers to resync. After an outage (`downSince`), it
+   * Runs the other modules' steps (RecoverySteps: the webhook log copy appends what the log lost), then
+   * re-asserts this pod's connections and asks its viewers to resync. After an outage (`downSince`), it
    * also replays to this pod's viewers what the log holds since then: events published while this pod's
    * subscriptions were down reached nobody here, and a resync gives the latest state but not the
    * transitions. Once at recovery and once REPLAY_AGAIN_MS later, for subscriptions that came back later
    * than the rest (a Cluster's sharded subscribers). Clients drop what they already have (same version).
    */
   private async recover(msg: string, downSince: number | null = null): Promise<void> {
+    await this.steps.runBeforeReassert();
     const reasserted = await this.presence.reassertLocal();
     // Counts are written under the shard's keys, which a restart emptied or a new layout has not seen.
     this.occupancy.markAll();

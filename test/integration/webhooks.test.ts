@@ -201,3 +201,36 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
     throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged; pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
   });
 }, 90_000);
+
+// Found by the soak (RELIABILITY.md, finding 4): a pod SIGKILLed while the receiver was down, and Redis
+// restarted empty seconds later. What the killed pod held was in no other pod's memory, and the log no
+// longer had it. Every pod now keeps a copy of what the webhook group has not acknowledged
+// (webhook-log-mirror.ts) and appends again what the log lost, before re-asserting anything.
+test('a pod SIGKILLed holding webhooks, then Redis restarted empty, receiver down: the pod left delivers them all', async () => {
+  const redis = await startRedis();
+  const receiver = await startWebhookReceiver();
+  receiver.answer(503);
+  const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `hook-kill-restart-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  const pods = await Promise.all(['kept', 'killed'].map((name) => startApp({ redisUrl: redis.url, env: { ...env, POD_NAME: name } })));
+  const [kept, killed] = pods as [AppProcess, AppProcess];
+  for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
+  await sleep(3_000);
+  const ids = Array.from({ length: 12 }, (_, i) => `killed-held-${i}`);
+  for (const [i, id] of ids.entries()) await session(pods[i % 2]!.url, id);
+  const held = async (app: AppProcess): Promise<number> => metric(app, 'presence_webhook_held_entries');
+  await waitUntil(async () => (await held(kept)) + (await held(killed)) === ids.length * 3, 10_000, 100);
+  expect(await held(killed)).toBeGreaterThan(0);
+  // The copy is read every half second.
+  await sleep(1_500);
+  await killed.kill9();
+  await redis.kill9();
+  await sleep(300);
+  await redis.restart();
+  await waitUntil(async () => (await fetch(`${kept.url}/readyz`)).status === 200, 15_000, 100);
+  await sleep(2_000);
+  receiver.answer(200);
+  const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
+  await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
+    throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged; the pod left said: ${kept.lines.filter((line) => /shard|appended again/.test(line)).join(' | ')}`);
+  });
+}, 90_000);

@@ -58,9 +58,15 @@ export interface TransitionLog {
   ack(group: string, entries: readonly LogEntry[]): Promise<void>;
   backlog(group: string): Promise<GroupBacklog>;
   /**
+   * Per shard, an id below which `group` has acknowledged every entry (entries at or above it may be
+   * acknowledged too), or null when the group has not read the shard yet.
+   */
+  acknowledgedBelow(group: string): Promise<(string | null)[]>;
+  /**
    * Entries taken from this log that it no longer holds (its store restarted empty), appended again, as
    * new entries of the same shards, so the consumers that own those shards now deliver them; entries it
-   * still holds are left as they are. Returns how many were appended.
+   * still holds are left as they are, and an entry another caller restored already is not appended
+   * again (several pods may hold the same entries). Returns how many were appended.
    */
   restore(entries: readonly LogEntry[]): Promise<number>;
 }

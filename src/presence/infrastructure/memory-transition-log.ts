@@ -89,6 +89,15 @@ export class MemoryTransitionLog implements TransitionLog {
     return { entries, lost: 0, next: after.length > count ? after[count]!.id : '0-0' };
   }
 
+  async acknowledgedBelow(group: string): Promise<(string | null)[]> {
+    const state = this.groups.get(group);
+    if (state === undefined) return [null];
+    const pending = [...state.pending.keys()].sort(compareIds)[0];
+    const untaken = this.entries[Math.max(state.next - this.base, this.expired)]?.id;
+    const candidates = [pending, untaken].filter((id): id is string => id !== undefined).sort(compareIds);
+    return [candidates[0] ?? `${this.lastMs}-${this.lastSeq + 1}`];
+  }
+
   /** Memory loses nothing while the process lives: nothing to restore. */
   async restore(): Promise<number> {
     return 0;

@@ -5,6 +5,7 @@ import { idTime } from '../../domain/transition-log.js';
 import type { GroupBacklog, TakenOver, TransitionLog } from '../../domain/transition-log.port.js';
 import type { RedisClient } from '../../../redis/redis-client.js';
 import { asComponent, componentError } from './component-error.js';
+import { LuaScript } from './lua-script.js';
 import type { RedisKeys } from './redis-keys.js';
 
 const COMPONENT = 'redis transition log';
@@ -13,6 +14,25 @@ const COMPONENT = 'redis transition log';
  * adds to an event, at the cost of a read per shard per pod this often.
  */
 export const CLUSTER_POLL_MS = 20;
+
+/** Entries restored per round of concurrent calls. */
+const RESTORE_CHUNK = 256;
+
+/**
+ * Appends again an entry the stream lost (Redis restarted empty), unless the stream still has it or a
+ * caller restored it already (pods hold copies of the same entries: webhook-log-mirror.ts); the marks
+ * live with the stream's shard for the retention.
+ */
+const RESTORE = new LuaScript(
+  'restore',
+  `-- KEYS[1] <tag>log   KEYS[2] <tag>restored
+-- ARGV[1] the entry's id when it was read   ARGV[2] streamer:version   ARGV[3] retention ms   ARGV[4..] its fields
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) > 0 then return 0 end
+if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('XADD', KEYS[1], '*', unpack(ARGV, 4))
+return 1`,
+);
 
 /** A stream entry as ioredis returns it: the id, then field, value, field, value... */
 type RawEntry = [string, string[]];
@@ -146,20 +166,46 @@ export class RedisTransitionLog implements TransitionLog {
 
   async restore(entries: readonly LogEntry[]): Promise<number> {
     let appended = 0;
-    for (const entry of entries) {
-      const stream = this.streamOf(entry);
-      if (stream === null) continue;
-      const held = await this.named('restore', () => this.redis.xrange(stream, entry.id, entry.id));
-      if (held.length > 0) continue;
-      // The fields lua/prelude.lua `emit` writes, with the original decision time and pod.
-      const { streamerId, status, since, version, reason } = entry.event;
-      const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
-      await this.named('restore', () =>
-        this.redis.xadd(stream, '*', 'id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod),
+    // Sent RESTORE_CHUNK at a time: a pod may hold thousands after a long receiver outage.
+    for (let from = 0; from < entries.length; from += RESTORE_CHUNK) {
+      const replies = await Promise.all(
+        entries.slice(from, from + RESTORE_CHUNK).map((entry) => {
+          const stream = this.streamOf(entry);
+          if (stream === null) return 0;
+          // The fields lua/prelude.lua `emit` writes, with the original decision time and pod.
+          const { streamerId, status, since, version, reason } = entry.event;
+          const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
+          const fields = ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod];
+          const restored = `${stream.slice(0, -'log'.length)}restored`;
+          return this.named('restore', () => RESTORE.run(this.redis, [stream, restored], [entry.id, `${streamerId}:${version}`, this.retentionMs, ...fields]));
+        }),
       );
-      appended += 1;
+      appended += replies.filter((reply) => Number(reply) === 1).length;
     }
     return appended;
+  }
+
+  async acknowledgedBelow(group: string): Promise<(string | null)[]> {
+    return this.named('acknowledged', () =>
+      Promise.all(
+        this.shards().map(async (shard) => {
+          const key = this.stream(shard);
+          const groups = (await this.redis.xinfo('GROUPS', key).catch((error: unknown) => {
+            if (error instanceof Error && error.message.startsWith('ERR no such key')) return [];
+            throw error;
+          })) as unknown[][];
+          const info = groups.map(fieldsOf).find((fields) => fields.name === group);
+          if (info === undefined) return null;
+          if (Number(info.pending ?? 0) > 0) {
+            const [, smallest] = (await this.redis.xpending(key, group)) as [number, string | null];
+            if (smallest) return smallest;
+          }
+          // Nothing pending: every entry the group read is acknowledged, up to its last-delivered id.
+          const [ms, seq] = String(info['last-delivered-id']).split('-');
+          return `${ms}-${Number(seq) + 1}`;
+        }),
+      ),
+    );
   }
 
   /** The stream an entry was read from (after a change of shard layout, its position may name another), else its shard's. */

@@ -1,0 +1,143 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/app-config.js';
+import { OutageLog } from '../logging/outage-log.js';
+import { RecoverySteps } from '../presence/application/recovery-steps.js';
+import { compareIds, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
+import type { TransitionLog } from '../presence/domain/transition-log.port.js';
+import { WEBHOOK_LOG, WEBHOOKS_GROUP } from './webhook-dispatcher.js';
+
+/** How often the copy reads what was appended, and drops what the webhook group acknowledged. */
+const TAIL_EVERY_MS = 500;
+const PRUNE_EVERY_MS = 1_000;
+const PAGE = 1_000;
+/**
+ * Entries kept at most (about 300 bytes each); the oldest go first. Past it, a receiver outage long
+ * enough to fill it and a Redis that restarts empty in the same minutes lose the oldest webhooks.
+ * @default 100000
+ */
+export const MIRROR_MAX = 100_000;
+
+/**
+ * A copy, in this pod's memory, of every entry of the transition log that the webhook group has not
+ * acknowledged yet. Redis holds the only other copy: when it restarts empty, the log is gone, and so are
+ * the webhooks no pod held (those waiting behind a receiver outage, those a pod held when it was
+ * killed). Every pod keeps this copy (each reads the whole log, once), and when Redis is back, before
+ * the pod re-asserts anything, appends again what the log lost (`TransitionLog.restore`, once across
+ * the pods). A repeat the receiver already had carries the same `webhook-id`.
+ */
+@Injectable()
+export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(WebhookLogMirror.name);
+  private readonly outage = new OutageLog(this.logger, 'webhook log copy not read; retrying', 'webhook log copy read again');
+  /** Per shard, in id order. */
+  private held: LogEntry[][] = [];
+  private position: (string | null)[] | null = null;
+  private count = 0;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    @Inject(WEBHOOK_LOG) private readonly log: TransitionLog,
+    private readonly recovery: RecoverySteps,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.recovery.addBeforeReassert(() => this.restoreLost());
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Entries held now (diagnostics, tests). */
+  get size(): number {
+    return this.count;
+  }
+
+  private async run(): Promise<void> {
+    let prunedAt = 0;
+    while (this.running) {
+      try {
+        if (this.position === null || this.position.length !== this.log.shardCount) await this.start();
+        await this.tail();
+        if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
+          await this.prune();
+          prunedAt = Date.now();
+        }
+        this.outage.succeeded();
+      } catch (error) {
+        this.outage.failed(error);
+      }
+      await sleep(TAIL_EVERY_MS);
+    }
+  }
+
+  /** From where the group has acknowledged everything (the start of the log when it has not read yet). */
+  private async start(): Promise<void> {
+    const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
+    this.position = below.map((id) => (id === null ? null : idBefore(id)));
+    this.held = below.map(() => []);
+    this.count = 0;
+  }
+
+  private async tail(): Promise<void> {
+    for (;;) {
+      const { shards } = await this.log.readAfter(this.position!, PAGE);
+      for (const [shard, entries] of shards.entries()) {
+        if (entries.length === 0) continue;
+        this.held[shard]!.push(...entries);
+        this.position![shard] = entries.at(-1)!.id;
+        this.count += entries.length;
+      }
+      this.bound();
+      if (shards.every((entries) => entries.length < PAGE) || !this.running) return;
+    }
+  }
+
+  /** Drops, oldest first across shards, what is past MIRROR_MAX. */
+  private bound(): void {
+    while (this.count > MIRROR_MAX) {
+      const oldest = this.held.reduce((best, entries, shard) => (entries.length > 0 && (best === -1 || compareIds(entries[0]!.id, this.held[best]![0]!.id) < 0) ? shard : best), -1);
+      this.held[oldest]!.shift();
+      this.count -= 1;
+    }
+  }
+
+  private async prune(): Promise<void> {
+    const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
+    for (const [shard, id] of below.entries()) {
+      const entries = this.held[shard];
+      if (id === null || entries === undefined) continue;
+      const kept = entries.filter((entry) => compareIds(entry.id, id) >= 0);
+      this.count -= entries.length - kept.length;
+      this.held[shard] = kept;
+    }
+  }
+
+  /**
+   * After an outage: appends again whatever of the copy the log no longer has. The log keeps entries by
+   * age, so when the oldest copied entry of a shard is still there, the shard lost nothing.
+   */
+  async restoreLost(): Promise<void> {
+    if (this.count === 0) return;
+    const oldest = this.held.map((entries) => entries[0]?.id ?? null);
+    const { shards } = await this.log.readAfter(oldest.map((id) => (id === null ? null : idBefore(id))), 1);
+    const lost = oldest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
+    const entries = this.held.filter((_, shard) => lost[shard]).flat();
+    if (entries.length === 0) return;
+    const restored = await this.log.restore(entries);
+    this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, copies: entries.length, pod: this.config.podId });
+    // What was appended again (here or by another pod) comes back through the tail, under new ids.
+    for (const [shard, isLost] of lost.entries()) {
+      if (!isLost) continue;
+      this.count -= this.held[shard]!.length;
+      this.held[shard] = [];
+    }
+  }
+}
