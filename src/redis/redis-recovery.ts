@@ -11,6 +11,7 @@ import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
 import { RedisConnections } from './redis-connections.js';
+import { LostStreamers } from './lost-streamers.js';
 import { ShardLayoutSync } from './shard-layout-sync.js';
 
 /** How often the pod reads the deployment's shard layout (a pod that moves it is followed this fast). */
@@ -21,6 +22,8 @@ const LAYOUT_SYNC_MS = 1_000;
  */
 const REPLAY_MARGIN_MS = 3_000;
 const REPLAY_AGAIN_MS = 2_000;
+/** After a loss, a streamer nothing claimed for the TTL and this long is settled offline (lost-streamers.ts). */
+const LOST_SETTLE_MARGIN_MS = 1_000;
 /** Entries per shard per read, and reads at most: the replay is bounded whatever the outage's length. */
 const REPLAY_PAGE = 500;
 const REPLAY_MAX_PAGES = 20;
@@ -37,6 +40,7 @@ export const REDIS_CONNECTIONS = Symbol('RedisConnections');
 export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RedisRecovery.name);
   private readonly layout: ShardLayoutSync;
+  private readonly lost: LostStreamers;
   private layoutTimer: NodeJS.Timeout | null = null;
   private syncing = false;
   private readonly layoutOutage = new OutageLog(this.logger, 'shard layout not read; retrying every second', 'shard layout read again');
@@ -52,6 +56,14 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.layout = new ShardLayoutSync(redis.command, config.redisKeyPrefix, config.redisShards, redis.keys.layout);
+    this.lost = new LostStreamers(
+      redis.command,
+      `${config.redisKeyPrefix}epoch`,
+      log,
+      (id, since) => presence.settleLost(id, since),
+      config.presenceTtlMs + LOST_SETTLE_MARGIN_MS,
+      (after, limit) => presence.listOnline(after, limit),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -61,10 +73,12 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     this.layoutTimer = setInterval(() => void this.syncLayout(), LAYOUT_SYNC_MS);
     this.layoutTimer.unref();
     void this.syncLayout();
+    this.lost.start();
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     if (this.layoutTimer !== null) clearInterval(this.layoutTimer);
+    await this.lost.stop();
   }
 
   private async syncLayout(): Promise<void> {
@@ -99,6 +113,8 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
   private async recover(msg: string, downSince: number | null = null): Promise<void> {
     await this.steps.runBeforeReassert();
     const reasserted = await this.presence.reassertLocal();
+    // After the re-asserts: they are claims too. A loss is found once per pod (the epoch moves on).
+    if (downSince !== null) await this.lost.afterOutage().catch(() => false);
     // Counts are written under the shard's keys, which a restart emptied or a new layout has not seen.
     this.occupancy.markAll();
     this.broadcaster.resync();

@@ -142,7 +142,7 @@ interface LogWitness {
   readonly returned: PresenceEvent[];
 }
 
-const MUTATIONS = new Set(['connect', 'heartbeat', 'disconnect', 'end', 'expireDue']);
+const MUTATIONS = new Set(['connect', 'heartbeat', 'disconnect', 'end', 'expireDue', 'settleLost']);
 
 /** `store`, noting every event its changes return into `returned`. */
 function recordingEvents(store: PresenceStore, returned: PresenceEvent[]): PresenceStore {
@@ -379,6 +379,21 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         const back = await store.heartbeat('alice', 'c2');
         expect(reasonsOf(back.events)).toEqual(['alice:online:connected']);
         expect(back.events[0]).not.toHaveProperty('meta');
+      });
+
+      it('settleLost: a streamer the store has no record of goes offline (`timeout`, as of `since`) once; one it knows stands', async () => {
+        const store = await open();
+        const since = (await store.expireDue(0)).serverTime - 100;
+        const settled = await store.settleLost('lost', since);
+        expect(settled.events).toEqual([{ streamerId: 'lost', status: 'offline', since, version: expect.any(Number), reason: 'timeout' }]);
+        expect(settled.events[0]!.version).toBeGreaterThanOrEqual(settled.serverTime * 1000);
+        expect((await store.settleLost('lost', since)).events).toEqual([]);
+        const online = await store.connect('alice', 'c1');
+        expect((await store.settleLost('alice', since)).events).toEqual([]);
+        expect(await store.getMany(['alice'])).toEqual([stateOf(online.events[0]!)]);
+        // A close the store took for one it lost (online for the grace) is a record too.
+        await store.disconnect('bob', 'c1');
+        expect((await store.settleLost('bob', since)).events).toEqual([]);
       });
 
       it('end of an offline streamer returns no event', async () => {

@@ -8,6 +8,7 @@ import { EventRecorder } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { streamer, watch, type Watcher } from '../helpers/presence-clients.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
 // Slower than FAST_TIMING on purpose: a freeze of two heartbeat intervals must stay well inside the TTL
@@ -287,3 +288,45 @@ test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, he
   expect(offlineEventsOf(viewers, [s4, s5])).toEqual([]);
   for (const beat of beats) beat.stop();
 }, 45_000);
+
+// A streamer whose only connection died with a pod (SIGKILL: no close reached Redis), and Redis restarted
+// empty before its TTL ran out: the lease was gone, so nothing would ever log its offline, and viewers and
+// the webhook receiver held it online for good. Pods remember who was online (redis/lost-streamers.ts)
+// and, a TTL after finding Redis emptied, settle those nothing claimed.
+test('a pod SIGKILLed and Redis restarted empty in the same second: its streamer that never came back goes offline for viewers and webhooks', async () => {
+  await allReady();
+  const receiver = await startWebhookReceiver();
+  const env = { ...TIMING, REDIS_KEY_PREFIX: `redis-lost-pod-${process.pid}:`, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
+  const [kept, killed] = await Promise.all(['kept', 'killed'].map((name) => startApp({ env: { ...env, POD_NAME: name }, redisUrl: redis.url })));
+  for (const app of [kept!, killed!]) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
+  const [gone, staying] = ['lost-with-pod', 'stays-on-kept'];
+  const viewer = await syncedViewer('kept', kept!, [gone, staying]);
+  const onKilled = await streamer(killed!.url, gone);
+  const onKept = await streamer(kept!.url, staying);
+  const beats = [beatWithAcks(onKept)];
+  onKilled.io.reconnection(false);
+  await waitUntil(() => [gone, staying].every((id) => viewer.view.get(id)?.status === 'online'), 5_000);
+  await waitUntil(() => receiver.acknowledged().some((d) => d.body?.data.streamerId === gone && d.body.type === 'presence.online'), 10_000);
+  const before = viewer.view.get(gone)!.version;
+  // Pods read who is online from the log every half second (lost-streamers.ts).
+  await sleep(1_000);
+
+  await killed!.kill9();
+  await redis.kill9();
+  await sleep(300);
+  await redis.restart();
+  const restartedAt = Date.now();
+
+  // Offline within the TTL, a second, and the recovery; the streamer on the pod left is never offline.
+  await waitUntil(() => viewer.view.get(gone)?.status === 'offline', RECOVERY_WITHIN_MS + TTL_MS + 1_000 + 2_000).catch((error: unknown) => {
+    throw new Error(`${String(error)}; the pod left said: ${kept!.lines.filter((line) => /lost|settled|recovered/.test(line)).join(' | ')}`);
+  });
+  expect(viewer.view.get(gone)!.version).toBeGreaterThan(before);
+  expect(Date.now() - restartedAt).toBeGreaterThanOrEqual(TTL_MS - 1_000);
+  await waitUntil(() => receiver.acknowledged().some((d) => d.body?.data.streamerId === gone && d.body.type === 'presence.offline'), 10_000);
+  expect(offlineEventsOf([viewer], [staying])).toEqual([]);
+  expect(viewer.view.get(staying)?.status).toBe('online');
+  for (const beat of beats) beat.stop();
+  onKept.disconnect();
+  await kept!.stop();
+}, 60_000);

@@ -156,6 +156,11 @@ export class PresenceService {
   }
 
 
+  /** A streamer known online that the store lost and nothing claimed since: offline (redis/lost-streamers.ts). */
+  settleLost(streamerId: string, since: number): Promise<StoreResult> {
+    return this.store.settleLost(streamerId, since);
+  }
+
   /** Claims leases past their deadline; called by the sweeper. */
   expireDue(limit: number): Promise<StoreResult> {
     return this.store.expireDue(limit);

@@ -60,6 +60,11 @@ export interface PresenceStore {
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult>;
   end(streamerId: string): Promise<StoreResult>;
   expireDue(limit: number): Promise<StoreResult>;
+  /**
+   * A streamer last known online that the store has no record of (it lost its data): offline
+   * (`timeout`) as of `since`; nothing when the store has a record (`streamer-record.ts` `settleLost`).
+   */
+  settleLost(streamerId: string, since: number): Promise<StoreResult>;
   /** One state per id, in the order asked. */
   getMany(streamerIds: readonly string[]): Promise<PresenceState[]>;
   /** Online streamers ordered by id, strictly after `afterId`. */

@@ -160,6 +160,18 @@ export function expire(record: StreamerRecord, now: number): Transition {
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
 }
 
+/**
+ * A streamer last known online, whose record the store lost (a Redis restarted empty) and that no
+ * connection has claimed since, by heartbeat or re-assert, for a whole TTL: its connection died with a
+ * pod while the store was losing its data. Offline (`timeout`) as of `since`, so viewers and webhook
+ * receivers that hold it online hear that it is not. A record the store has (of any status) stands.
+ */
+export function settleLost(record: StreamerRecord, since: number, now: number): Transition {
+  if (!isForgotten(record)) return { previous: record, next: record, events: [] };
+  const offline = event(record.state, 'offline', 'timeout', since, now, undefined);
+  return chain(record, [], { state: stateOf(offline), connections: {} }, offline);
+}
+
 /** The store holds nothing of the streamer: never seen, forgotten, or lost with the store's data. */
 function isForgotten(record: StreamerRecord): boolean {
   return record.state.version === 0 && Object.keys(record.connections).length === 0;

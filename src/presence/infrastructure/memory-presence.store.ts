@@ -69,6 +69,10 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.apply(streamerId, (record, now) => rules.end(record, now));
   }
 
+  async settleLost(streamerId: string, since: number): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.settleLost(record, since, now));
+  }
+
   async expireDue(limit: number): Promise<StoreResult> {
     const now = this.clock();
     const events = [];

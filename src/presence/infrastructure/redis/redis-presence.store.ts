@@ -140,6 +140,10 @@ export class RedisPresenceStore implements PresenceStore {
     return events;
   }
 
+  async settleLost(streamerId: string, since: number): Promise<StoreResult> {
+    return this.change(SCRIPTS.offlineIfAbsent, streamerId, [since, 'timeout']);
+  }
+
   async getMany(streamerIds: readonly string[]): Promise<PresenceState[]> {
     // One script per shard (its keys share a Cluster slot), all sent at once.
     const byShard = new Map<number, string[]>();

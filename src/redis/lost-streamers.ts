@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import type { OnlinePage, StoreResult } from '../presence/domain/presence-store.port.js';
+import type { TransitionLog } from '../presence/domain/transition-log.port.js';
+import type { RedisClient } from './redis-client.js';
+
+/**
+ * How often the log is read: a streamer that came online less than this before Redis lost its data, on
+ * a pod that died in that same moment, is not known here (its viewers learn it on their next resync).
+ */
+const TAIL_EVERY_MS = 500;
+const PAGE = 1_000;
+/** Streamers settled at once after a loss (each a script call). */
+const SETTLE_CONCURRENCY = 64;
+/** Online streamers remembered at most; past it the newest are not (a loss then leaves them to their viewers' next resync). */
+export const REMEMBERED_MAX = 2_000_000;
+
+/**
+ * Who was online, kept by every pod from the transition log, for when Redis restarts empty. A streamer
+ * whose only connection died with a pod in the same seconds is then known to nobody: no lease is left
+ * to run out, and viewers and webhook receivers hold it online for good (their resync snapshot says
+ * version 0, older than what they hold). So when a pod finds Redis lost its data (the epoch key it
+ * wrote is gone), it waits a TTL plus a second, by which every live connection has heartbeated or been
+ * re-asserted, and then settles every streamer it knew online that the store still has no record of:
+ * offline (`timeout`), logged once across the pods (PresenceStore.settleLost).
+ */
+export class LostStreamers {
+  private readonly logger = new Logger(LostStreamers.name);
+  private readonly online = new Set<string>();
+  private position: (string | null)[] | null = null;
+  private epoch: string | null = null;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly redis: RedisClient,
+    private readonly epochKey: string,
+    private readonly log: TransitionLog,
+    /** PresenceService.settleLost. */
+    private readonly settleLost: (streamerId: string, since: number) => Promise<StoreResult>,
+    private readonly settleAfterMs: number,
+    /** PresenceService.listOnline. */
+    private readonly listOnline: (afterId: string | null, limit: number) => Promise<OnlinePage>,
+  ) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Streamers remembered online (diagnostics, tests). */
+  get size(): number {
+    return this.online.size;
+  }
+
+  /**
+   * After an outage: when the epoch key is gone (Redis lost its data), settles, a TTL and a second later,
+   * those it knew online then. Returns whether it found a loss.
+   */
+  async afterOutage(): Promise<boolean> {
+    const known = this.epoch;
+    const current = await this.claimEpoch();
+    if (known === null || current === known) return false;
+    const suspects = [...this.online];
+    this.logger.warn({ msg: 'redis lost its data; streamers known online then are settled unless claimed', suspects: suspects.length, afterMs: this.settleAfterMs });
+    setTimeout(() => void this.settle(suspects), this.settleAfterMs).unref();
+    return true;
+  }
+
+  /** The deployment's epoch, written by the first pod to find none; remembered. */
+  private async claimEpoch(): Promise<string> {
+    await this.redis.set(this.epochKey, randomUUID(), 'NX');
+    this.epoch = await this.redis.get(this.epochKey);
+    return this.epoch ?? '';
+  }
+
+  private async settle(ids: readonly string[]): Promise<void> {
+    let settled = 0;
+    let next = 0;
+    // As of now: by now every deadline its lost lease could have had has passed.
+    const since = Date.now();
+    const worker = async (): Promise<void> => {
+      while (next < ids.length && this.running) {
+        const id = ids[next++]!;
+        const result = await this.settleLost(id, since).catch(() => null);
+        settled += result?.events.length ?? 0;
+      }
+    };
+    await Promise.all(Array.from({ length: SETTLE_CONCURRENCY }, worker));
+    this.logger.warn({ msg: 'streamers lost with redis settled offline', settled, suspects: ids.length });
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (this.epoch === null) await this.claimEpoch();
+        if (this.position === null || this.position.length !== this.log.shardCount) await this.follow();
+        await this.tail();
+      } catch {
+        // Redis unreachable: RedisRecovery reports it; the tail goes on from where it was.
+      }
+      await sleep(TAIL_EVERY_MS);
+    }
+  }
+
+  /** From the log's tips on, with whoever is online now (a pod that starts late knows them too). */
+  private async follow(): Promise<void> {
+    this.position = (await this.log.tips()).slice();
+    let after: string | null = null;
+    do {
+      const page = await this.listOnline(after, PAGE);
+      for (const state of page.items) if (this.online.size < REMEMBERED_MAX) this.online.add(state.streamerId);
+      after = page.lastId;
+    } while (after !== null && this.running);
+  }
+
+  private async tail(): Promise<void> {
+    for (;;) {
+      const { shards } = await this.log.readAfter(this.position!, PAGE);
+      for (const [shard, entries] of shards.entries()) {
+        for (const { event } of entries) {
+          if (event.status === 'offline') this.online.delete(event.streamerId);
+          else if (this.online.size < REMEMBERED_MAX) this.online.add(event.streamerId);
+        }
+        if (entries.length > 0) this.position![shard] = entries.at(-1)!.id;
+      }
+      if (shards.every((entries) => entries.length < PAGE) || !this.running) return;
+    }
+  }
+}
