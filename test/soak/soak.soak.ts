@@ -10,11 +10,11 @@ import type { AppProcess } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startNginx } from '../helpers/nginx.js';
 import { PodSlots } from '../helpers/pod-slots.js';
-import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { judge } from './oracle.js';
+import { startSoakRedis } from './soak-redis.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
 import { type SoakTiming, StreamerDriver } from './streamer-driver.js';
 import { ViewerDriver } from './viewer-driver.js';
@@ -24,6 +24,7 @@ const MINUTES = Number(process.env.SOAK_MINUTES ?? '5');
 const STREAMERS = Number(process.env.SOAK_STREAMERS ?? '2000');
 const VIEWERS = Number(process.env.SOAK_VIEWERS ?? '10000');
 const SEED = Number(process.env.SOAK_SEED ?? '1');
+const TOPOLOGY = process.env.SOAK_TOPOLOGY === 'cluster' ? 'cluster' : 'single';
 const OUTPUT = fileURLToPath(new URL('../../test-output/soak/', import.meta.url));
 const TIMING: SoakTiming = { heartbeatMs: 2_000, ttlMs: 5_000, graceMs: 2_000 };
 const POD_ENV = {
@@ -42,9 +43,9 @@ const PODS = 3;
 
 const log = (line: string): void => void process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on a schedule`, async () => {
+test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLOGY} Redis, chaos on a schedule`, async () => {
   const random = mulberry32(SEED);
-  const redis = await startRedis();
+  const redis = await startSoakRedis(TOPOLOGY);
   const receiver = await startWebhookReceiver();
   const slots = await PodSlots.reserve(PODS);
   const env = { ...POD_ENV, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
@@ -62,7 +63,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on
   const nginx = await startNginx({ upstreamPorts: [...slots.ports], proxyReadTimeoutMs: 60_000, proxyNextUpstream: 'error timeout http_502 http_503', maxFails: 0, workerConnections: 4 * (STREAMERS + VIEWERS) + 1_024 });
   const startedAt = Date.now();
   const endAt = startedAt + MINUTES * 60_000;
-  log(`up: redis ${redis.port}, pods ${slots.ports.join(', ')}, nginx ${nginx.url}; until ${new Date(endAt).toISOString()}`);
+  log(`up: ${redis.describe}, pods ${slots.ports.join(', ')}, nginx ${nginx.url}; until ${new Date(endAt).toISOString()}`);
 
   // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
   const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
@@ -122,7 +123,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on
         await startPod(slot);
       },
     })),
-    ...every(1.5, 3).map((m) => ({ when: at(m), what: 'stall Redis 2 s', run: async () => void (await redis.cli('CLIENT', 'PAUSE', '2000', 'ALL')) })),
+    ...every(1.5, 3).map((m) => ({ when: at(m), what: 'stall Redis 2 s', run: () => redis.stall() })),
     ...every(Math.min(2.5, MINUTES / 2), 10).map((m) => ({
       when: at(m),
       what: 'webhook receiver down 60 s',
@@ -133,12 +134,8 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, chaos on
     })),
     ...every(Math.min(4, MINUTES * 0.6), 10).map((m) => ({
       when: at(m),
-      what: 'restart Redis empty',
-      run: async () => {
-        await redis.kill9();
-        await sleep(500);
-        await redis.restart();
-      },
+      what: TOPOLOGY === 'single' ? 'restart Redis empty' : 'fail a Redis primary over',
+      run: async () => void chaos.push(`  ${await redis.loseData(random)}`),
     })),
     ...every(Math.min(7, MINUTES * 0.8), 10).map((m) => ({
       when: at(m),
