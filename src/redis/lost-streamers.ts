@@ -17,7 +17,8 @@ const SETTLE_CONCURRENCY = 64;
 export const REMEMBERED_MAX = 2_000_000;
 
 /**
- * Who was online, kept by every pod from the transition log, for when Redis restarts empty. A streamer
+ * Who was online, kept from the transition log by a few pods (PodDirectory.keepsLog), for when Redis
+ * restarts empty. A streamer
  * whose only connection died with a pod in the same seconds is then known to nobody: no lease is left
  * to run out, and viewers and webhook receivers hold it online for good (their resync snapshot says
  * version 0, older than what they hold). So when a pod finds Redis lost its data (the epoch key it
@@ -42,6 +43,8 @@ export class LostStreamers {
     private readonly settleAfterMs: number,
     /** PresenceService.listOnline. */
     private readonly listOnline: (afterId: string | null, limit: number) => Promise<OnlinePage>,
+    /** PodDirectory.keepsLog: only a few pods keep this (LOG_KEEPERS); the others hold nothing. */
+    private readonly keeps: () => boolean,
   ) {}
 
   start(): void {
@@ -100,6 +103,12 @@ export class LostStreamers {
     while (this.running) {
       try {
         if (this.epoch === null) await this.claimEpoch();
+        if (!this.keeps()) {
+          this.online.clear();
+          this.position = null;
+          await sleep(TAIL_EVERY_MS);
+          continue;
+        }
         if (this.position === null || this.position.length !== this.log.shardCount) await this.follow();
         await this.tail();
       } catch {

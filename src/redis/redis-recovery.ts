@@ -5,6 +5,7 @@ import { Readiness } from '../health/readiness.js';
 import { OutageLog } from '../logging/outage-log.js';
 import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
 import { OccupancyService } from '../presence/application/occupancy.service.js';
+import { PodDirectory } from '../presence/application/pod-directory.js';
 import { PresenceService } from '../presence/application/presence.service.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.js';
@@ -52,6 +53,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     private readonly broadcaster: ViewerBroadcaster,
     private readonly occupancy: OccupancyService,
     private readonly steps: RecoverySteps,
+    pods: PodDirectory,
     @Inject(TRANSITION_LOG) private readonly log: TransitionLog,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
@@ -63,6 +65,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
       (id, since) => presence.settleLost(id, since),
       config.presenceTtlMs + LOST_SETTLE_MARGIN_MS,
       (after, limit) => presence.listOnline(after, limit),
+      pods.keepsLog,
     );
   }
 

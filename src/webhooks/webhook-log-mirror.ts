@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { OutageLog } from '../logging/outage-log.js';
+import { PodDirectory } from '../presence/application/pod-directory.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -23,7 +24,7 @@ export const MIRROR_MAX = 100_000;
  * A copy, in this pod's memory, of every entry of the transition log that the webhook group has not
  * acknowledged yet. Redis holds the only other copy: when it restarts empty, the log is gone, and so are
  * the webhooks no pod held (those waiting behind a receiver outage, those a pod held when it was
- * killed). Every pod keeps this copy (each reads the whole log, once), and when Redis is back, before
+ * killed). A few pods keep this copy (PodDirectory.keepsLog; each reads the whole log), and when Redis is back, before
  * the pod re-asserts anything, appends again what the log lost (`TransitionLog.restore`, once across
  * the pods). A repeat the receiver already had carries the same `webhook-id`.
  */
@@ -41,6 +42,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     @Inject(WEBHOOK_LOG) private readonly log: TransitionLog,
     private readonly recovery: RecoverySteps,
+    private readonly pods: PodDirectory,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -64,7 +66,16 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     let prunedAt = 0;
     while (this.running) {
       try {
-        if (this.position === null || this.position.length !== this.log.shardCount) await this.start();
+        if (!this.pods.keepsLog()) {
+          // Only a few pods keep the copy (LOG_KEEPERS); one that stops being one holds nothing.
+          this.held = [];
+          this.count = 0;
+          this.position = null;
+        } else if (this.position === null || this.position.length !== this.log.shardCount) await this.start();
+        if (this.position === null) {
+          await sleep(TAIL_EVERY_MS);
+          continue;
+        }
         await this.tail();
         if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
           await this.prune();

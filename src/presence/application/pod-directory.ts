@@ -14,6 +14,13 @@ export const POD_TTL_MS = 5_000;
 /** A gone pod whose cleaner did not finish within this long is handed to another. */
 export const POD_CLEANUP_MS = 30_000;
 
+/**
+ * Pods that keep copies of what only Redis holds (webhook-log-mirror.ts, lost-streamers.ts): the
+ * longest-running ones. Each copy reads the whole log, so a deployment of hundreds of pods keeps three,
+ * not hundreds; it survives any two of them dying with Redis's data.
+ */
+export const LOG_KEEPERS = 3;
+
 type Live = PodStatus & { readonly seenAt: number };
 
 /**
@@ -58,6 +65,15 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
   live(): Live[] {
     return [...this.livePods.values()];
   }
+
+  /**
+   * Whether this pod is one of the LOG_KEEPERS longest-running live pods (ties by name). Before its first
+   * beat, and while the registry is unreachable, it goes by the last list it had (none: it is one).
+   */
+  readonly keepsLog = (): boolean => {
+    const older = this.live().filter((p) => p.pod !== this.current && (p.startedAt < this.startedAt || (p.startedAt === this.startedAt && p.pod < this.current)));
+    return older.length < LOG_KEEPERS;
+  };
 
   /** Where the status finds this pod's open sockets of each kind (the gateways' namespaces). */
   countSockets(kind: 'streamers' | 'viewers', sockets: { readonly size: number }): void {
