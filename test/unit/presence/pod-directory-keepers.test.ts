@@ -10,7 +10,7 @@ class ScriptedRegistry implements PodRegistry {
   others: PodStatus[] = [];
 
   async beat(status: PodStatus): Promise<PodBeat> {
-    return { wasAbsent: false, live: [status, ...this.others], gone: [] };
+    return { wasAbsent: false, live: [status, ...this.others].map((pod) => ({ ...pod, seenAt: Date.now() })), gone: [] };
   }
 
   async forgotten(): Promise<void> {}
