@@ -29,7 +29,7 @@ const appDir = fileURLToPath(new URL('../dist-soak/', import.meta.url));
 rmSync(appDir, { recursive: true, force: true });
 cpSync(fileURLToPath(new URL('../dist/', import.meta.url)), appDir, { recursive: true });
 const jest = fileURLToPath(new URL('../node_modules/jest/bin/jest.js', import.meta.url));
-const run = spawnSync(process.execPath, ['--experimental-vm-modules', '--max-old-space-size=4096', jest, '--runInBand', '--testMatch', '<rootDir>/test/soak/**/*.soak.ts', '--testTimeout', String((Number(values.minutes) + 10) * 60_000)], {
+const run = spawnSync(process.execPath, ['--experimental-vm-modules', '--max-old-space-size=4096', jest, '--runInBand', '--testMatch', '<rootDir>/test/soak/**/*.soak.ts', '--testTimeout', String((Number(values.minutes) + 30) * 60_000)], {
   stdio: 'inherit',
   env: { ...process.env, SOAK_APP_ENTRY: `${appDir}main.js`, SOAK_MINUTES: values.minutes, SOAK_STREAMERS: values.streamers, SOAK_VIEWERS: values.viewers, SOAK_SEED: values.seed, SOAK_TOPOLOGY: values.topology },
 });

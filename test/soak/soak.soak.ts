@@ -272,4 +272,4 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     duplicateDistinct: [],
     crashes: [],
   });
-}, (MINUTES + 10) * 60_000);
+}, (MINUTES + 30) * 60_000);
