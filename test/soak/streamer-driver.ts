@@ -68,7 +68,7 @@ export class StreamerDriver {
     socket.on('connect', () => {
       const now = Date.now();
       if (lostAt !== null && now - lostAt > this.timing.graceMs - 250) {
-        this.spans[this.spans.length - 1] = { ...span, until: lostAt + this.timing.graceMs, ending: 'crash' };
+        this.spans[this.spans.length - 1] = { ...span, until: this.lostUntil(lostAt), ending: 'crash' };
         span = { streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' };
         this.spans.push(span);
       }
@@ -92,9 +92,11 @@ export class StreamerDriver {
     let ending: LiveSpan['ending'];
     let end: number;
     if (roll < 0.5 && socket.connected) {
+      // Offline is due from when `end` was sent: the pod may take it, and answer, a while later.
+      const sentAt = Date.now();
       const ack = await socket.timeout(5_000).emitWithAck('end', {}).catch(() => null);
       ending = 'end';
-      end = ack?.ok === true ? Date.now() : this.lastAckAt + this.timing.ttlMs;
+      end = ack?.ok === true ? sentAt : this.lastAckAt + this.timing.ttlMs;
       socket.close();
     } else if (roll < 0.8 && socket.connected) {
       ending = 'crash';
@@ -108,8 +110,16 @@ export class StreamerDriver {
       socket.close();
     }
     // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
-    if (lostAt !== null) end = Math.min(end, lostAt + this.timing.graceMs);
+    if (lostAt !== null) end = Math.min(end, this.lostUntil(lostAt));
     this.spans[this.spans.length - 1] = { ...span, until: end, ending };
+  }
+
+  /**
+   * A connection lost at `lostAt` keeps its streamer online until the grace runs out, or sooner by the
+   * TTL when its pod died (no close reached Redis: the lease runs out at the last heartbeat + TTL).
+   */
+  private lostUntil(lostAt: number): number {
+    return Math.min(lostAt + this.timing.graceMs, this.lastAckAt + this.timing.ttlMs);
   }
 
   private beat(socket: Socket, meta?: Record<string, string>): void {
