@@ -15,6 +15,7 @@ const PAGE = 1_000;
 const SETTLE_CONCURRENCY = 64;
 /** Online streamers remembered at most; past it the newest are not (a loss then leaves them to their viewers' next resync). */
 export const REMEMBERED_MAX = 2_000_000;
+const REMEMBERED_OFFLINE = 100_000;
 
 /**
  * Who was online, kept from the transition log by a few pods (PodDirectory.keepsLog), for when Redis
@@ -28,7 +29,14 @@ export const REMEMBERED_MAX = 2_000_000;
  */
 export class LostStreamers {
   private readonly logger = new Logger(LostStreamers.name);
-  private readonly online = new Set<string>();
+  /** Streamer → version of its last online entry. */
+  private readonly online = new Map<string, number>();
+  /**
+   * Streamer → version of its last offline entry, for the latest REMEMBERED_OFFLINE: entries appended
+   * again after a loss (webhook-log-mirror.ts, the webhook dispatcher) come after newer ones, in no
+   * order, and must not make an ended streamer look online again.
+   */
+  private readonly offline = new Map<string, number>();
   private position: (string | null)[] | null = null;
   private epoch: string | null = null;
   private running = false;
@@ -70,7 +78,7 @@ export class LostStreamers {
     const known = this.epoch;
     const current = await this.claimEpoch();
     if (known === null || current === known) return false;
-    const suspects = [...this.online];
+    const suspects = [...this.online.keys()];
     this.logger.warn({ msg: 'redis lost its data; streamers known online then are settled unless claimed', suspects: suspects.length, afterMs: this.settleAfterMs });
     setTimeout(() => void this.settle(suspects), this.settleAfterMs).unref();
     return true;
@@ -91,6 +99,8 @@ export class LostStreamers {
     const worker = async (): Promise<void> => {
       while (next < ids.length && this.running) {
         const id = ids[next++]!;
+        // Read meanwhile: the streamer's offline, or entries appended again after the loss (webhook-log-mirror.ts) that end it.
+        if (!this.online.has(id)) continue;
         const result = await this.settleLost(id, since).catch(() => null);
         settled += result?.events.length ?? 0;
       }
@@ -105,6 +115,7 @@ export class LostStreamers {
         if (this.epoch === null) await this.claimEpoch();
         if (!this.keeps()) {
           this.online.clear();
+          this.offline.clear();
           this.position = null;
           await sleep(TAIL_EVERY_MS);
           continue;
@@ -124,19 +135,30 @@ export class LostStreamers {
     let after: string | null = null;
     do {
       const page = await this.listOnline(after, PAGE);
-      for (const state of page.items) if (this.online.size < REMEMBERED_MAX) this.online.add(state.streamerId);
+      for (const state of page.items) if (this.online.size < REMEMBERED_MAX && !this.online.has(state.streamerId)) this.online.set(state.streamerId, state.version);
       after = page.lastId;
     } while (after !== null && this.running);
+  }
+
+  /** One log entry; one older than what is known of the streamer (appended again) changes nothing. */
+  private note(streamerId: string, online: boolean, version: number): void {
+    if (version <= Math.max(this.online.get(streamerId) ?? 0, this.offline.get(streamerId) ?? 0)) return;
+    if (online) {
+      this.offline.delete(streamerId);
+      if (this.online.size < REMEMBERED_MAX || this.online.has(streamerId)) this.online.set(streamerId, version);
+      return;
+    }
+    this.online.delete(streamerId);
+    this.offline.delete(streamerId);
+    this.offline.set(streamerId, version);
+    if (this.offline.size > REMEMBERED_OFFLINE) this.offline.delete(this.offline.keys().next().value!);
   }
 
   private async tail(): Promise<void> {
     for (;;) {
       const { shards } = await this.log.readAfter(this.position!, PAGE);
       for (const [shard, entries] of shards.entries()) {
-        for (const { event } of entries) {
-          if (event.status === 'offline') this.online.delete(event.streamerId);
-          else if (this.online.size < REMEMBERED_MAX) this.online.add(event.streamerId);
-        }
+        for (const { event } of entries) this.note(event.streamerId, event.status === 'online', event.version);
         if (entries.length > 0) this.position![shard] = entries.at(-1)!.id;
       }
       if (shards.every((entries) => entries.length < PAGE) || !this.running) return;

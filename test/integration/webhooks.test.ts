@@ -198,7 +198,7 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
   await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
-    throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged; pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
+    throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged (${receiver.acknowledged().map((d) => `${d.id}=${d.body?.data.reason}`).filter((x, i, a) => a.indexOf(x) === i).sort().join(" ")}); pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
   });
 }, 90_000);
 
