@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import type { OnlinePage, StoreResult } from '../presence/domain/presence-store.port.js';
+import { readLogPages } from '../presence/application/log-pages.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import type { RedisClient } from './redis-client.js';
 
@@ -14,13 +15,12 @@ const PAGE = 1_000;
 /** Streamers settled at once after a loss (each a script call). */
 const SETTLE_CONCURRENCY = 64;
 /** Online streamers remembered at most; past it the newest are not (a loss then leaves them to their viewers' next resync). */
-export const REMEMBERED_MAX = 2_000_000;
+const REMEMBERED_MAX = 2_000_000;
 const REMEMBERED_OFFLINE = 100_000;
 
 /**
  * Who was online, kept from the transition log by a few pods (PodDirectory.keepsLog), for when Redis
- * restarts empty. A streamer
- * whose only connection died with a pod in the same seconds is then known to nobody: no lease is left
+ * restarts empty. A streamer whose only connection died with a pod in the same seconds is then known to nobody: no lease is left
  * to run out, and viewers and webhook receivers hold it online for good (their resync snapshot says
  * version 0, older than what they hold). So when a pod finds Redis lost its data (the epoch key it
  * wrote is gone), it waits a TTL plus a second, by which every live connection has heartbeated or been
@@ -63,11 +63,6 @@ export class LostStreamers {
   async stop(): Promise<void> {
     this.running = false;
     await this.loop;
-  }
-
-  /** Streamers remembered online (diagnostics, tests). */
-  get size(): number {
-    return this.online.size;
   }
 
   /**
@@ -155,13 +150,8 @@ export class LostStreamers {
   }
 
   private async tail(): Promise<void> {
-    for (;;) {
-      const { shards } = await this.log.readAfter(this.position!, PAGE);
-      for (const [shard, entries] of shards.entries()) {
-        for (const { event } of entries) this.note(event.streamerId, event.status === 'online', event.version);
-        if (entries.length > 0) this.position![shard] = entries.at(-1)!.id;
-      }
-      if (shards.every((entries) => entries.length < PAGE) || !this.running) return;
-    }
+    await readLogPages(this.log, this.position!, PAGE, (shards) => {
+      for (const { event } of shards.flat()) this.note(event.streamerId, event.status === 'online', event.version);
+    }, { goOn: () => this.running });
   }
 }

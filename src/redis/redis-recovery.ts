@@ -4,11 +4,12 @@ import type { AppConfig } from '../config/app-config.js';
 import { Readiness } from '../health/readiness.js';
 import { OutageLog } from '../logging/outage-log.js';
 import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
+import { readLogPages } from '../presence/application/log-pages.js';
 import { OccupancyService } from '../presence/application/occupancy.service.js';
 import { PodDirectory } from '../presence/application/pod-directory.js';
 import { PresenceService } from '../presence/application/presence.service.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
-import { byLogOrder, type LogPosition } from '../presence/domain/transition-log.js';
+import { byLogOrder } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
 import { RedisConnections } from './redis-connections.js';
@@ -128,16 +129,14 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
 
   /** Emits to this pod's viewers every logged event since `from` (ms, the log's clock); how many. */
   private async replay(from: number): Promise<number> {
-    let position: LogPosition = Array.from({ length: this.log.shardCount }, () => `${Math.max(0, from)}-0`);
+    const position = Array.from({ length: this.log.shardCount }, () => `${Math.max(0, from)}-0`);
     let replayed = 0;
     try {
-      for (let page = 0; page < REPLAY_MAX_PAGES; page += 1) {
-        const { shards } = await this.log.readAfter(position, REPLAY_PAGE);
-        for (const entry of shards.flat().sort(byLogOrder)) this.broadcaster.publishLocal(entry.event);
-        replayed += shards.reduce((sum, entries) => sum + entries.length, 0);
-        if (shards.every((entries) => entries.length < REPLAY_PAGE)) break;
-        position = position.map((id, shard) => shards[shard]?.at(-1)?.id ?? id);
-      }
+      await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
+        const entries = shards.flat().sort(byLogOrder);
+        for (const entry of entries) this.broadcaster.publishLocal(entry.event);
+        replayed += entries.length;
+      }, { maxPages: REPLAY_MAX_PAGES });
     } catch (error) {
       this.logger.warn({ msg: 'replay after outage failed; viewers have their resync', error: error instanceof Error ? error.message : String(error) });
     }

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/app-config.js';
 import { OutageLog } from '../logging/outage-log.js';
 import { PodDirectory } from '../presence/application/pod-directory.js';
+import { readLogPages } from '../presence/application/log-pages.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -57,11 +58,6 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     await this.loop;
   }
 
-  /** Entries held now (diagnostics, tests). */
-  get size(): number {
-    return this.count;
-  }
-
   private async run(): Promise<void> {
     let prunedAt = 0;
     while (this.running) {
@@ -98,17 +94,13 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async tail(): Promise<void> {
-    for (;;) {
-      const { shards } = await this.log.readAfter(this.position!, PAGE);
+    await readLogPages(this.log, this.position!, PAGE, (shards) => {
       for (const [shard, entries] of shards.entries()) {
-        if (entries.length === 0) continue;
         this.held[shard]!.push(...entries);
-        this.position![shard] = entries.at(-1)!.id;
         this.count += entries.length;
       }
       this.bound();
-      if (shards.every((entries) => entries.length < PAGE) || !this.running) return;
-    }
+    }, { goOn: () => this.running });
   }
 
   /** Drops, oldest first across shards, what is past MIRROR_MAX. */

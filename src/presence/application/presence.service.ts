@@ -155,7 +155,6 @@ export class PresenceService {
     );
   }
 
-
   /** A streamer known online that the store lost and nothing claimed since: offline (redis/lost-streamers.ts). */
   settleLost(streamerId: string, since: number): Promise<StoreResult> {
     return this.store.settleLost(streamerId, since);
