@@ -81,6 +81,11 @@ export class WebhookChains {
     return [...this.chains.values()].flatMap((chain) => chain.entries.filter((entry) => entry.shard === shard));
   }
 
+  /** Every entry held here, not yet acknowledged by the receiver. */
+  entries(): LogEntry[] {
+    return [...this.chains.values()].flatMap((chain) => chain.entries);
+  }
+
   /** Another pod owns `shard` now and sends its entries: forget them here. */
   dropShard(shard: number): void {
     for (const chain of [...this.chains.values()]) {

@@ -86,6 +86,14 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
+  /**
+   * The entries this pod holds for delivery. Read within milliseconds of being appended (a blocking
+   * read), they are the freshest copy a pod has when Redis restarts empty (webhook-log-mirror.ts).
+   */
+  heldEntries(): LogEntry[] {
+    return this.chains.entries();
+  }
+
   /** For the console; best effort, never in the way of a delivery. */
   private recordOutcome(entry: LogEntry, status: WebhookDelivery['status'], attempts: number): void {
     const { streamerId, version, reason } = entry.event;

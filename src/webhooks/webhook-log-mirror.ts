@@ -8,7 +8,7 @@ import { readLogPages } from '../presence/application/log-pages.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
-import { WEBHOOK_LOG, WEBHOOKS_GROUP } from './webhook-dispatcher.js';
+import { WEBHOOK_LOG, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How often the copy reads what was appended, and drops what the webhook group acknowledged. */
 const TAIL_EVERY_MS = 500;
@@ -44,6 +44,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     @Inject(WEBHOOK_LOG) private readonly log: TransitionLog,
     private readonly recovery: RecoverySteps,
     private readonly pods: PodDirectory,
+    private readonly dispatcher: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -124,23 +125,34 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * After an outage: appends again whatever of the copy the log no longer has. The log keeps entries by
-   * age, so when the oldest copied entry of a shard is still there, the shard lost nothing.
+   * After an outage: appends again whatever the log no longer has of the copy and of what this pod's
+   * dispatcher holds. The copy is read every TAIL_EVERY_MS, so it lacks the entries appended just
+   * before the loss; the dispatcher read those within milliseconds, and without them a streamer that
+   * ended in that moment would be settled offline a second time (lost-streamers.ts). The log keeps
+   * entries by age, so when the oldest of a shard is still there, the shard lost nothing.
    */
   async restoreLost(): Promise<void> {
-    if (this.count === 0) return;
-    const oldest = this.held.map((entries) => entries[0]?.id ?? null);
+    const copies = this.held.map((entries) => [...entries]);
+    for (const entry of this.dispatcher.heldEntries()) (copies[entry.shard] ??= []).push(entry);
+    const perShard = Array.from({ length: copies.length }, (_, shard) => uniqueInIdOrder(copies[shard] ?? []));
+    if (perShard.every((entries) => entries.length === 0)) return;
+    const oldest = perShard.map((entries) => entries[0]?.id ?? null);
     const { shards } = await this.log.readAfter(oldest.map((id) => (id === null ? null : idBefore(id))), 1);
     const lost = oldest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
-    const entries = this.held.filter((_, shard) => lost[shard]).flat();
+    const entries = perShard.filter((_, shard) => lost[shard]).flat();
     if (entries.length === 0) return;
     const restored = await this.log.restore(entries);
     this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, copies: entries.length, pod: this.config.podId });
     // What was appended again (here or by another pod) comes back through the tail, under new ids.
     for (const [shard, isLost] of lost.entries()) {
-      if (!isLost) continue;
-      this.count -= this.held[shard]!.length;
+      if (!isLost || this.held[shard] === undefined) continue;
+      this.count -= this.held[shard].length;
       this.held[shard] = [];
     }
   }
+}
+
+function uniqueInIdOrder(entries: readonly LogEntry[]): LogEntry[] {
+  const byId = new Map(entries.map((entry) => [entry.id, entry]));
+  return [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
 }
