@@ -65,19 +65,9 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const endAt = startedAt + MINUTES * 60_000;
   log(`up: ${redis.describe}, pods ${slots.ports.join(', ')}, nginx ${nginx.url}; until ${new Date(endAt).toISOString()}`);
 
-  // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
-  const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
-  const streamers = ids.map((id) => new StreamerDriver(id, nginx.url, TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5)))));
-  const running = streamers.map((driver) => driver.run(endAt));
-  const viewers: ViewerDriver[] = [];
-  for (let i = 0; i < VIEWERS; i += 1) {
-    const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
-    viewers.push(new ViewerDriver(`viewer-${i}`, nginx.url, follows, random() < 0.2));
-    // 250 a second: the 10,000 of a full run connect over 40 s, not in one storm on two cores.
-    if (i % 50 === 49) await sleep(200);
-  }
-
-  // The log, followed by cursor all along (Redis restarted empty starts it again): what must be delivered.
+  // The log, followed by cursor all along (Redis restarted empty starts it again), from before the
+  // fleet: what must be delivered, and about when it was decided (a late first read makes the judging
+  // lean on snapshots).
   const logged = new Map<string, { streamerId: string; version: number; at: number }>();
   let following = true;
   const follow = (async () => {
@@ -99,6 +89,18 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
       }
     }
   })();
+
+  // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
+  const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
+  const streamers = ids.map((id) => new StreamerDriver(id, nginx.url, TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5)))));
+  const running = streamers.map((driver) => driver.run(endAt));
+  const viewers: ViewerDriver[] = [];
+  for (let i = 0; i < VIEWERS; i += 1) {
+    const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
+    viewers.push(new ViewerDriver(`viewer-${i}`, nginx.url, follows, random() < 0.2));
+    // 250 a second: the 10,000 of a full run connect over 40 s, not in one storm on two cores.
+    if (i % 50 === 49) await sleep(200);
+  }
 
   // Chaos, on a schedule scaled to the run: a pod SIGKILLed every 2 min (and restarted), Redis stalled
   // 2 s every 3 min, the receiver down for a minute every 10, Redis restarted empty and a rolling

@@ -40,3 +40,14 @@ test('a logged transition a connected viewer never got is lost; one that came wh
   expect(judge(spans, [viewer([online])], logged, timing, END).lostToViewers).toEqual(['v: s v2']);
   expect(judge(spans, [viewer([online], [{ from: T + 59_500, until: T + 61_000 }])], logged, timing, END).lostToViewers).toEqual([]);
 });
+
+// The 5-minute run's "303 lost" (RELIABILITY.md, finding 8): the feed was read seconds after the
+// decision, and a viewer that subscribed in between had the transition in its snapshot.
+test('a transition in the snapshot of a viewer that subscribed after it was decided is not lost; a later snapshot does not excuse a lost event', () => {
+  const readLate = [{ streamerId: 's', version: 1, at: T + 14_000 }];
+  const subscribedAt = T + 12_000;
+  const snapshot: Sighting = { streamerId: 's', status: 'online', version: 1, since: T + 10_000, at: subscribedAt };
+  expect(judge(spans, [viewer([snapshot], [{ from: T, until: subscribedAt }])], readLate, timing, END).lostToViewers).toEqual([]);
+  const muchLater: Sighting = { ...snapshot, version: 2, status: 'offline', at: T + 61_000 + 5_000 };
+  expect(judge(spans, [viewer([online, muchLater])], logged, timing, END).lostToViewers).toEqual(['v: s v2']);
+});
