@@ -114,10 +114,20 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async prune(): Promise<void> {
-    const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
+    // Past the retention the dispatcher dead-letters an entry: no copy is needed.
+    const expired = Date.now() - this.config.eventLogRetentionMs;
+    for (const [shard, entries] of this.held.entries()) {
+      const kept = entries.filter((entry) => entry.at >= expired);
+      this.count -= entries.length - kept.length;
+      this.held[shard] = kept;
+    }
+    // Redis may have lost its data since the last read, and the recovery not have appended the copy
+    // again yet: the group's positions are then those of a new log, past every copied entry, and
+    // pruning by them would drop the copy. A shard whose oldest copy the log lacks is left as it is.
+    const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards(this.held)]);
     for (const [shard, id] of below.entries()) {
       const entries = this.held[shard];
-      if (id === null || entries === undefined) continue;
+      if (id === null || entries === undefined || lost[shard]) continue;
       const kept = entries.filter((entry) => compareIds(entry.id, id) >= 0);
       this.count -= entries.length - kept.length;
       this.held[shard] = kept;
@@ -125,24 +135,31 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
+   * Per shard, whether the log no longer has the oldest of `copies` (each shard's in id order). The log
+   * keeps entries by age, so when the oldest is still there, so is the rest.
+   */
+  private async lostShards(copies: ReadonlyArray<readonly LogEntry[] | undefined>): Promise<boolean[]> {
+    const oldest = Array.from({ length: copies.length }, (_, shard) => copies[shard]?.[0]?.id ?? null);
+    if (oldest.every((id) => id === null)) return oldest.map(() => false);
+    const { shards } = await this.log.readAfter(oldest.map((id) => (id === null ? null : idBefore(id))), 1);
+    return oldest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
+  }
+
+  /**
    * After an outage: appends again whatever the log no longer has of the copy and of what this pod's
    * dispatcher holds. The copy is read every TAIL_EVERY_MS, so it lacks the entries appended just
    * before the loss; the dispatcher read those within milliseconds, and without them a streamer that
-   * ended in that moment would be settled offline a second time (lost-streamers.ts). The log keeps
-   * entries by age, so when the oldest of a shard is still there, the shard lost nothing.
+   * ended in that moment would be settled offline a second time (lost-streamers.ts).
    */
   async restoreLost(): Promise<void> {
     const copies = this.held.map((entries) => [...entries]);
     for (const entry of this.dispatcher.heldEntries()) (copies[entry.shard] ??= []).push(entry);
     const perShard = Array.from({ length: copies.length }, (_, shard) => uniqueInIdOrder(copies[shard] ?? []));
-    if (perShard.every((entries) => entries.length === 0)) return;
-    const oldest = perShard.map((entries) => entries[0]?.id ?? null);
-    const { shards } = await this.log.readAfter(oldest.map((id) => (id === null ? null : idBefore(id))), 1);
-    const lost = oldest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
+    const lost = await this.lostShards(perShard);
     const entries = perShard.filter((_, shard) => lost[shard]).flat();
     if (entries.length === 0) return;
     const restored = await this.log.restore(entries);
-    this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, copies: entries.length, pod: this.config.podId });
+    if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, copies: entries.length, pod: this.config.podId });
     // What was appended again (here or by another pod) comes back through the tail, under new ids.
     for (const [shard, isLost] of lost.entries()) {
       if (!isLost || this.held[shard] === undefined) continue;

@@ -51,10 +51,13 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const env = { ...POD_ENV, WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret };
   const expectedExits = new Set<AppProcess>();
   const crashes: string[] = [];
+  /** Every pod process started, for its warnings in pods.log. */
+  const podRuns: Array<{ label: string; app: AppProcess }> = [];
   const startPod = async (slot: number): Promise<void> => {
     // A copy of the build made at the start (scripts/soak.mjs): a rebuild during a long run must not
     // change the code of the pods it restarts.
     const app = await slots.start(slot, { redisUrl: redis.url, env, ...(process.env.SOAK_APP_ENTRY ? { entry: process.env.SOAK_APP_ENTRY } : {}) });
+    podRuns.push({ label: `pod-${slot} run ${podRuns.filter((run) => run.label.startsWith(`pod-${slot} `)).length + 1}`, app });
     void app.waitForExit().then((code) => {
       if (!expectedExits.has(app)) crashes.push(`pod-${slot} exited by itself (code ${code})`);
     });
@@ -263,6 +266,8 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   mkdirSync(OUTPUT, { recursive: true });
   writeFileSync(`${OUTPUT}soak.svg`, chartSvg(samples));
   writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples }, null, 1));
+  // What the pods warned of, to explain a failure after the fact (the info lines are one per transition).
+  writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).map((line) => `${label}: ${line}`)).join('\n'));
   writeFileSync(`${OUTPUT}soak.md`, `${figures}\n\nChaos:\n${chaos.map((c) => `- ${c}`).join('\n')}\n`);
   log(`done\n${figures}\nchaos:\n${chaos.join('\n')}\nchart: ${OUTPUT}soak.svg`);
 

@@ -20,7 +20,9 @@ export class ViewerDriver {
     readonly streamerIds: string[],
     anonymous: boolean,
   ) {
-    this.awaySince = Date.now();
+    // Away from the beginning of time until its first subscription: it is judged from then on only (a
+    // viewer made late in a busy ramp was judged on transitions from before it existed).
+    this.awaySince = 0;
     this.socket = io(`${url}/viewer`, {
       transports: ['websocket'],
       forceNew: true,

@@ -1,0 +1,71 @@
+// The webhook log copy (webhook-log-mirror.ts) on a real redis-server, with the real Redis transition
+// log; its in-process neighbours (the pod directory, the dispatcher, the config) are plain objects.
+// Found by the soak (RELIABILITY.md, finding 10): Redis restarted empty while the receiver was down,
+// and transitions went on being appended before the pod's recovery ran. The copy was pruned by the
+// group's positions in the new log (past every copied entry), so nothing was there to append again.
+import { Redis } from 'ioredis';
+import type { AppConfig } from '../../src/config/app-config.js';
+import type { PodDirectory } from '../../src/presence/application/pod-directory.js';
+import { RecoverySteps } from '../../src/presence/application/recovery-steps.js';
+import type { LogEntry } from '../../src/presence/domain/transition-log.js';
+import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
+import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
+import type { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
+import { WEBHOOKS_GROUP } from '../../src/webhooks/webhook-dispatcher.js';
+import { WebhookLogMirror } from '../../src/webhooks/webhook-log-mirror.js';
+import { useCleanup } from '../helpers/cleanup.js';
+import { startRedis } from '../helpers/redis-server.js';
+import { sleep, waitUntil } from '../helpers/timing.js';
+
+useCleanup();
+
+const SHARDS = 4;
+const RETENTION_MS = 3_600_000;
+
+/** An entry as the presence scripts append it (restore writes the same fields). */
+function entry(shard: number, streamerId: string, version: number, at: number): LogEntry {
+  return { shard, id: `${at}-0`, event: { streamerId, status: 'online', since: at, version, reason: 'connected' }, at, pod: 'gone-pod' };
+}
+
+test('Redis restarted empty, transitions appended before the recovery ran: the copy is kept, and appended again', async () => {
+  const server = await startRedis();
+  const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
+  await redis.connect();
+  const keys = new RedisKeys(`mirror-${process.pid}:`, SHARDS);
+  const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
+  const readAll = async (): Promise<string[]> => (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId}:${e.event.version}`);
+
+  // Twelve transitions, taken by a dispatcher that then died: pending in the group, held by no pod.
+  const now = Date.now();
+  const before = Array.from({ length: 12 }, (_, i) => entry(i % SHARDS, `held-${i}`, now - 5_000 + i, now - 5_000 + i));
+  await log.restore(before);
+  expect(await log.takeNew(WEBHOOKS_GROUP, 'dead-dispatcher', [0, 1, 2, 3], 100, 10)).toHaveLength(12);
+
+  const mirror = new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => true } as unknown as PodDirectory,
+    { heldEntries: () => [] } as unknown as WebhookDispatcher,
+    { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+  );
+  mirror.onApplicationBootstrap();
+  try {
+    // Read every 500 ms.
+    await sleep(1_500);
+    await server.kill9();
+    await server.restart();
+    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+    // New transitions on every shard, taken (pending) by a live dispatcher, before this pod recovers.
+    const after = Array.from({ length: SHARDS }, (_, shard) => entry(shard, `fresh-${shard}`, Date.now() + shard, Date.now() + shard));
+    await log.restore(after);
+    expect(await log.takeNew(WEBHOOKS_GROUP, 'live-dispatcher', [0, 1, 2, 3], 100, 10)).toHaveLength(SHARDS);
+    // The copy is pruned every second.
+    await sleep(2_500);
+    await mirror.restoreLost();
+    const logged = await readAll();
+    expect(before.map((e) => `${e.event.streamerId}:${e.event.version}`).filter((id) => !logged.includes(id))).toEqual([]);
+  } finally {
+    await mirror.onApplicationShutdown();
+    redis.disconnect();
+  }
+}, 30_000);
