@@ -25,18 +25,23 @@ export const MIRROR_MAX = 100_000;
  * A copy, in this pod's memory, of every entry of the transition log that the webhook group has not
  * acknowledged yet. Redis holds the only other copy: when it restarts empty, the log is gone, and so are
  * the webhooks no pod held (those waiting behind a receiver outage, those a pod held when it was
- * killed). A few pods keep this copy (PodDirectory.keepsLog; each reads the whole log), and when Redis is back, before
- * the pod re-asserts anything, appends again what the log lost (`TransitionLog.restore`, once across
- * the pods). A repeat the receiver already had carries the same `webhook-id`.
+ * killed). A few pods keep this copy (PodDirectory.keepsLog; each reads the whole log). When Redis is
+ * back, before the pod re-asserts anything, every pod appends again what the log lost of its copy and
+ * of what its dispatcher holds (`TransitionLog.restore`, once across the pods). A repeat the receiver
+ * already had carries the same `webhook-id`.
  */
 @Injectable()
 export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WebhookLogMirror.name);
   private readonly outage = new OutageLog(this.logger, 'webhook log copy not read; retrying', 'webhook log copy read again');
   /** Per shard, in id order. */
-  private held: LogEntry[][] = [];
+  private copies: LogEntry[][] = [];
   private position: (string | null)[] | null = null;
   private count = 0;
+  /** Set by a restore: the copy is read again from the log, restored entries (under new ids) included. */
+  private mustReread = false;
+  /** A restore failed part-way: tried again from the loop until it succeeds (it is idempotent). */
+  private mustRestore = false;
   private running = false;
   private loop: Promise<void> | null = null;
 
@@ -47,6 +52,11 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     private readonly dispatcher: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Entries copied (for tests and the curious). */
+  get copied(): number {
+    return this.count;
+  }
 
   onApplicationBootstrap(): void {
     this.recovery.addBeforeReassert(() => this.restoreLost());
@@ -63,19 +73,21 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     let prunedAt = 0;
     while (this.running) {
       try {
+        if (this.mustRestore) await this.restoreLost();
         if (!this.pods.keepsLog()) {
           // Only a few pods keep the copy (LOG_KEEPERS); one that stops being one holds nothing.
-          this.held = [];
+          this.copies = [];
           this.count = 0;
           this.position = null;
-        } else if (this.position === null || this.position.length !== this.log.shardCount) await this.start();
+        } else if (this.mustReread || this.position === null || this.position.length !== this.log.shardCount) await this.start();
         if (this.position === null) {
           await sleep(TAIL_EVERY_MS);
           continue;
         }
         await this.tail();
         if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
-          await this.prune();
+          this.dropExpired();
+          await this.dropAcknowledged();
           prunedAt = Date.now();
         }
         this.outage.succeeded();
@@ -88,16 +100,17 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
 
   /** From where the group has acknowledged everything (the start of the log when it has not read yet). */
   private async start(): Promise<void> {
+    this.mustReread = false;
     const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
     this.position = below.map((id) => (id === null ? null : idBefore(id)));
-    this.held = below.map(() => []);
+    this.copies = below.map(() => []);
     this.count = 0;
   }
 
   private async tail(): Promise<void> {
     await readLogPages(this.log, this.position!, PAGE, (shards) => {
       for (const [shard, entries] of shards.entries()) {
-        this.held[shard]!.push(...entries);
+        this.copies[shard]!.push(...entries);
         this.count += entries.length;
       }
       this.bound();
@@ -107,69 +120,72 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   /** Drops, oldest first across shards, what is past MIRROR_MAX. */
   private bound(): void {
     while (this.count > MIRROR_MAX) {
-      const oldest = this.held.reduce((best, entries, shard) => (entries.length > 0 && (best === -1 || compareIds(entries[0]!.id, this.held[best]![0]!.id) < 0) ? shard : best), -1);
-      this.held[oldest]!.shift();
+      const oldest = this.copies.reduce((best, entries, shard) => (entries.length > 0 && (best === -1 || compareIds(entries[0]!.id, this.copies[best]![0]!.id) < 0) ? shard : best), -1);
+      this.copies[oldest]!.shift();
       this.count -= 1;
     }
   }
 
-  private async prune(): Promise<void> {
-    // Past the retention the dispatcher dead-letters an entry: no copy is needed.
+  /** Past the retention the dispatcher dead-letters an entry: no copy is needed. */
+  private dropExpired(): void {
     const expired = Date.now() - this.config.eventLogRetentionMs;
-    for (const [shard, entries] of this.held.entries()) {
-      const kept = entries.filter((entry) => entry.at >= expired);
-      this.count -= entries.length - kept.length;
-      this.held[shard] = kept;
-    }
-    // Redis may have lost its data since the last read, and the recovery not have appended the copy
-    // again yet: the group's positions are then those of a new log, past every copied entry, and
-    // pruning by them would drop the copy. A shard whose oldest copy the log lacks is left as it is.
-    const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards(this.held)]);
-    for (const [shard, id] of below.entries()) {
-      const entries = this.held[shard];
-      if (id === null || entries === undefined || lost[shard]) continue;
-      const kept = entries.filter((entry) => compareIds(entry.id, id) >= 0);
-      this.count -= entries.length - kept.length;
-      this.held[shard] = kept;
-    }
+    for (const [shard, entries] of this.copies.entries()) this.keep(shard, entries.filter((entry) => entry.at >= expired));
   }
 
   /**
-   * Per shard, whether the log no longer has the oldest of `copies` (each shard's in id order). The log
-   * keeps entries by age, so when the oldest is still there, so is the rest.
+   * Drops what the group acknowledged. Not in a shard whose oldest copy the log lacks: Redis lost its
+   * data and the recovery has not appended the copy again yet, and the group's positions are those of a
+   * new log, past every copied entry.
    */
-  private async lostShards(copies: ReadonlyArray<readonly LogEntry[] | undefined>): Promise<boolean[]> {
-    const oldest = Array.from({ length: copies.length }, (_, shard) => copies[shard]?.[0]?.id ?? null);
+  private async dropAcknowledged(): Promise<void> {
+    const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards()]);
+    for (const [shard, id] of below.entries()) {
+      const entries = this.copies[shard];
+      if (id === null || entries === undefined || lost[shard]) continue;
+      this.keep(shard, entries.filter((entry) => compareIds(entry.id, id) >= 0));
+    }
+  }
+
+  private keep(shard: number, kept: LogEntry[]): void {
+    this.count -= this.copies[shard]!.length - kept.length;
+    this.copies[shard] = kept;
+  }
+
+  /** Per shard, whether the log no longer has its oldest copy. The log keeps entries by age, so when the oldest is there, so is the rest. */
+  private async lostShards(): Promise<boolean[]> {
+    const oldest = this.copies.map((entries) => entries[0]?.id ?? null);
     if (oldest.every((id) => id === null)) return oldest.map(() => false);
     const { shards } = await this.log.readAfter(oldest.map((id) => (id === null ? null : idBefore(id))), 1);
     return oldest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
   }
 
   /**
-   * After an outage: appends again whatever the log no longer has of the copy and of what this pod's
-   * dispatcher holds. The copy is read every TAIL_EVERY_MS, so it lacks the entries appended just
-   * before the loss; the dispatcher read those within milliseconds, and without them a streamer that
-   * ended in that moment would be settled offline a second time (lost-streamers.ts).
+   * After an outage: appends again what the log lost of the copy, and whatever of what this pod's
+   * dispatcher holds the log no longer has (each entry is checked). The copy is read every
+   * TAIL_EVERY_MS, so it may lack the entries appended just before the loss; a dispatcher that was
+   * reading (its window not full) took those within milliseconds. Without them, a streamer that ended
+   * in that moment would be settled offline a second time (lost-streamers.ts).
    */
   async restoreLost(): Promise<void> {
-    const copies = this.held.map((entries) => [...entries]);
-    for (const entry of this.dispatcher.heldEntries()) (copies[entry.shard] ??= []).push(entry);
-    const perShard = Array.from({ length: copies.length }, (_, shard) => uniqueInIdOrder(copies[shard] ?? []));
-    const lost = await this.lostShards(perShard);
-    const entries = perShard.filter((_, shard) => lost[shard]).flat();
-    if (entries.length === 0) return;
-    const restored = await this.log.restore(entries);
-    if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, copies: entries.length, pod: this.config.podId });
-    // What was appended again (here or by another pod) comes back through the tail, under new ids.
-    for (const [shard, isLost] of lost.entries()) {
-      if (!isLost || this.held[shard] === undefined) continue;
-      this.count -= this.held[shard].length;
-      this.held[shard] = [];
+    const retrying = this.mustRestore;
+    this.mustRestore = false;
+    try {
+      const lost = await this.lostShards();
+      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries()];
+      if (entries.length === 0) return;
+      const restored = await this.log.restore(inIdOrderPerShard(entries));
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, pod: this.config.podId });
+      // What was appended again (here or by another pod) is in the log under new ids: read it from there.
+      if (lost.some(Boolean)) this.mustReread = true;
+    } catch (error) {
+      this.mustRestore = true;
+      if (!retrying) this.logger.warn({ msg: 'webhooks the log lost not appended again yet; retrying', error: error instanceof Error ? error.message : String(error), pod: this.config.podId });
     }
   }
 }
 
-function uniqueInIdOrder(entries: readonly LogEntry[]): LogEntry[] {
-  const byId = new Map(entries.map((entry) => [entry.id, entry]));
-  return [...byId.values()].sort((a, b) => compareIds(a.id, b.id));
+/** Each shard's entries once, in id order (a streamer's are in one shard, so in version order). */
+function inIdOrderPerShard(entries: readonly LogEntry[]): LogEntry[] {
+  const byId = new Map(entries.map((entry) => [`${entry.shard}/${entry.id}`, entry]));
+  return [...byId.values()].sort((a, b) => a.shard - b.shard || compareIds(a.id, b.id));
 }

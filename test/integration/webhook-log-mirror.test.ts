@@ -33,25 +33,32 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
   await redis.connect();
   const keys = new RedisKeys(`mirror-${process.pid}:`, SHARDS);
   const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
-  const readAll = async (): Promise<string[]> => (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId}:${e.event.version}`);
+  const logged = async (): Promise<string[]> => (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId}:${e.event.version}`);
+  const named = (entries: LogEntry[]): string[] => entries.map((e) => `${e.event.streamerId}:${e.event.version}`);
 
   // Twelve transitions, taken by a dispatcher that then died: pending in the group, held by no pod.
   const now = Date.now();
   const before = Array.from({ length: 12 }, (_, i) => entry(i % SHARDS, `held-${i}`, now - 5_000 + i, now - 5_000 + i));
   await log.restore(before);
-  expect(await log.takeNew(WEBHOOKS_GROUP, 'dead-dispatcher', [0, 1, 2, 3], 100, 10)).toHaveLength(12);
+  const taken = await log.takeNew(WEBHOOKS_GROUP, 'dead-dispatcher', [0, 1, 2, 3], 100, 10);
+  expect(taken).toHaveLength(12);
 
+  let dispatcherHolds: LogEntry[] = [];
   const mirror = new WebhookLogMirror(
     log,
     new RecoverySteps(),
     { keepsLog: () => true } as unknown as PodDirectory,
-    { heldEntries: () => [] } as unknown as WebhookDispatcher,
+    { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
     { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
   );
   mirror.onApplicationBootstrap();
   try {
-    // Read every 500 ms.
-    await sleep(1_500);
+    await waitUntil(() => mirror.copied === 12, 5_000, 20);
+    // What the receiver acknowledged leaves the copy (shard 0's three), while the log is whole.
+    await log.ack(WEBHOOKS_GROUP, taken.filter((e) => e.shard === 0));
+    await waitUntil(() => mirror.copied === 9, 5_000, 20);
+    const unacknowledged = before.filter((e) => e.shard !== 0);
+
     await server.kill9();
     await server.restart();
     await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
@@ -59,11 +66,18 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
     const after = Array.from({ length: SHARDS }, (_, shard) => entry(shard, `fresh-${shard}`, Date.now() + shard, Date.now() + shard));
     await log.restore(after);
     expect(await log.takeNew(WEBHOOKS_GROUP, 'live-dispatcher', [0, 1, 2, 3], 100, 10)).toHaveLength(SHARDS);
-    // The copy is pruned every second.
+    await waitUntil(() => mirror.copied === 9 + SHARDS, 5_000, 20);
+    // The acknowledged positions are read every second: two chances to prune.
     await sleep(2_500);
+    // One entry only this pod's dispatcher holds (read just before the loss; not yet in the copy).
+    const late = entry(1, 'late-1', Date.now() - 100, Date.now() - 100);
+    dispatcherHolds = [late];
     await mirror.restoreLost();
-    const logged = await readAll();
-    expect(before.map((e) => `${e.event.streamerId}:${e.event.version}`).filter((id) => !logged.includes(id))).toEqual([]);
+
+    // Each once: the unacknowledged ones and the dispatcher's appended again, the fresh ones as they were.
+    expect((await logged()).sort()).toEqual(named([...unacknowledged, ...after, late]).sort());
+    // The copy is read again from the log, the entries appended again included.
+    await waitUntil(() => mirror.copied === unacknowledged.length + SHARDS + 1, 5_000, 20);
   } finally {
     await mirror.onApplicationShutdown();
     redis.disconnect();

@@ -204,6 +204,10 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
   await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
     throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged (${receiver.acknowledged().map((d) => `${d.id}=${d.body?.data.reason}`).filter((x, i, a) => a.indexOf(x) === i).sort().join(" ")}); pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
   });
+  // Nothing more comes: no streamer that ended is settled offline a second time.
+  await sleep(1_500);
+  expect(receiver.acknowledged().filter((d) => d.body?.data.reason === 'timeout').map((d) => d.id)).toEqual([]);
+  expect(acknowledged().size).toBe(ids.length * 3);
 }, 90_000);
 
 // Found by the soak (RELIABILITY.md, finding 4): a pod SIGKILLed while the receiver was down, and Redis

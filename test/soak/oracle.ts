@@ -75,8 +75,7 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 /**
  * @param spans every streamer's live spans
  * @param viewers what each viewer saw
- * @param logged the transitions the log holds (`streamerId`, `version`, and when the soak read them from the feed: at or after
- *   their decision), for lost ones
+ * @param logged the transitions the log holds (`streamerId`, `version`, when decided), for lost ones
  * @param endAt when the soak stopped looking (spans and transitions after it are not judged)
  */
 export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord[], logged: ReadonlyArray<{ streamerId: string; version: number; at: number }>, timing: OracleTiming, endAt: number): Verdict {
@@ -120,12 +119,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
       for (const transition of loggedOf.get(streamerId) ?? []) {
         const settledAt = transition.at + 1_000 + timing.slackMs;
         if (settledAt > endAt || isAway(viewer, transition.at - 1_000, settledAt)) continue;
-        if (byVersion.has(transition.version)) continue;
-        // The soak learns of a transition when it reads the feed, possibly seconds after it was decided: a
-        // viewer that subscribed in between has it in its snapshot (a version at least as new), not as an
-        // event. (A snapshot also covers an event lost and repaired by a resubscribe within the second.)
-        if (sightings.some((seen) => seen.reason === undefined && seen.version >= transition.version && seen.at <= settledAt)) continue;
-        lostToViewers.push(`${viewer.label}: ${streamerId} v${transition.version}`);
+        if (!byVersion.has(transition.version)) lostToViewers.push(`${viewer.label}: ${streamerId} v${transition.version}`);
       }
     }
   }
