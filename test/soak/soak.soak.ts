@@ -53,11 +53,13 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const crashes: string[] = [];
   /** Every pod process started, for its warnings in pods.log. */
   const podRuns: Array<{ label: string; app: AppProcess }> = [];
+  const runsOf: number[] = [];
   const startPod = async (slot: number): Promise<void> => {
     // A copy of the build made at the start (scripts/soak.mjs): a rebuild during a long run must not
     // change the code of the pods it restarts.
     const app = await slots.start(slot, { redisUrl: redis.url, env, ...(process.env.SOAK_APP_ENTRY ? { entry: process.env.SOAK_APP_ENTRY } : {}) });
-    podRuns.push({ label: `pod-${slot} run ${podRuns.filter((run) => run.label.startsWith(`pod-${slot} `)).length + 1}`, app });
+    runsOf[slot] = (runsOf[slot] ?? 0) + 1;
+    podRuns.push({ label: `pod-${slot} run ${runsOf[slot]}`, app });
     void app.waitForExit().then((code) => {
       if (!expectedExits.has(app)) crashes.push(`pod-${slot} exited by itself (code ${code})`);
     });
