@@ -78,7 +78,7 @@ export class WebhookChains {
 
   /** The entries of `shard` held here, not yet acknowledged by the receiver. */
   entriesIn(shard: number): LogEntry[] {
-    return [...this.chains.values()].flatMap((chain) => chain.entries.filter((entry) => entry.shard === shard));
+    return this.entries().filter((entry) => entry.shard === shard);
   }
 
   /** Every entry held here, not yet acknowledged by the receiver. */

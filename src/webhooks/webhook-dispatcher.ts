@@ -87,8 +87,9 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * The entries this pod holds for delivery. Read within milliseconds of being appended (a blocking
-   * read), they are the freshest copy a pod has when Redis restarts empty (webhook-log-mirror.ts).
+   * The entries this pod holds for delivery. While its window has room they are read within
+   * milliseconds of being appended (a blocking read): then they are the freshest copy a pod has when
+   * Redis restarts empty (webhook-log-mirror.ts).
    */
   heldEntries(): LogEntry[] {
     return this.chains.entries();
