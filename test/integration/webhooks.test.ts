@@ -6,7 +6,7 @@ import type { Socket } from 'socket.io-client';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
+import { FAST_TIMING, HEARTBEAT_MS, streamer } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
@@ -34,7 +34,11 @@ async function inParallel(ids: string[], parallel: number, work: (id: string) =>
 async function session(url: string, id: string, liveMs = 0): Promise<void> {
   const socket: Socket = await streamer(url, id);
   expect(await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: `${id} live` } })).toMatchObject({ ok: true });
-  if (liveMs > 0) await sleep(liveMs);
+  // Live for liveMs, heartbeating as an app does: its lease never runs out, so the only offline is its end.
+  for (const until = Date.now() + liveMs; Date.now() < until; ) {
+    await sleep(Math.min(HEARTBEAT_MS, until - Date.now()));
+    expect(await socket.timeout(5_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
+  }
   expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
   socket.close();
 }
