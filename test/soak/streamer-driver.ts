@@ -103,7 +103,10 @@ export class StreamerDriver {
       socket.close();
       end = Date.now() + this.timing.graceMs;
     } else {
-      // Silent (or never reconnected): no heartbeat since the last acknowledged one.
+      // Silent (or never reconnected): no heartbeat since the last acknowledged one. A hung app does not
+      // reconnect either: a reconnect after a pod kill in these seconds is a connect, which the contract
+      // counts as live again (finding 11 in RELIABILITY.md: 10 sightings of a "ghost" that had reconnected).
+      socket.io.reconnection(false);
       ending = 'silent';
       end = this.lastAckAt + this.timing.ttlMs;
       await sleep(this.timing.ttlMs + 2_000);
