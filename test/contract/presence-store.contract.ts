@@ -631,6 +631,21 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect(await store.connections('leased')).toEqual([]);
         expect(await store.connections('never-seen')).toEqual([]);
       });
+
+      it('a re-assert (silentForMs) keeps the deadline of the last heartbeat: TTL − silentForMs from now, never earlier than it already was', async () => {
+        const store = await open();
+        const leaseOf = async (): Promise<number> => (await store.connections('reasserted'))[0]!.liveUntil;
+        // Re-asserted into a store that lost it: online, until the client's last heartbeat + TTL.
+        const first = await store.heartbeat('reasserted', 'c', undefined, 600);
+        expect(first.events.map((e) => e.reason)).toEqual(['connected']);
+        expect(await leaseOf()).toBe(first.serverTime + TTL - 600);
+        // A second re-assert telling an older heartbeat does not shorten it.
+        await store.heartbeat('reasserted', 'c', undefined, 900);
+        expect(await leaseOf()).toBe(first.serverTime + TTL - 600);
+        // A heartbeat from the client: a full TTL again.
+        const beat = await store.heartbeat('reasserted', 'c');
+        expect(await leaseOf()).toBe(beat.serverTime + TTL);
+      });
     });
 
     describe('timeline', () => {

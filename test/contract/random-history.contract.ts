@@ -34,7 +34,9 @@ const STREAMERS = ['h-0', 'h-1', 'h-2'];
 const METAS: ReadonlyArray<Meta | undefined> = [undefined, undefined, undefined, {}, { game: 'chess' }, { game: 'go', n: 1 }];
 
 type Op =
-  | { op: 'connect' | 'heartbeat' | 'close'; id: string; conn: string; meta?: Meta }
+  | { op: 'connect' | 'close'; id: string; conn: string }
+  // silentOfTtl: a pod's re-assert, for a client that last heartbeated this share of the TTL ago.
+  | { op: 'heartbeat'; id: string; conn: string; meta?: Meta; silentOfTtl?: number }
   | { op: 'end'; id: string }
   | { op: 'expire' };
 
@@ -69,7 +71,7 @@ export function describeRandomHistories(name: string, make: MakeClockedStore): v
           // record, which the rules take for lost data (streamer-record.ts `close`). Either is right.
           const mayBeForgotten = (step.op === 'close' || step.op === 'end') && isForgettable(reference.get(step.id)!, now);
           const { events: expected, refused } = applyReference(reference, step, now, timing);
-          const result = await run(store, step);
+          const result = await run(store, step, timing);
           const fail = (what: string): never => {
             throw new Error(`seed ${seed}, step ${i} at ${now} (${JSON.stringify(step)}): ${what}`);
           };
@@ -127,7 +129,8 @@ function pick(random: () => number, open: Map<string, string[]>, closed: Map<str
   const conn = mine[Math.floor(random() * mine.length)]!;
   if (r < 0.62) {
     const meta = METAS[Math.floor(random() * METAS.length)];
-    return meta === undefined ? { op: 'heartbeat', id, conn } : { op: 'heartbeat', id, conn, meta };
+    const heartbeat = meta === undefined ? { op: 'heartbeat' as const, id, conn } : { op: 'heartbeat' as const, id, conn, meta };
+    return r < 0.36 ? { ...heartbeat, silentOfTtl: random() } : heartbeat;
   }
   if (r < 0.85) {
     mine.splice(mine.indexOf(conn), 1);
@@ -157,7 +160,7 @@ function applyReference(
     case 'connect':
       return change(step.id, (r) => rules.connect(r, step.conn, now, timing));
     case 'heartbeat':
-      return change(step.id, (r) => rules.heartbeat(r, step.conn, now, timing, step.meta));
+      return change(step.id, (r) => rules.heartbeat(r, step.conn, now, timing, step.meta, silentFor(step, timing)));
     case 'close':
       return change(step.id, (r) => rules.close(r, step.conn, now, timing));
     case 'end':
@@ -173,12 +176,16 @@ function applyReference(
   }
 }
 
-function run(store: PresenceStore, step: Op): Promise<StoreResult> {
+function silentFor(step: { silentOfTtl?: number }, timing: PresenceTiming): number {
+  return Math.floor((step.silentOfTtl ?? 0) * timing.presenceTtlMs);
+}
+
+function run(store: PresenceStore, step: Op, timing: PresenceTiming): Promise<StoreResult> {
   switch (step.op) {
     case 'connect':
       return store.connect(step.id, step.conn);
     case 'heartbeat':
-      return store.heartbeat(step.id, step.conn, step.meta);
+      return store.heartbeat(step.id, step.conn, step.meta, silentFor(step, timing));
     case 'close':
       return store.disconnect(step.id, step.conn);
     case 'end':

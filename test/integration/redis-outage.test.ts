@@ -213,6 +213,40 @@ test('an `end` and a close while Redis is down, then Redis back empty: every vie
   onA.disconnect();
 }, 45_000);
 
+// A streamer whose app hangs (socket open, no heartbeat) is offline at its last heartbeat + TTL. The pods
+// re-assert their connections after Redis comes back; with a fresh TTL they kept a silent one online up
+// to a TTL past that deadline (a ghost, 110 s with the defaults). The re-assert keeps the deadline it had.
+test('a silent streamer through a Redis restart: offline at its last heartbeat + TTL, not a TTL after the recovery', async () => {
+  await allReady();
+  const id = 'out-silent';
+  const viewers = await Promise.all([syncedViewer('A', a, [id]), syncedViewer('B', b, [id])]);
+  const silent = await streamer(a.url, id);
+  // Connecting is its first and last heartbeat.
+  const lastBeatAt = Date.now();
+  await waitUntil(() => viewers.every((v) => v.view.get(id)?.status === 'online'), 5_000);
+
+  await sleep(2_000);
+  await redis.kill9();
+  await sleep(300);
+  await redis.restart();
+  await allReady(RECOVERY_WITHIN_MS);
+  // Re-asserted: online again in the empty Redis, for what is left of its TTL.
+  await waitUntil(async () => (await readPresence(a, id)).status === 'online', RECOVERY_WITHIN_MS, 50);
+
+  const deadline = lastBeatAt + TTL_MS;
+  await waitUntil(() => viewers.every((v) => v.view.get(id)?.status === 'offline'), deadline + 2_500 - Date.now(), 50).catch(() => {
+    throw new Error(`still online ${Date.now() - deadline} ms after its deadline: ${JSON.stringify(viewers.map((v) => v.view.get(id)))}`);
+  });
+  // One offline (each viewer may hear it twice: the replay after an outage repeats versions).
+  expect([...new Set(offlineEventsOf(viewers, [id]).map((e) => `${e.version} ${e.reason}`))]).toEqual([`${viewers[0]!.view.get(id)!.version} timeout`]);
+  for (const state of viewers.map((v) => v.view.get(id)!)) {
+    // Not before the deadline (the pod measures it from when Redis answered the connect: a little later).
+    expect(state.since).toBeGreaterThanOrEqual(deadline - 50);
+    expect(state.since).toBeLessThanOrEqual(deadline + 1_000);
+  }
+  silent.disconnect();
+}, 45_000);
+
 test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, heartbeats unavailable, state intact', async () => {
   await allReady();
   const [s4, s5, s6] = ['out-freeze-4', 'out-freeze-5', 'out-freeze-6'];

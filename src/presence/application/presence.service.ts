@@ -19,7 +19,11 @@ interface LocalConnection {
   meta: Meta | undefined;
   /** The streamer sent `end` on it and has not heartbeated since: re-asserting must not revive it. */
   ended: boolean;
-  /** When (this pod's clock) it last connected or heartbeated: one silent past the TTL has timed out. */
+  /**
+   * When (this pod's clock) it last connected or heartbeated, and again when the store answered that
+   * call (so a re-assert's deadline is never earlier than the one the store set): one silent past the
+   * TTL has timed out, and a re-assert keeps the deadline it had.
+   */
   lastBeatAt: number;
 }
 
@@ -47,10 +51,11 @@ export class PresenceService {
   ) {}
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    this.local.set(connectionId, { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() });
+    const local: LocalConnection = { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() };
+    this.local.set(connectionId, local);
     // Live again: an `end` that never reached the store must not end this stream when it is replayed.
     this.unrecorded.delete(`end ${streamerId}`);
-    return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId));
+    return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId)).then((result) => answered(local, result));
   }
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
@@ -62,7 +67,8 @@ export class PresenceService {
       local.lastBeatAt = Date.now();
       if (meta !== undefined) local.meta = meta;
     }
-    return this.queue.run(connectionId, () => this.store.heartbeat(streamerId, connectionId, meta));
+    const renewed = this.queue.run(connectionId, () => this.store.heartbeat(streamerId, connectionId, meta));
+    return local === undefined ? renewed : renewed.then((result) => answered(local, result));
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -125,7 +131,8 @@ export class PresenceService {
             if (local.ended || this.local.get(connectionId) !== local || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) return;
             const release = await slot();
             try {
-              await this.store.heartbeat(local.streamerId, connectionId, local.meta);
+              // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent.
+              await this.store.heartbeat(local.streamerId, connectionId, local.meta, Math.max(0, Date.now() - local.lastBeatAt));
               done += 1;
             } finally {
               release();
@@ -191,4 +198,10 @@ export class PresenceService {
     while (this.queue.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
+}
+
+/** A call the store took: the lease runs from about now (the store's clock read it a moment ago). */
+function answered(local: LocalConnection, result: StoreResult): StoreResult {
+  if (result.refused === undefined) local.lastBeatAt = Date.now();
+  return result;
 }

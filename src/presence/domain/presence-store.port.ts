@@ -55,8 +55,12 @@ export interface OnlinePage {
 export interface PresenceStore {
   /** A new connection: its first heartbeat, or `refused` when the streamer holds MAX_OPEN_CONNECTIONS open ones. */
   connect(streamerId: string, connectionId: string): Promise<StoreResult>;
-  /** Renews the lease, creating it when the store does not know it (e.g. after a Redis restart). */
-  heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult>;
+  /**
+   * Renews the lease, creating it when the store does not know it (e.g. after a Redis restart). A
+   * re-assert passes `silentForMs`, how long ago the client last heartbeated: the lease then runs out
+   * at now + TTL − silentForMs, never earlier than it already does (`streamer-record.ts` `heartbeat`).
+   */
+  heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs?: number): Promise<StoreResult>;
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult>;
   end(streamerId: string): Promise<StoreResult>;
   expireDue(limit: number): Promise<StoreResult>;

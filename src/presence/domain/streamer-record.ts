@@ -67,6 +67,11 @@ export function connect(record: StreamerRecord, connectionId: string, now: numbe
  * one would: refused (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS live
  * open connections. Otherwise a client could connect ten, let them lapse, connect ten more and revive
  * the first ten with a heartbeat each.
+ *
+ * `silentForMs` is for a heartbeat re-sent on the client's behalf (a pod re-asserting its connections
+ * after the store was unreachable or lost its data): the client last heartbeated that long ago, so the
+ * lease runs out at now + TTL − silentForMs, the deadline it had, and never earlier than it already does.
+ * A fresh TTL would keep a silent streamer online up to a TTL past its deadline.
  */
 export function heartbeat(
   record: StreamerRecord,
@@ -74,6 +79,7 @@ export function heartbeat(
   now: number,
   timing: PresenceTiming,
   meta: Meta | undefined,
+  silentForMs = 0,
 ): Transition {
   const expired = expire(record, now);
   const held = expired.next.connections[connectionId];
@@ -81,7 +87,7 @@ export function heartbeat(
   // (a late or retried call) must not reopen it.
   if (held?.closed === true) return expired;
   if (held === undefined && openLeases(expired.next) >= MAX_OPEN_CONNECTIONS) return { ...expired, refused: 'too_many_connections' };
-  const lease: ConnectionLease = { liveUntil: now + timing.presenceTtlMs, closed: false };
+  const lease: ConnectionLease = { liveUntil: Math.max(held?.liveUntil ?? 0, now + timing.presenceTtlMs - silentForMs), closed: false };
   const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;
   const nextMeta = meta === undefined ? current.meta : normalizeMeta(meta);

@@ -57,8 +57,8 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.apply(streamerId, (record, now) => rules.connect(record, connectionId, now, this.timing));
   }
 
-  async heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
-    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta));
+  async heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs = 0): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta, silentForMs));
   }
 
   async disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {

@@ -9,6 +9,8 @@ export interface PendingHeartbeat {
   readonly connectionId: string;
   /** '' to leave the meta as it is, else canonical JSON (lua/heartbeat.lua). */
   readonly meta: string;
+  /** How long ago the client last heartbeated: 0 but for a re-assert (PresenceStore.heartbeat). */
+  readonly silentForMs: number;
   readonly resolve: (result: StoreResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -33,9 +35,9 @@ export class HeartbeatBatches {
     private readonly send: (shard: number, batch: PendingHeartbeat[]) => void,
   ) {}
 
-  add(streamerId: string, connectionId: string, meta: string): Promise<StoreResult> {
+  add(streamerId: string, connectionId: string, meta: string, silentForMs: number): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ streamerId, connectionId, meta, resolve, reject });
+      this.waiting.push({ streamerId, connectionId, meta, silentForMs, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.flush);

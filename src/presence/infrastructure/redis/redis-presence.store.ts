@@ -65,11 +65,11 @@ export class RedisPresenceStore implements PresenceStore {
 
   /** Sent with the heartbeats of the same turn (HeartbeatBatches): a connect is a first heartbeat. */
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    return this.batches.add(streamerId, connectionId, '');
+    return this.batches.add(streamerId, connectionId, '', 0);
   }
 
-  heartbeat(streamerId: string, connectionId: string, meta?: Meta): Promise<StoreResult> {
-    return this.batches.add(streamerId, connectionId, meta === undefined ? '' : canonicalMeta(meta));
+  heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs = 0): Promise<StoreResult> {
+    return this.batches.add(streamerId, connectionId, meta === undefined ? '' : canonicalMeta(meta), silentForMs);
   }
 
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
@@ -199,9 +199,9 @@ export class RedisPresenceStore implements PresenceStore {
     const count = this.keys.shardCount;
     const keys = [...this.keys.shardKeys(shard, count)];
     const args: Array<string | number> = [this.timing.presenceTtlMs, MAX_OPEN_CONNECTIONS];
-    for (const { streamerId, connectionId, meta } of batch) {
+    for (const { streamerId, connectionId, meta, silentForMs } of batch) {
       keys.push(...this.keys.recordKeys(streamerId, count));
-      args.push(streamerId, connectionId, meta);
+      args.push(streamerId, connectionId, meta, Math.max(0, Math.round(silentForMs)));
     }
     const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
     const serverTime = Number(reply[0]);

@@ -9,8 +9,10 @@
 -- KEYS[3n+1] <tag>st:<id n>   KEYS[3n+2] <tag>ls:<id n>   KEYS[3n+3] <tag>tl:<id n>   for n = 1, 2, …
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] PRESENCE_TTL_MS
 -- ARGV[5] open connections allowed (MAX_OPEN_CONNECTIONS); '0' for no cap (the random-history tests)
--- ARGV[3n+3] streamer id n   ARGV[3n+4] connection id n
--- ARGV[3n+5] meta n: '' to leave it as it is, else canonical JSON ('{}' clears it)
+-- ARGV[4n+2] streamer id n   ARGV[4n+3] connection id n
+-- ARGV[4n+4] meta n: '' to leave it as it is, else canonical JSON ('{}' clears it)
+-- ARGV[4n+5] ms since the client last heartbeated: '0' but for a pod's re-assert, whose lease keeps
+--   the deadline it had (now + TTL - that), never earlier than it already runs out
 -- Returns { now, then for each heartbeat n: 'ok' or 'too_many_connections', its event count k, then
 -- 6 fields per event } (a refused heartbeat's events are only expiries)
 local ttl, max_open = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -18,7 +20,7 @@ local now = now_ms()
 local out = { fmt(now) }
 
 local function heartbeat(n)
-  local id, cid, meta_arg = ARGV[3 * n + 3], ARGV[3 * n + 4], ARGV[3 * n + 5]
+  local id, cid, meta_arg, silent = ARGV[4 * n + 2], ARGV[4 * n + 3], ARGV[4 * n + 4], tonumber(ARGV[4 * n + 5])
   local events = {}
   local rec = load(streamer_keys(n), id)
   expire(rec, now, events)
@@ -28,7 +30,9 @@ local function heartbeat(n)
     outcome = 'too_many_connections'
   -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
   elseif not (lease and lease.closed) then
-    set_lease(rec, cid, { closed = false, live_until = now + ttl })
+    local live_until = now + ttl - silent
+    if lease and lease.live_until > live_until then live_until = lease.live_until end
+    set_lease(rec, cid, { closed = false, live_until = live_until })
     cap_leases(rec)
     local next_meta = rec.meta
     if meta_arg ~= '' then
@@ -47,5 +51,5 @@ local function heartbeat(n)
   for i = 1, #events do out[#out + 1] = events[i] end
 end
 
-for n = 1, (#ARGV - 5) / 3 do heartbeat(n) end
+for n = 1, (#ARGV - 5) / 4 do heartbeat(n) end
 return out
