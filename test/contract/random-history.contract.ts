@@ -130,7 +130,8 @@ function pick(random: () => number, open: Map<string, string[]>, closed: Map<str
   if (r < 0.62) {
     const meta = METAS[Math.floor(random() * METAS.length)];
     const heartbeat = meta === undefined ? { op: 'heartbeat' as const, id, conn } : { op: 'heartbeat' as const, id, conn, meta };
-    return r < 0.36 ? { ...heartbeat, silentOfTtl: random() } : heartbeat;
+    // Past 1: a re-assert whose turn came after the deadline (it renews nothing).
+    return r < 0.36 ? { ...heartbeat, silentOfTtl: 1.5 * random() } : heartbeat;
   }
   if (r < 0.85) {
     mine.splice(mine.indexOf(conn), 1);

@@ -55,7 +55,11 @@ export class PresenceService {
     this.local.set(connectionId, local);
     // Live again: an `end` that never reached the store must not end this stream when it is replayed.
     this.unrecorded.delete(`end ${streamerId}`);
-    return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId)).then((result) => answered(local, result));
+    return this.queue.run(connectionId, () => this.store.connect(streamerId, connectionId)).then((result) => {
+      // Refused: the gateway closes the socket without a disconnect; nothing of it may be re-asserted.
+      if (result.refused !== undefined && this.local.get(connectionId) === local) this.local.delete(connectionId);
+      return answered(local, result);
+    });
   }
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
@@ -131,7 +135,8 @@ export class PresenceService {
             if (local.ended || this.local.get(connectionId) !== local || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) return;
             const release = await slot();
             try {
-              // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent.
+              // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent. Measured
+              // once its slot came (the wait may have taken it past the deadline: the store then renews nothing).
               await this.store.heartbeat(local.streamerId, connectionId, local.meta, Math.max(0, Date.now() - local.lastBeatAt));
               done += 1;
             } finally {

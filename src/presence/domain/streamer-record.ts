@@ -71,7 +71,8 @@ export function connect(record: StreamerRecord, connectionId: string, now: numbe
  * `silentForMs` is for a heartbeat re-sent on the client's behalf (a pod re-asserting its connections
  * after the store was unreachable or lost its data): the client last heartbeated that long ago, so the
  * lease runs out at now + TTL − silentForMs, the deadline it had, and never earlier than it already does.
- * A fresh TTL would keep a silent streamer online up to a TTL past its deadline.
+ * A fresh TTL would keep a silent streamer online up to a TTL past its deadline. One silent for the TTL
+ * or longer renews nothing: its deadline has passed.
  */
 export function heartbeat(
   record: StreamerRecord,
@@ -87,6 +88,7 @@ export function heartbeat(
   // (a late or retried call) must not reopen it.
   if (held?.closed === true) return expired;
   if (held === undefined && openLeases(expired.next) >= MAX_OPEN_CONNECTIONS) return { ...expired, refused: 'too_many_connections' };
+  if (silentForMs >= timing.presenceTtlMs) return expired;
   const lease: ConnectionLease = { liveUntil: Math.max(held?.liveUntil ?? 0, now + timing.presenceTtlMs - silentForMs), closed: false };
   const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;

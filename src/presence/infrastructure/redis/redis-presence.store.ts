@@ -201,7 +201,7 @@ export class RedisPresenceStore implements PresenceStore {
     const args: Array<string | number> = [this.timing.presenceTtlMs, MAX_OPEN_CONNECTIONS];
     for (const { streamerId, connectionId, meta, silentForMs } of batch) {
       keys.push(...this.keys.recordKeys(streamerId, count));
-      args.push(streamerId, connectionId, meta, Math.max(0, Math.round(silentForMs)));
+      args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0);
     }
     const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
     const serverTime = Number(reply[0]);

@@ -28,8 +28,9 @@ local function heartbeat(n)
   local outcome = 'ok'
   if max_open > 0 and not lease and open_leases(rec) >= max_open then
     outcome = 'too_many_connections'
-  -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
-  elseif not (lease and lease.closed) then
+  -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it. A re-assert
+  -- for a client silent for the TTL renews nothing: its deadline has passed.
+  elseif not (lease and lease.closed) and silent < ttl then
     local live_until = now + ttl - silent
     if lease and lease.live_until > live_until then live_until = lease.live_until end
     set_lease(rec, cid, { closed = false, live_until = live_until })
