@@ -11,6 +11,7 @@ import {
   PRESENCE_PUBLISHER,
   PRESENCE_STORE,
   PUBLISH_FENCE,
+  RECENT_APPENDS,
   SUBSCRIPTION_FENCE,
   TRANSITION_LOG,
 } from './application/injection-tokens.js';
@@ -37,6 +38,7 @@ import { MemoryPresenceStore } from './infrastructure/memory-presence.store.js';
 import { MemoryTransitionLog } from './infrastructure/memory-transition-log.js';
 import { REPLICA_WAIT_MS, ReplicaWait } from '../redis/replica-wait.js';
 import { RedisPresenceStore } from './infrastructure/redis/redis-presence.store.js';
+import { RecentAppends } from './infrastructure/redis/recent-appends.js';
 import { RedisTransitionLog } from './infrastructure/redis/redis-transition-log.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
 import { DashboardGateway } from './transport/dashboard.gateway.js';
@@ -56,6 +58,8 @@ export class PresenceModule {
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
     // Embedded mode: the store writes the log it is given; relays and the feed read that same log.
     const memoryLog = redis === null ? new MemoryTransitionLog(config.eventLogRetentionMs, Date.now, config.eventLogMaxEntries) : null;
+    // Redis mode: a copy of what this pod appended, for a few seconds (RecentAppends).
+    const recentAppends = redis === null ? null : new RecentAppends();
     const store: Provider = {
       provide: PRESENCE_STORE,
       inject: [MetricsService],
@@ -72,12 +76,14 @@ export class PresenceModule {
               null,
               // Sentinel and Cluster run replicas: a transition is answered once one has it.
               config.redis?.kind === 'single' ? null : new ReplicaWait(redis.command, REPLICA_WAIT_MS),
+              recentAppends,
             ),
     };
     const log: Provider = {
       provide: TRANSITION_LOG,
       useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, redis!.keys, config.eventLogRetentionMs),
     };
+    const appended: Provider = { provide: RECENT_APPENDS, useValue: () => recentAppends?.entries() ?? [] };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,
       useValue: redis === null ? async () => {} : () => redis.subscriptionsSettled(),
@@ -111,6 +117,7 @@ export class PresenceModule {
       providers: [
         store,
         log,
+        appended,
         fence,
         published,
         occupancy,
@@ -132,7 +139,7 @@ export class PresenceModule {
         ViewerBroadcaster,
         { provide: PRESENCE_PUBLISHER, useExisting: ViewerBroadcaster },
       ],
-      exports: [PresenceService, RecoverySteps, OccupancyService, PodDirectory, WEBHOOK_DELIVERIES, TRANSITION_LOG, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
+      exports: [PresenceService, RecoverySteps, OccupancyService, PodDirectory, WEBHOOK_DELIVERIES, TRANSITION_LOG, RECENT_APPENDS, StreamerGateway, ViewerGateway, DashboardGateway, ViewerBroadcaster],
     };
   }
 }

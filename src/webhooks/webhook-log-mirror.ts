@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { OutageLog } from '../logging/outage-log.js';
 import { PodDirectory } from '../presence/application/pod-directory.js';
 import { readLogPages } from '../presence/application/log-pages.js';
+import { RECENT_APPENDS } from '../presence/application/injection-tokens.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -26,9 +27,10 @@ export const MIRROR_MAX = 100_000;
  * acknowledged yet. Redis holds the only other copy: when it restarts empty, the log is gone, and so are
  * the webhooks no pod held (those waiting behind a receiver outage, those a pod held when it was
  * killed). A few pods keep this copy (PodDirectory.keepsLog; each reads the whole log). When Redis is
- * back, before the pod re-asserts anything, every pod appends again what the log lost of its copy and
- * of what its dispatcher holds (`TransitionLog.restore`, once across the pods). A repeat the receiver
- * already had carries the same `webhook-id`.
+ * back, before the pod re-asserts anything, every pod appends again what the log lost of its copy, of
+ * what its dispatcher holds, and of what its own calls appended in the last seconds
+ * (`TransitionLog.restore`, once across the pods). A repeat the receiver already had carries the same
+ * `webhook-id`.
  */
 @Injectable()
 export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -51,6 +53,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     private readonly pods: PodDirectory,
     private readonly dispatcher: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RECENT_APPENDS) private readonly recentAppends: () => LogEntry[],
   ) {}
 
   /** Entries copied (for tests and the curious). */
@@ -161,17 +164,19 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
 
   /**
    * After an outage: appends again what the log lost of the copy, and whatever of what this pod's
-   * dispatcher holds the log no longer has (each entry is checked). The copy is read every
-   * TAIL_EVERY_MS, so it may lack the entries appended just before the loss; a dispatcher that was
-   * reading (its window not full) took those within milliseconds. Without them, a streamer that ended
-   * in that moment would be settled offline a second time (lost-streamers.ts).
+   * dispatcher holds and its own calls appended lately the log no longer has (each entry is checked).
+   * The copy is read every TAIL_EVERY_MS, so it may lack the entries appended just before the loss; a
+   * dispatcher that was reading (its window not full) took those within milliseconds, and the pod that
+   * appended one still has it (RecentAppends), unless it died in the same seconds. Without them, a
+   * streamer that ended in that moment would be settled offline a second time (lost-streamers.ts), and
+   * its webhook would be lost when its shard's dispatcher had died (RELIABILITY.md, finding 9).
    */
   async restoreLost(): Promise<void> {
     const retrying = this.mustRestore;
     this.mustRestore = false;
     try {
       const lost = await this.lostShards();
-      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries()];
+      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries(), ...this.recentAppends()];
       if (entries.length === 0) return;
       const restored = await this.log.restore(inIdOrderPerShard(entries));
       if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, pod: this.config.podId });

@@ -3,12 +3,16 @@
 // Found by the soak (RELIABILITY.md, finding 10): Redis restarted empty while the receiver was down,
 // and transitions went on being appended before the pod's recovery ran. The copy was pruned by the
 // group's positions in the new log (past every copied entry), so nothing was there to append again.
+// And finding 9: an entry appended just before Redis lost its data, read by no copy and by no live
+// dispatcher, was lost; the pod whose call appended it now appends it again.
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/app-config.js';
 import type { PodDirectory } from '../../src/presence/application/pod-directory.js';
 import { RecoverySteps } from '../../src/presence/application/recovery-steps.js';
 import type { LogEntry } from '../../src/presence/domain/transition-log.js';
+import { RecentAppends } from '../../src/presence/infrastructure/redis/recent-appends.js';
 import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
+import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redis-presence.store.js';
 import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
 import type { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { WEBHOOKS_GROUP } from '../../src/webhooks/webhook-dispatcher.js';
@@ -50,6 +54,7 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
     { keepsLog: () => true } as unknown as PodDirectory,
     { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
     { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => [],
   );
   mirror.onApplicationBootstrap();
   try {
@@ -78,6 +83,56 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
     expect((await logged()).sort()).toEqual(named([...unacknowledged, ...after, late]).sort());
     // The copy is read again from the log, the entries appended again included.
     await waitUntil(() => mirror.copied === unacknowledged.length + SHARDS + 1, 5_000, 20);
+  } finally {
+    await mirror.onApplicationShutdown();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('entries appended just before Redis lost its data, in no copy and held by no dispatcher: the pod that appended them appends them again', async () => {
+  const server = await startRedis();
+  const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
+  await redis.connect();
+  const keys = new RedisKeys(`recent-${process.pid}:`, SHARDS);
+  const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
+  const recent = new RecentAppends();
+  const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'appending-pod', RETENTION_MS, () => {}, null, null, recent);
+  const logged = async (): Promise<string[]> =>
+    (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
+  // The keepers are other pods that have not read the log since (it is not copied here), and the shards'
+  // dispatchers died with the pod that held them: nothing but this pod's own note has these entries.
+  const mirror = new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => false } as unknown as PodDirectory,
+    { heldEntries: () => [] } as unknown as WebhookDispatcher,
+    { podId: 'appending-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => recent.entries(),
+  );
+  try {
+    // A stream that begins and ends, one that begins with a title, one that begins: four transitions.
+    await store.connect('late-ended', 'c1');
+    await store.end('late-ended');
+    await store.connect('late-live', 'c2');
+    await store.heartbeat('late-meta', 'c3', { title: 'late' });
+    const appended = await logged();
+    expect(appended).toHaveLength(4);
+
+    // Redis still has them, under the ids the scripts answered: nothing is appended twice.
+    await mirror.restoreLost();
+    expect(await logged()).toEqual(appended);
+
+    await server.kill9();
+    await server.restart();
+    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+    expect(await logged()).toEqual([]);
+    await mirror.restoreLost();
+    // Each once, as it was decided (version, reason, pod), the meta too; a second restore adds nothing.
+    expect((await logged()).sort()).toEqual([...appended].sort());
+    const meta = (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().find((e) => e.event.streamerId === 'late-meta')!;
+    expect(meta.event).toMatchObject({ status: 'online', reason: 'connected', meta: { title: 'late' } });
+    await mirror.restoreLost();
+    expect(await logged()).toHaveLength(4);
   } finally {
     await mirror.onApplicationShutdown();
     redis.disconnect();

@@ -13,3 +13,8 @@ export const ONLINE_SERIES = Symbol('OnlineSeries');
 export const WEBHOOK_DELIVERIES = Symbol('WebhookDeliveries');
 /** Messages to one pod by name (domain/pod-channel.port.ts): occupancy notices to the pods holding a streamer's connections. */
 export const POD_CHANNEL = Symbol('PodChannel');
+/**
+ * `() => LogEntry[]`: what this pod's store calls appended to the transition log in the last few seconds,
+ * for a restore after Redis lost its data (infrastructure/redis/recent-appends.ts; nothing in embedded mode).
+ */
+export const RECENT_APPENDS = Symbol('RecentAppends');

@@ -9,7 +9,9 @@ import { componentError } from './component-error.js';
 import { HeartbeatBatches, type PendingHeartbeat } from './heartbeat-batches.js';
 import { LuaScript } from './lua-script.js';
 import { type RedisKeys, shardOf } from './redis-keys.js';
-import { canonicalMeta, decodeEvents } from './script-reply.js';
+import type { RecentAppends } from './recent-appends.js';
+import { appendedTo } from './redis-transition-log.js';
+import { canonicalMeta, decodeEvents, FIELDS_PER_EVENT } from './script-reply.js';
 
 /** Told of every call: its operation, how long it took (s), and whether it failed in the end. */
 export type StoreObserver = (operation: string, seconds: number, failed: boolean) => void;
@@ -51,6 +53,7 @@ export class RedisPresenceStore implements PresenceStore {
    *   replay a history on a simulated clock pass one, which the scripts then use instead. @default null
    * @param replicas with replicas (Sentinel, Cluster): a transition is answered once a replica has it
    *   (see ReplicaWait). @default null
+   * @param appended told of every entry a call appended to the log, with its id (RecentAppends). @default null
    */
   constructor(
     private readonly redis: RedisClient,
@@ -61,6 +64,7 @@ export class RedisPresenceStore implements PresenceStore {
     private readonly observe: StoreObserver = () => {},
     private readonly clock: (() => number) | null = null,
     private readonly replicas: ReplicaWait | null = null,
+    private readonly appended: RecentAppends | null = null,
   ) {}
 
   /** Sent with the heartbeats of the same turn (HeartbeatBatches): a connect is a first heartbeat. */
@@ -103,7 +107,7 @@ export class RedisPresenceStore implements PresenceStore {
         SCRIPTS.expireDue.run(this.redis, [...this.keys.shardKeys(shard, shardCount), ...ids.flatMap((id) => this.keys.recordKeys(id, shardCount))], [...this.common(), ...ids]),
       )) as string[];
       serverTime = Math.max(serverTime, Number(reply[0]));
-      events.push(...decodeEvents(reply, 1));
+      events.push(...this.decode(reply, 1, reply.length, this.keys.shardKeys(shard, shardCount)[2]));
       if (budget === 0) break;
     }
     const previous = this.keys.layout.previousCount;
@@ -132,7 +136,7 @@ export class RedisPresenceStore implements PresenceStore {
         if (state === 'gone') {
           const keys = [...this.keys.shardKeys(shardOf(id, current), current), ...this.keys.recordKeys(id, current)];
           const reply = (await this.call('expire-due', () => SCRIPTS.offlineIfAbsent.run(this.redis, keys, [...this.common(), id, since!, reason!]))) as string[];
-          events.push(...decodeEvents(reply, 1));
+          events.push(...this.decode(reply, 1, reply.length, keys[2]!));
         }
         await this.call('expire-due', () => SCRIPTS.forget.run(this.redis, old, [...this.common(), id]));
       }
@@ -209,8 +213,8 @@ export class RedisPresenceStore implements PresenceStore {
     let at = 1;
     for (const heartbeat of batch) {
       const refused = reply[at] === 'too_many_connections';
-      const end = at + 2 + 6 * Number(reply[at + 1]);
-      const result = { serverTime, events: decodeEvents(reply, at + 2, end), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
+      const end = at + 2 + FIELDS_PER_EVENT * Number(reply[at + 1]);
+      const result = { serverTime, events: this.decode(reply, at + 2, end, keys[2]!), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
       at = end;
       if (result.events.length > 0 && this.replicas !== null) transitions.push([heartbeat, result]);
       else heartbeat.resolve(result);
@@ -227,7 +231,17 @@ export class RedisPresenceStore implements PresenceStore {
     // A transition (its events are in the reply) is answered once a replica has it; a failed WAIT is
     // only a slower replica: the write itself succeeded.
     if (this.replicas !== null && reply.length > 1) await this.replicas.after(keys[0]!).catch(() => undefined);
-    return { serverTime: Number(reply[0]), events: decodeEvents(reply, 1) };
+    return { serverTime: Number(reply[0]), events: this.decode(reply, 1, reply.length, keys[2]!) };
+  }
+
+  /** A reply's events; each one's log entry (appended to `log`, at the reply's time) goes to `appended`. */
+  private decode(reply: readonly string[], from: number, to: number, log: string): PresenceEvent[] {
+    const appended = this.appended;
+    if (appended === null) return decodeEvents(reply, from, to);
+    const at = Number(reply[0]);
+    // Its position among the logs read (RedisKeys.logTags), as a reader of the log would number it.
+    const shard = this.keys.logTags().indexOf(log.slice(0, -'log'.length));
+    return decodeEvents(reply, from, to, (event, id) => appended.add(appendedTo(log, { shard, id, event, at, pod: this.pod })));
   }
 
   /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */

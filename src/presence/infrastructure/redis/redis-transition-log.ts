@@ -310,6 +310,14 @@ function remember(entry: LogEntry, stream: string): LogEntry {
   return entry;
 }
 
+/**
+ * An entry a presence script appended to `stream` (its reply gives the id), as this log would read it:
+ * restored and acknowledged in that stream whatever the shard layout has become.
+ */
+export function appendedTo(stream: string, entry: LogEntry): LogEntry {
+  return remember(entry, stream);
+}
+
 /** One stream entry (fields written by lua/prelude.lua `emit`) as a log entry. */
 function decodeEntry(shard: number, [id, flat]: RawEntry): LogEntry {
   const f = fieldsOf(flat) as Record<string, string>;

@@ -1,9 +1,13 @@
 import type { Meta, PresenceEvent, PresenceReason, PresenceStatus } from '../../domain/presence-state.js';
 
-const FIELDS_PER_EVENT = 6;
+/** Strings per event in a script reply (lua/prelude.lua `emit`). */
+export const FIELDS_PER_EVENT = 7;
 
-/** Decodes the events of a script reply from `from` to `to`: 6 strings each (id, status, since, version, reason, meta). */
-export function decodeEvents(reply: readonly string[], from: number, to = reply.length): PresenceEvent[] {
+/**
+ * Decodes the events of a script reply from `from` to `to`: 7 strings each (id, status, since, version,
+ * reason, meta, and the id of its entry in the shard's log, which `logged` is told).
+ */
+export function decodeEvents(reply: readonly string[], from: number, to = reply.length, logged?: (event: PresenceEvent, logId: string) => void): PresenceEvent[] {
   const events: PresenceEvent[] = [];
   for (let i = from; i + FIELDS_PER_EVENT <= to; i += FIELDS_PER_EVENT) {
     const meta = reply[i + 5]!;
@@ -14,7 +18,9 @@ export function decodeEvents(reply: readonly string[], from: number, to = reply.
       version: Number(reply[i + 3]),
     };
     const reason = reply[i + 4] as PresenceReason;
-    events.push(meta === '' ? { ...base, reason } : { ...base, meta: JSON.parse(meta) as Meta, reason });
+    const event: PresenceEvent = meta === '' ? { ...base, reason } : { ...base, meta: JSON.parse(meta) as Meta, reason };
+    events.push(event);
+    logged?.(event, reply[i + 6]!);
   }
   return events;
 }

@@ -48,7 +48,7 @@ local function heartbeat(n)
   end
   save(rec)
   out[#out + 1] = outcome
-  out[#out + 1] = fmt(#events / 6)
+  out[#out + 1] = fmt(#events / 7)
   for i = 1, #events do out[#out + 1] = events[i] end
 end
 

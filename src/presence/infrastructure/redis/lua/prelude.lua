@@ -134,7 +134,9 @@ local function emit(rec, events, status, reason, since, now, meta)
   -- outlives a caller that timed out or died before it could publish. Trimmed a tenth past the
   -- retention: readers see the retention, and the webhook relay has that long to dead-letter (count
   -- and log) what its receiver never took before it is gone.
-  redis.call('XADD', CTX.log, 'MINID', '~', fmt(math.max(0, now - CTX.retention - math.floor(CTX.retention / 10))), '*',
+  -- Its id goes back with the event: the calling pod keeps a copy of what it appended for a few seconds,
+  -- which a restore appends again if Redis loses its data before any pod has read the entry.
+  events[n + 7] = redis.call('XADD', CTX.log, 'MINID', '~', fmt(math.max(0, now - CTX.retention - math.floor(CTX.retention / 10))), '*',
     'id', rec.id, 'st', status, 'since', fmt(since), 'v', fmt(rec.version), 'r', reason, 'm', meta or '',
     'at', fmt(now), 'pod', CTX.pod)
 end
