@@ -31,12 +31,17 @@ function entry(shard: number, streamerId: string, version: number, at: number): 
   return { shard, id: `${at}-0`, event: { streamerId, status: 'online', since: at, version, reason: 'connected' }, at, pod: 'gone-pod' };
 }
 
-test('Redis restarted empty, transitions appended before the recovery ran: the copy is kept, and appended again', async () => {
+/** A real redis-server, a client that reconnects quickly, and the transition log under `prefix`. */
+async function redisWithLog(prefix: string): Promise<{ server: Awaited<ReturnType<typeof startRedis>>; redis: Redis; keys: RedisKeys; log: RedisTransitionLog }> {
   const server = await startRedis();
   const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
   await redis.connect();
-  const keys = new RedisKeys(`mirror-${process.pid}:`, SHARDS);
-  const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
+  const keys = new RedisKeys(`${prefix}-${process.pid}:`, SHARDS);
+  return { server, redis, keys, log: new RedisTransitionLog(redis, redis, keys, RETENTION_MS) };
+}
+
+test('Redis restarted empty, transitions appended before the recovery ran: the copy is kept, and appended again', async () => {
+  const { server, redis, log } = await redisWithLog('mirror');
   const logged = async (): Promise<string[]> => (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId}:${e.event.version}`);
   const named = (entries: LogEntry[]): string[] => entries.map((e) => `${e.event.streamerId}:${e.event.version}`);
 
@@ -90,11 +95,7 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
 }, 30_000);
 
 test('entries appended just before Redis lost its data, in no copy and held by no dispatcher: the pod that appended them appends them again', async () => {
-  const server = await startRedis();
-  const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
-  await redis.connect();
-  const keys = new RedisKeys(`recent-${process.pid}:`, SHARDS);
-  const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
+  const { server, redis, keys, log } = await redisWithLog('recent');
   const recent = new RecentAppends();
   const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'appending-pod', RETENTION_MS, () => {}, null, null, recent);
   const logged = async (): Promise<string[]> =>
