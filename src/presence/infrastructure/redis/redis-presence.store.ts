@@ -237,7 +237,8 @@ export class RedisPresenceStore implements PresenceStore {
   /** A reply's events; each one's log entry (appended to `log`, at the reply's time) goes to `appended`. */
   private decode(reply: readonly string[], from: number, to: number, log: string): PresenceEvent[] {
     const appended = this.appended;
-    if (appended === null) return decodeEvents(reply, from, to);
+    // Most replies (heartbeats that change nothing) carry no event: nothing to work out for them.
+    if (appended === null || to - from < FIELDS_PER_EVENT) return decodeEvents(reply, from, to);
     const at = Number(reply[0]);
     // Its position among the logs read (RedisKeys.logTags), as a reader of the log would number it.
     const shard = this.keys.logTags().indexOf(log.slice(0, -'log'.length));
