@@ -73,9 +73,8 @@ export class LostStreamers {
     const known = this.epoch;
     const current = await this.claimEpoch();
     if (known === null || current === known) return false;
-    const suspects = [...this.online.keys()];
-    this.logger.warn({ msg: 'redis lost its data; streamers known online then are settled unless claimed', suspects: suspects.length, afterMs: this.settleAfterMs });
-    setTimeout(() => void this.settle(suspects), this.settleAfterMs).unref();
+    this.logger.warn({ msg: 'redis lost its data; streamers known online are settled unless claimed', suspects: this.online.size, afterMs: this.settleAfterMs });
+    setTimeout(() => void this.settle(), this.settleAfterMs).unref();
     return true;
   }
 
@@ -86,7 +85,13 @@ export class LostStreamers {
     return this.epoch ?? '';
   }
 
-  private async settle(ids: readonly string[]): Promise<void> {
+  /**
+   * Those known online now, not only at the loss: entries other pods appended again after it (each
+   * restores on its own recovery) may name streamers this pod had not read yet. One that has a record
+   * again (a re-assert, a new connection) is left as it is (`settleLost`).
+   */
+  private async settle(): Promise<void> {
+    const ids = [...this.online.keys()];
     let settled = 0;
     let next = 0;
     // As of now: by now every deadline its lost lease could have had has passed.

@@ -154,6 +154,10 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     this.copies[shard] = kept;
   }
 
+  private recentLost(): Promise<LogEntry[]> {
+    return recentLostOf(this.log, this.recentAppends());
+  }
+
   /** Per shard, whether the log no longer has its oldest copy. The log keeps entries by age, so when the oldest is there, so is the rest. */
   private async lostShards(): Promise<boolean[]> {
     const oldest = this.copies.map((entries) => entries[0]?.id ?? null);
@@ -176,7 +180,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     this.mustRestore = false;
     try {
       const lost = await this.lostShards();
-      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries(), ...this.recentAppends()];
+      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
       const restored = await this.log.restore(inIdOrderPerShard(entries));
       if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, pod: this.config.podId });
@@ -187,6 +191,20 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
       if (!retrying) this.logger.warn({ msg: 'webhooks the log lost not appended again yet; retrying', error: error instanceof Error ? error.message : String(error), pod: this.config.podId });
     }
   }
+}
+
+/**
+ * What this pod appended lately (RecentAppends), of the shards whose log lacks the newest of it. A log
+ * loses its newest entries first (a replica behind) or all of them (a restart empty), so one read per
+ * shard tells, and a recovery from a mere stall checks no entry one by one.
+ */
+async function recentLostOf(log: TransitionLog, recent: readonly LogEntry[]): Promise<LogEntry[]> {
+  const newest: (string | null)[] = Array.from({ length: log.shardCount }, () => null);
+  for (const { shard, id } of recent) if (shard >= 0 && shard < newest.length && (newest[shard] === null || compareIds(id, newest[shard]!) > 0)) newest[shard] = id;
+  if (newest.every((id) => id === null)) return [];
+  const { shards } = await log.readAfter(newest.map((id) => (id === null ? null : idBefore(id))), 1);
+  const lost = newest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
+  return recent.filter(({ shard }) => lost[shard] === true);
 }
 
 /** Each shard's entries once, in id order (a streamer's are in one shard, so in version order). */

@@ -240,10 +240,18 @@ export class RedisPresenceStore implements PresenceStore {
     // Most replies (heartbeats that change nothing) carry no event: nothing to work out for them.
     if (appended === null || to - from < FIELDS_PER_EVENT) return decodeEvents(reply, from, to);
     const at = Number(reply[0]);
-    // Its position among the logs read (RedisKeys.logTags), as a reader of the log would number it.
-    const shard = this.keys.logTags().indexOf(log.slice(0, -'log'.length));
+    const shard = this.logPosition(log);
     return decodeEvents(reply, from, to, (event, id) => appended.add(appendedTo(log, { shard, id, event, at, pod: this.pod })));
   }
+
+  /** A log stream's position among the logs read (RedisKeys.logTags), as a reader of the log numbers it. */
+  private logPosition(log: string): number {
+    const version = this.keys.layout.version;
+    if (this.logTags.version !== version) this.logTags = { version, tags: this.keys.logTags() };
+    return this.logTags.tags.indexOf(log.slice(0, -'log'.length));
+  }
+
+  private logTags: { version: number; tags: string[] } = { version: -1, tags: [] };
 
   /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */
   private common(): Array<string | number> {
@@ -259,6 +267,7 @@ export class RedisPresenceStore implements PresenceStore {
     for (let attempt = 1; ; attempt += 1) {
       try {
         const result = await run();
+        this.appended?.answered();
         this.observe(operation, (performance.now() - started) / 1000, false);
         return result;
       } catch (error) {

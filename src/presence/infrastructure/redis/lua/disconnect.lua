@@ -4,7 +4,7 @@
 -- KEYS[4] <tag>st:<id>   KEYS[5] <tag>ls:<id>   KEYS[6] <tag>tl:<id>
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] streamer id
 -- ARGV[5] connection id   ARGV[6] RECONNECT_GRACE_MS
--- Returns { now, then 6 fields per event }
+-- Returns { now, then 7 fields per event (prelude.lua `emit`: the event, then its log entry id) }
 local id, cid, grace = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local now = now_ms()
 local events = {}

@@ -3,7 +3,7 @@
 -- KEYS[1] <tag>deadlines   KEYS[2] <tag>online   KEYS[3] <tag>log
 -- KEYS[4] <tag>st:<id>   KEYS[5] <tag>ls:<id>   KEYS[6] <tag>tl:<id>
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] streamer id
--- Returns { now, then 6 fields per event }
+-- Returns { now, then 7 fields per event (prelude.lua `emit`: the event, then its log entry id) }
 local id = ARGV[4]
 local now = now_ms()
 local events = {}

@@ -14,7 +14,7 @@
 -- ARGV[4n+5] ms since the client last heartbeated: '0' but for a pod's re-assert, whose lease keeps
 --   the deadline it had (now + TTL - that), never earlier than it already runs out
 -- Returns { now, then for each heartbeat n: 'ok' or 'too_many_connections', its event count k, then
--- 6 fields per event } (a refused heartbeat's events are only expiries)
+-- 7 fields per event (prelude.lua `emit`) } (a refused heartbeat's events are only expiries)
 local ttl, max_open = tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local out = { fmt(now) }

@@ -7,7 +7,7 @@
 -- KEYS[4] <tag>st:<id>   KEYS[5] <tag>ls:<id>   KEYS[6] <tag>tl:<id>
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] streamer id
 -- ARGV[5] since (when its last lease ran out)   ARGV[6] reason (timeout or disconnected)
--- Returns { now, then 6 fields per event }
+-- Returns { now, then 7 fields per event (prelude.lua `emit`: the event, then its log entry id) }
 local id, since, reason = ARGV[4], tonumber(ARGV[5]), ARGV[6]
 local now = now_ms()
 local events = {}
