@@ -413,6 +413,21 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect(await store.getMany(['lost'])).toEqual([stateOf(ended.events[0]!)]);
         expect((await store.end('lost')).events).toEqual([]);
       });
+
+      it('an `end` sent again after an outage (sentAt) ends the stream of then, not one that came online after it', async () => {
+        const store = await open();
+        const first = await store.connect('replayed', 'old');
+        // Sent while that stream was live, taken late: it ends it.
+        expect((await store.end('replayed', first.serverTime)).events.map((e) => e.reason)).toEqual(['ended']);
+        // A new stream (on another pod, say); an `end` sent before it began is replayed: nothing changes.
+        const again = await store.connect('replayed', 'new');
+        const stale = await store.end('replayed', again.serverTime - 1_000);
+        expect(stale.events).toEqual([]);
+        expect(await store.getMany(['replayed'])).toEqual([stateOf(again.events[0]!)]);
+        // One sent during this stream still ends it; and with no record at all (the store lost it), ends too.
+        expect((await store.end('replayed', again.serverTime)).events.map((e) => e.reason)).toEqual(['ended']);
+        expect((await store.end('lost-replayed', first.serverTime)).events.map((e) => e.reason)).toEqual(['ended']);
+      });
     });
 
     describe('getMany', () => {

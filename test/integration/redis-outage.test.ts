@@ -213,6 +213,43 @@ test('an `end` and a close while Redis is down, then Redis back empty: every vie
   onA.disconnect();
 }, 45_000);
 
+// Found by the third hour's soak (RELIABILITY.md, finding 13): an `end` the store could not take is kept
+// by its pod and sent again after the outage. The streamer had meanwhile begun a new stream on another
+// pod, which cannot cancel it; the replay ended that new stream (a false offline to every viewer).
+test('an `end` sent again after an outage does not end the stream the streamer began since on another pod', async () => {
+  await allReady();
+  const id = 'out-stale-end';
+  const viewerOnB = await syncedViewer('B', b, [id]);
+  const first = await streamer(a.url, id);
+  await waitUntil(() => viewerOnB.view.get(id)?.status === 'online', 5_000);
+
+  await redis.kill9();
+  const endSentAt = Date.now();
+  const endAck = (await first.timeout(8_000).emitWithAck('end', {})) as { ok: boolean; error?: { code: string } };
+  expect(endAck).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+  first.disconnect();
+  // Pod A is held still while Redis comes back and the streamer goes live on B: its replay comes after.
+  process.kill(a.pid, 'SIGSTOP');
+  try {
+    await redis.restart();
+    await waitUntil(async () => (await fetch(`${b.url}/readyz`)).status === 200, 10_000, 50);
+    const second = await streamer(b.url, id);
+    const beats = beatWithAcks(second);
+    await waitUntil(() => viewerOnB.view.get(id)?.status === 'online' && viewerOnB.view.get(id)!.since > endSentAt, 5_000);
+    const live = viewerOnB.view.get(id)!;
+    process.kill(a.pid, 'SIGCONT');
+    // A recovers, re-asserts nothing of this streamer, and sends the `end` again.
+    await waitUntil(async () => (await fetch(`${a.url}/readyz`)).status === 200, 10_000, 50);
+    await sleep(RECOVERY_WITHIN_MS);
+    expect(viewerOnB.view.get(id)).toMatchObject({ status: 'online', since: live.since });
+    for (const [, app] of pods()) expect(await readPresence(app, id)).toMatchObject({ status: 'online', since: live.since });
+    beats.stop();
+    second.disconnect();
+  } finally {
+    process.kill(a.pid, 'SIGCONT');
+  }
+}, 45_000);
+
 // A streamer whose app hangs (socket open, no heartbeat) is offline at its last heartbeat + TTL. The pods
 // re-assert their connections after Redis comes back; with a fresh TTL they kept a silent one online up
 // to a TTL past that deadline (a ghost, 110 s with the defaults). The re-assert keeps the deadline it had.

@@ -86,9 +86,11 @@ export class PresenceService {
 
   end(streamerId: string, connectionId: string): Promise<StoreResult> {
     for (const local of this.local.values()) if (local.streamerId === streamerId) local.ended = true;
-    const end = (): Promise<StoreResult> => this.queue.run(connectionId, () => this.store.end(streamerId));
-    return end().catch((error: unknown) => {
-      this.keepForReplay(`end ${streamerId}`, end);
+    const sentAt = Date.now();
+    return this.queue.run(connectionId, () => this.store.end(streamerId)).catch((error: unknown) => {
+      // Sent again after the outage, it ends the stream of then, not one the streamer began since on
+      // another pod (which cannot cancel it here, as a connect or heartbeat on this pod does).
+      this.keepForReplay(`end ${streamerId}`, () => this.queue.run(connectionId, () => this.store.end(streamerId, sentAt)));
       throw error;
     });
   }

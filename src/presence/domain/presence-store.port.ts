@@ -62,7 +62,11 @@ export interface PresenceStore {
    */
   heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs?: number): Promise<StoreResult>;
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult>;
-  end(streamerId: string): Promise<StoreResult>;
+  /**
+   * The stream is over (`streamer-record.ts` `end`). An `end` sent again after an outage passes
+   * `sentAt` (ms): a stream that came online after it is not ended.
+   */
+  end(streamerId: string, sentAt?: number): Promise<StoreResult>;
   expireDue(limit: number): Promise<StoreResult>;
   /**
    * A streamer last known online that the store has no record of (it lost its data): offline

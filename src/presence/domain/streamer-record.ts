@@ -129,10 +129,15 @@ export function close(record: StreamerRecord, connectionId: string, now: number,
  * The stream is over: the streamer goes offline now, whatever other connections it has. A store with no
  * record of the streamer logs the offline too: a connection of it sent `end`, so the store lost the
  * streamer while it was live (see `close`), and viewers that still hold it online must hear it.
+ *
+ * `sentAt` is for an `end` a pod sends again after an outage (the store could not take it then): it
+ * ends the stream that was live when it was sent, not one that came online after it, on any pod. A
+ * streamer online since later is left as it is. @default Infinity (an `end` sent now)
  */
-export function end(record: StreamerRecord, now: number): Transition {
+export function end(record: StreamerRecord, now: number, sentAt = Number.POSITIVE_INFINITY): Transition {
   const expired = expire(record, now);
   const current = expired.next.state;
+  if (current.status === 'online' && current.since > sentAt) return expired;
   if (current.status === 'offline' && !isForgotten(expired.next)) return chain(record, expired.events, { state: current, connections: {} }, null);
   const ended = event(current, 'offline', 'ended', now, now, undefined);
   return chain(record, expired.events, { state: stateOf(ended), connections: {} }, ended);

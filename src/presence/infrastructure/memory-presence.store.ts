@@ -65,8 +65,8 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.apply(streamerId, (record, now) => rules.close(record, connectionId, now, this.timing));
   }
 
-  async end(streamerId: string): Promise<StoreResult> {
-    return this.apply(streamerId, (record, now) => rules.end(record, now));
+  async end(streamerId: string, sentAt?: number): Promise<StoreResult> {
+    return this.apply(streamerId, (record, now) => rules.end(record, now, sentAt));
   }
 
   async settleLost(streamerId: string, since: number): Promise<StoreResult> {

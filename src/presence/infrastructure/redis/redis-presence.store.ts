@@ -80,8 +80,8 @@ export class RedisPresenceStore implements PresenceStore {
     return this.change(SCRIPTS.disconnect, streamerId, [connectionId, this.timing.reconnectGraceMs]);
   }
 
-  end(streamerId: string): Promise<StoreResult> {
-    return this.change(SCRIPTS.end, streamerId, []);
+  end(streamerId: string, sentAt?: number): Promise<StoreResult> {
+    return this.change(SCRIPTS.end, streamerId, sentAt === undefined || !Number.isFinite(sentAt) ? [] : [Math.round(sentAt)]);
   }
 
   async expireDue(limit: number): Promise<StoreResult> {
