@@ -85,12 +85,13 @@ test('a long-polling viewer that stops polling is cut once, its session gone at 
   expect(await (await fetch(session, { headers })).text()).toContain('43/viewer,1');
   const rssBefore = rssMbNow(pod.app.pid);
 
-  // It never polls again; the storm goes on a second past the cut, so a second line would show.
+  // It never polls again; the storm goes on past the cut, so a second line would show, and for 5 s: the
+  // control then has 200-odd acks, so its p99 is not simply the slowest one (95 acks made it the max).
   let cutAt = Infinity;
   const { report } = await underAttack(pod, control, 'long-polling viewer that stopped polling, in a meta storm', () =>
     metaStorm(() => {
       if (cutAt === Infinity && cutsOf(socketId) > 0) cutAt = Date.now();
-      return Date.now() > cutAt + 1_000;
+      return Date.now() > cutAt + 5_000;
     }),
   );
   expectOthersServed(report);
