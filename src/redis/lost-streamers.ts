@@ -14,6 +14,8 @@ const TAIL_EVERY_MS = 500;
 const PAGE = 1_000;
 /** Streamers settled at once after a loss (each a script call). */
 const SETTLE_CONCURRENCY = 64;
+/** A settle that failed (the store unreachable) is tried again this much later. */
+const SETTLE_RETRY_MS = 1_000;
 /** Online streamers remembered at most; past it the newest are not (a loss then leaves them to their viewers' next resync). */
 const REMEMBERED_MAX = 2_000_000;
 const REMEMBERED_OFFLINE = 100_000;
@@ -26,6 +28,11 @@ const REMEMBERED_OFFLINE = 100_000;
  * wrote is gone), it waits a TTL plus a second, by which every live connection has heartbeated or been
  * re-asserted, and then settles every streamer it knew online that the store still has no record of:
  * offline (`timeout`), logged once across the pods (PresenceStore.settleLost).
+ *
+ * A second loss within that wait starts it again: right after it, the store is empty and the pods have
+ * not re-asserted yet, so settling then would log live streamers offline (a flap for all of them). A
+ * settle that cannot reach the store is tried again a second later, not dropped: its streamers would
+ * stay online for good.
  */
 export class LostStreamers {
   private readonly logger = new Logger(LostStreamers.name);
@@ -41,6 +48,8 @@ export class LostStreamers {
   private epoch: string | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
+  /** The settle waiting for its time: one at most, for the latest loss. */
+  private pendingSettle: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: RedisClient,
@@ -62,6 +71,7 @@ export class LostStreamers {
 
   async stop(): Promise<void> {
     this.running = false;
+    if (this.pendingSettle !== null) clearTimeout(this.pendingSettle);
     await this.loop;
   }
 
@@ -74,8 +84,31 @@ export class LostStreamers {
     const current = await this.claimEpoch();
     if (known === null || current === known) return false;
     this.logger.warn({ msg: 'redis lost its data; streamers known online are settled unless claimed', suspects: this.online.size, afterMs: this.settleAfterMs });
-    setTimeout(() => void this.settle(), this.settleAfterMs).unref();
+    this.settleIn(this.settleAfterMs);
     return true;
+  }
+
+  /** (Re)schedules the settle: a later loss replaces the wait of an earlier one. */
+  private settleIn(ms: number): void {
+    if (this.pendingSettle !== null) clearTimeout(this.pendingSettle);
+    this.pendingSettle = setTimeout(() => {
+      this.pendingSettle = null;
+      void this.settle();
+    }, ms);
+    this.pendingSettle.unref();
+  }
+
+  /**
+   * Whether the store still holds the epoch of the loss being settled. Not: it lost its data again (the
+   * key is gone, or another pod found that first and wrote a new one), so the wait starts over.
+   */
+  private async sameEpoch(): Promise<boolean> {
+    const known = this.epoch;
+    const current = await this.claimEpoch();
+    if (current === known) return true;
+    this.logger.warn({ msg: 'redis lost its data again before the streamers of the last loss were settled; waiting again', afterMs: this.settleAfterMs });
+    this.settleIn(this.settleAfterMs);
+    return false;
   }
 
   /** The deployment's epoch, written by the first pod to find none; remembered. */
@@ -88,24 +121,27 @@ export class LostStreamers {
   /**
    * Those known online now, not only at the loss: entries other pods appended again after it (each
    * restores on its own recovery) may name streamers this pod had not read yet. One that has a record
-   * again (a re-assert, a new connection) is left as it is (`settleLost`).
+   * again (a re-assert, a new connection) is left as it is (`settleLost`), so settling twice is harmless.
+   * The epoch is read again before each batch: a loss in the middle of a settle stops it there.
    */
   private async settle(): Promise<void> {
     const ids = [...this.online.keys()];
     let settled = 0;
-    let next = 0;
     // As of now: by now every deadline its lost lease could have had has passed.
     const since = Date.now();
-    const worker = async (): Promise<void> => {
-      while (next < ids.length && this.running) {
-        const id = ids[next++]!;
+    try {
+      for (let from = 0; from < ids.length && this.running; from += SETTLE_CONCURRENCY) {
+        if (!(await this.sameEpoch())) return;
         // Read meanwhile: the streamer's offline, or entries appended again after the loss (webhook-log-mirror.ts) that end it.
-        if (!this.online.has(id)) continue;
-        const result = await this.settleLost(id, since).catch(() => null);
-        settled += result?.events.length ?? 0;
+        const batch = ids.slice(from, from + SETTLE_CONCURRENCY).filter((id) => this.online.has(id));
+        const results = await Promise.all(batch.map((id) => this.settleLost(id, since)));
+        settled += results.reduce((sum, result) => sum + result.events.length, 0);
       }
-    };
-    await Promise.all(Array.from({ length: SETTLE_CONCURRENCY }, worker));
+    } catch (error) {
+      this.logger.warn({ msg: 'settling streamers lost with redis failed; trying again', settled, retryInMs: SETTLE_RETRY_MS, error: error instanceof Error ? error.message : String(error) });
+      if (this.running) this.settleIn(SETTLE_RETRY_MS);
+      return;
+    }
     this.logger.warn({ msg: 'streamers lost with redis settled offline', settled, suspects: ids.length });
   }
 

@@ -6,7 +6,7 @@ import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redi
 import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
 import { LostStreamers } from '../../src/redis/lost-streamers.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startRedis } from '../helpers/redis-server.js';
+import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 
 useCleanup();
@@ -14,8 +14,11 @@ useCleanup();
 const SHARDS = 4;
 const RETENTION_MS = 3_600_000;
 const SETTLE_AFTER_MS = 1_500;
+/** How often LostStreamers reads the log (lost-streamers.ts). */
+const TAIL_EVERY_MS = 500;
 
-test('a streamer known only from an entry another pod appended again after the loss is settled too', async () => {
+/** A log keeper (LostStreamers) with the real store and log on its own redis-server, following the log. */
+async function keeper(): Promise<{ server: RedisServer; redis: Redis; keys: RedisKeys; log: RedisTransitionLog; store: RedisPresenceStore; lost: LostStreamers; prefix: string }> {
   const server = await startRedis();
   const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
   await redis.connect();
@@ -33,14 +36,47 @@ test('a streamer known only from an entry another pod appended again after the l
     () => true,
   );
   lost.start();
-  try {
-    await waitUntil(async () => (await redis.get(`${prefix}epoch`).catch(() => null)) !== null, 5_000, 50);
-    // Following the log from here on.
-    await sleep(1_000);
+  await waitUntil(async () => (await redis.get(`${prefix}epoch`).catch(() => null)) !== null, 5_000, 50);
+  // Following the log from here on.
+  await sleep(1_000);
+  return { server, redis, keys, log, store, lost, prefix };
+}
 
-    await server.kill9();
-    await server.restart();
-    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+/** Redis restarted empty, and answering again. */
+async function loseData(server: RedisServer, redis: Redis): Promise<void> {
+  await server.kill9();
+  await server.restart();
+  await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+}
+
+/** A connection heartbeating every 200 ms (failures ignored) until the returned stop is called. */
+function heartbeating(store: RedisPresenceStore, streamerId: string): () => Promise<void> {
+  let beating = true;
+  const loop = (async () => {
+    while (beating) {
+      await store.heartbeat(streamerId, `${streamerId}-conn`).catch(() => undefined);
+      await sleep(200);
+    }
+  })();
+  return () => {
+    beating = false;
+    return loop;
+  };
+}
+
+/** What the log holds of one streamer, in order. */
+async function loggedOf(log: RedisTransitionLog, streamerId: string): Promise<string[]> {
+  return (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards
+    .flat()
+    .filter((e) => e.event.streamerId === streamerId)
+    .map((e) => `${e.event.status} ${e.event.reason}`);
+}
+
+
+test('a streamer known only from an entry another pod appended again after the loss is settled too', async () => {
+  const { server, redis, keys, log, store, lost } = await keeper();
+  try {
+    await loseData(server, redis);
     expect(await lost.afterOutage()).toBe(true);
     // After this pod's recovery, another pod appends again what it had appended just before the loss
     // (RecentAppends): a streamer this pod never read online. Its connection closed in that moment, so
@@ -50,14 +86,68 @@ test('a streamer known only from an entry another pod appended again after the l
       { shard: keys.shardOf('restored-late'), id: `${at}-0`, event: { streamerId: 'restored-late', status: 'online', since: at, version: at * 1_000, reason: 'connected' }, at, pod: 'other-pod' },
     ]);
 
-    const logged = async (): Promise<string[]> =>
-      (await log.readAfter(Array(SHARDS).fill(null), 100)).shards
-        .flat()
-        .filter((e) => e.event.streamerId === 'restored-late')
-        .map((e) => `${e.event.status} ${e.event.reason}`);
+    const logged = (): Promise<string[]> => loggedOf(log, 'restored-late');
     await waitUntil(async () => (await logged()).length > 1, SETTLE_AFTER_MS + 5_000, 100).catch(() => undefined);
     expect(await logged()).toEqual(['online connected', 'offline timeout']);
     expect((await store.getMany(['restored-late']))[0]).toMatchObject({ status: 'offline', version: expect.any(Number) });
+  } finally {
+    await lost.stop();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('Redis losing its data again before the settle: the wait starts over, so a live streamer not yet re-asserted is not settled offline', async () => {
+  const { server, redis, log, store, lost } = await keeper();
+  // Its pod heartbeats it while Redis answers, except in the gap after the second loss (below).
+  let stopBeating = heartbeating(store, 'live');
+  try {
+    await waitUntil(async () => (await loggedOf(log, 'live')).length > 0, 5_000, 50);
+    await sleep(TAIL_EVERY_MS + 200);
+
+    await loseData(server, redis);
+    const firstLossAt = Date.now();
+    expect(await lost.afterOutage()).toBe(true);
+    await sleep(SETTLE_AFTER_MS / 2);
+    // Lost again, and this pod is slow to notice: its re-assert comes only after the first loss's settle
+    // was due. Settled then, the streamer went offline and came back a moment later (a flap).
+    await stopBeating();
+    await loseData(server, redis);
+    await sleep(firstLossAt + SETTLE_AFTER_MS + 700 - Date.now());
+    stopBeating = heartbeating(store, 'live');
+    await lost.afterOutage();
+    // Past the wait counted from the second loss too.
+    await sleep(SETTLE_AFTER_MS + 1_000);
+    await stopBeating();
+
+    expect(await loggedOf(log, 'live')).toEqual(['online connected']);
+  } finally {
+    await stopBeating();
+    await lost.stop();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('a settle due while Redis is unreachable is tried again, not dropped: the lost streamer still goes offline', async () => {
+  const { server, redis, log, store, lost } = await keeper();
+  try {
+    await store.connect('orphan', 'orphan-conn');
+    await sleep(TAIL_EVERY_MS + 200);
+    // Its pod died with the loss: nothing will ever claim it.
+    await loseData(server, redis);
+    expect(await lost.afterOutage()).toBe(true);
+    // Down from before the settle is due until after it, and back with its data (SAVE writes dump.rdb in
+    // its --dir, which the restart loads): the epoch is the same, so no pod finds a new loss to settle.
+    await sleep(SETTLE_AFTER_MS / 2);
+    await server.cli('SAVE');
+    await server.kill9();
+    await sleep(SETTLE_AFTER_MS);
+    await server.restart();
+    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+    expect(await lost.afterOutage()).toBe(false);
+
+    // The log restarted empty too: the settle's offline is all it holds of the orphan.
+    await waitUntil(async () => (await loggedOf(log, 'orphan').catch((): string[] => [])).length > 0, 5_000, 100).catch(() => undefined);
+    expect(await loggedOf(log, 'orphan')).toEqual(['offline timeout']);
   } finally {
     await lost.stop();
     redis.disconnect();
