@@ -58,8 +58,9 @@ export class PresenceModule {
   static forRoot(config: AppConfig, redis: RedisConnections | null): DynamicModule {
     // Embedded mode: the store writes the log it is given; relays and the feed read that same log.
     const memoryLog = redis === null ? new MemoryTransitionLog(config.eventLogRetentionMs, Date.now, config.eventLogMaxEntries) : null;
-    // Redis mode with webhooks: a copy of what this pod appended, for a few seconds, which the webhook
-    // log's restore appends again if Redis loses it (RecentAppends); without webhooks nothing reads it.
+    // Redis mode with webhooks: a copy of what this pod appended and its viewer relay took, for a few
+    // seconds, which the webhook log's restore appends again if Redis loses it (RecentAppends); without
+    // webhooks nothing reads it.
     const recentAppends = redis === null || config.webhookUrl === null ? null : new RecentAppends();
     const store: Provider = {
       provide: PRESENCE_STORE,
@@ -82,7 +83,7 @@ export class PresenceModule {
     };
     const log: Provider = {
       provide: TRANSITION_LOG,
-      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, redis!.keys, config.eventLogRetentionMs),
+      useValue: memoryLog ?? new RedisTransitionLog(redis!.command, redis!.relay, redis!.keys, config.eventLogRetentionMs, recentAppends),
     };
     const appended: Provider = { provide: RECENT_APPENDS, useValue: () => recentAppends?.entries() ?? [] };
     const fence: Provider = {

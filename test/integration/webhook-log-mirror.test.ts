@@ -4,7 +4,9 @@
 // and transitions went on being appended before the pod's recovery ran. The copy was pruned by the
 // group's positions in the new log (past every copied entry), so nothing was there to append again.
 // And finding 9: an entry appended just before Redis lost its data, read by no copy and by no live
-// dispatcher, was lost; the pod whose call appended it now appends it again.
+// dispatcher, was lost; the pod whose call appended it now appends it again. And finding 14: when that
+// pod never learnt the entry's id (the reply was lost with Redis, or it died), the pod whose viewer
+// relay took the entry appends it again.
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../../src/config/app-config.js';
 import type { PodDirectory } from '../../src/presence/application/pod-directory.js';
@@ -16,6 +18,7 @@ import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redi
 import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
 import type { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { WEBHOOKS_GROUP } from '../../src/webhooks/webhook-dispatcher.js';
+import { VIEWERS_GROUP } from '../../src/presence/application/viewer-relay.js';
 import { WebhookLogMirror } from '../../src/webhooks/webhook-log-mirror.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startRedis } from '../helpers/redis-server.js';
@@ -32,12 +35,15 @@ function entry(shard: number, streamerId: string, version: number, at: number): 
 }
 
 /** A real redis-server, a client that reconnects quickly, and the transition log under `prefix`. */
-async function redisWithLog(prefix: string): Promise<{ server: Awaited<ReturnType<typeof startRedis>>; redis: Redis; keys: RedisKeys; log: RedisTransitionLog }> {
+async function redisWithLog(
+  prefix: string,
+  taken: RecentAppends | null = null,
+): Promise<{ server: Awaited<ReturnType<typeof startRedis>>; redis: Redis; keys: RedisKeys; log: RedisTransitionLog }> {
   const server = await startRedis();
   const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
   await redis.connect();
   const keys = new RedisKeys(`${prefix}-${process.pid}:`, SHARDS);
-  return { server, redis, keys, log: new RedisTransitionLog(redis, redis, keys, RETENTION_MS) };
+  return { server, redis, keys, log: new RedisTransitionLog(redis, redis, keys, RETENTION_MS, taken) };
 }
 
 test('Redis restarted empty, transitions appended before the recovery ran: the copy is kept, and appended again', async () => {
@@ -143,6 +149,44 @@ test('entries appended just before Redis lost its data, in no copy and held by n
     expect(meta.event).toMatchObject({ status: 'online', reason: 'connected', meta: { title: 'late' } });
     await mirror.restoreLost();
     expect(await logged()).toHaveLength(4);
+  } finally {
+    await mirror.onApplicationShutdown();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('an entry another pod appended and never learnt the id of, taken by this pod\'s viewer relay just before Redis lost its data: this pod appends it again', async () => {
+  // This pod's log tells its copy of what its viewer relay takes; the pod that appended keeps nothing
+  // (its reply was lost with Redis, or it died right after).
+  const recent = new RecentAppends(5_000);
+  const { server, redis, keys, log } = await redisWithLog('relayed', recent);
+  const appending = new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'other-pod', RETENTION_MS);
+  const logged = async (): Promise<string[]> =>
+    (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
+  const mirror = new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => false } as unknown as PodDirectory,
+    { heldEntries: () => [] } as unknown as WebhookDispatcher,
+    { podId: 'relaying-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => recent.entries(),
+  );
+  try {
+    await appending.connect('relayed-live', 'c1');
+    await appending.connect('relayed-ended', 'c2');
+    await appending.end('relayed-ended');
+    const appended = await logged();
+    expect(appended).toHaveLength(3);
+    // The viewer relay takes them (for the viewers, who get them), as it does within milliseconds.
+    expect(await log.takeNew(VIEWERS_GROUP, 'relaying-pod', [0, 1, 2, 3], 100, 10)).toHaveLength(3);
+
+    await server.kill9();
+    await server.restart();
+    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+    expect(await logged()).toEqual([]);
+    await mirror.restoreLost();
+    // Each once, as it was decided (version, reason, the pod that decided it).
+    expect((await logged()).sort()).toEqual([...appended].sort());
   } finally {
     await mirror.onApplicationShutdown();
     redis.disconnect();

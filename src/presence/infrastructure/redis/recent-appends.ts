@@ -15,11 +15,13 @@ export const RECENT_APPENDS_MAX = 50_000;
 const MAX_GAP_MS = 1_000;
 
 /**
- * What this pod's store calls appended to the transition log lately, with the ids the log gave them.
- * The log keepers (webhook-log-mirror.ts) copy the log every half second, and a shard's dispatcher
- * reads it within milliseconds; an entry appended just before Redis lost its data, whose dispatcher had
- * died in the same seconds, was in no copy (RELIABILITY.md, finding 9). The pod whose call appended it
- * still holds it here, and its restore appends it again.
+ * What this pod's store calls appended to the transition log lately, with the ids the log gave them, and
+ * what its viewer relay took from it (redis-transition-log.ts `taken`). The log keepers
+ * (webhook-log-mirror.ts) copy the log every half second, and a shard's dispatcher reads it within
+ * milliseconds; an entry appended just before Redis lost its data, whose dispatcher had died in the same
+ * seconds, was in no copy (RELIABILITY.md, finding 9). The pod whose call appended it still holds it
+ * here, and so does the pod that relayed it to viewers, which has it even when the appending pod's reply
+ * was lost with Redis or that pod died (finding 14); each restore appends it again, once across the pods.
  *
  * An entry is dropped once the store has been answering for `keepMs` since it was appended: time in
  * which Redis was unreachable does not count (however long it takes to come back), so the entries of the

@@ -6,6 +6,7 @@ import type { GroupBacklog, TakenOver, TransitionLog } from '../../domain/transi
 import type { RedisClient } from '../../../redis/redis-client.js';
 import { asComponent, componentError } from './component-error.js';
 import { LuaScript } from './lua-script.js';
+import type { RecentAppends } from './recent-appends.js';
 import type { RedisKeys } from './redis-keys.js';
 
 const COMPONENT = 'redis transition log';
@@ -44,6 +45,11 @@ type RawEntry = [string, string[]];
  *
  * `blocking` is a connection of its own for XREADGROUP … BLOCK: a blocked command holds its connection,
  * so it must not share one with presence calls. Its command timeout must exceed the longest block asked for.
+ *
+ * `taken`, when given, is told of every entry a relay takes (RecentAppends): the viewer relay takes each
+ * entry within milliseconds of its append, so the pod that relayed it can append it again if Redis loses
+ * it before any log keeper read it, even when the pod whose call appended it never learnt its id (the
+ * reply was lost with Redis) or died (RELIABILITY.md, finding 14).
  */
 export class RedisTransitionLog implements TransitionLog {
   constructor(
@@ -51,6 +57,7 @@ export class RedisTransitionLog implements TransitionLog {
     private readonly blocking: RedisClient,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
+    private readonly taken: RecentAppends | null = null,
   ) {}
 
   private tags: { version: number; tags: string[] } = { version: -1, tags: [] };
@@ -95,10 +102,12 @@ export class RedisTransitionLog implements TransitionLog {
     if (shards.length === 0) return [];
     const keys = shards.map((shard) => this.stream(shard));
     const reply = this.blocking.isCluster ? await this.pollEach(group, consumer, keys, count, blockMs) : await this.readGroup(group, consumer, keys, count, blockMs);
-    return reply.flatMap(([key, entries]) => {
+    const taken = reply.flatMap(([key, entries]) => {
       const shard = keys.indexOf(key);
       return entries.map((entry) => remember(decodeEntry(shards[shard]!, entry), key));
     });
+    for (const entry of taken) this.taken?.add(entry);
+    return taken;
   }
 
   /**
