@@ -13,6 +13,7 @@ import { PodSlots } from '../helpers/pod-slots.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { CpuSplit, type CpuWindow, describeWindow } from './cpu-split.js';
 import { judge } from './oracle.js';
 import { startSoakRedis } from './soak-redis.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
@@ -34,12 +35,23 @@ const POD_ENV = {
   LB_IDLE_TIMEOUT_MS: '60000',
   DRAIN_MS: '3000',
   REDIS_KEY_PREFIX: `soak-${process.pid}:`,
-  // Every soak client comes from 127.0.0.1 through nginx: one address holds every subscription.
-  SUBSCRIPTIONS_PER_ADDRESS: '1000000',
+  // nginx appends the client's address to X-Forwarded-For, as the ingress does, and each soak client
+  // connects from an address of its own (loopbackAddress), so the per-address limits are on at the
+  // service's defaults, as in production (the test helpers turn them off: their clients share one
+  // address). The hostile client and the feed follower share 127.0.0.1.
+  TRUSTED_PROXY_HOPS: '1',
+  CONNECTIONS_PER_ADDRESS: '1000',
+  HANDSHAKE_RATE_PER_ADDRESS: '20',
+  HTTP_RATE_PER_ADDRESS: '50',
+  SUBSCRIBE_RATE_PER_ADDRESS: '500',
 };
+/** The n-th client's own address in 127.0.0.0/8 (Linux answers on all of it): `127.<block>.x.y`. */
+const loopbackAddress = (block: number, n: number): string => `127.${block}.${(n >> 8) & 255}.${n & 255}`;
 /** How late, beyond the contract, a delivery may come on this busy 2-core machine before it counts. */
 const SLACK_MS = 2_000;
 const PODS = 3;
+/** Clients one nginx carries at most: two descriptors each, under the process's limit of 20,000 here. */
+const CLIENTS_PER_BALANCER = 8_000;
 
 const log = (line: string): void => void process.stdout.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -65,10 +77,21 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     });
   };
   await Promise.all(Array.from({ length: PODS }, (_, slot) => startPod(slot)));
-  const nginx = await startNginx({ upstreamPorts: [...slots.ports], proxyReadTimeoutMs: 60_000, proxyNextUpstream: 'error timeout http_502 http_503', maxFails: 0, workerConnections: 4 * (STREAMERS + VIEWERS) + 1_024 });
+  // One nginx holds two descriptors per client, and this one process may not open more than its limit
+  // (20,000 here; only a privileged process may raise it): the full scale's 12,000 clients met
+  // `accept4() failed (24: Too many open files)` (RELIABILITY.md, finding 6). So the clients are spread
+  // over as many load balancers as that takes, as an ingress runs replicas.
+  const perBalancer = Math.ceil((STREAMERS + VIEWERS) / Math.ceil((STREAMERS + VIEWERS) / CLIENTS_PER_BALANCER));
+  const balancers = await Promise.all(
+    Array.from({ length: Math.ceil((STREAMERS + VIEWERS) / CLIENTS_PER_BALANCER) }, () =>
+      startNginx({ upstreamPorts: [...slots.ports], proxyReadTimeoutMs: 60_000, proxyNextUpstream: 'error timeout http_502 http_503', maxFails: 0, workerConnections: 4 * perBalancer + 1_024 }),
+    ),
+  );
+  const nginx = balancers[0]!;
+  const balancerOf = (n: number): string => balancers[n % balancers.length]!.url;
   const startedAt = Date.now();
   const endAt = startedAt + MINUTES * 60_000;
-  log(`up: ${redis.describe}, pods ${slots.ports.join(', ')}, nginx ${nginx.url}; until ${new Date(endAt).toISOString()}`);
+  log(`up: ${redis.describe}, pods ${slots.ports.join(', ')}, nginx ${balancers.map((b) => b.url).join(', ')}; until ${new Date(endAt).toISOString()}`);
 
   // The log, followed by cursor all along (Redis restarted empty starts it again), from before the
   // fleet: what must be delivered, and when it was decided.
@@ -98,12 +121,12 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
 
   // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
   const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
-  const streamers = ids.map((id) => new StreamerDriver(id, nginx.url, TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5)))));
+  const streamers = ids.map((id, n) => new StreamerDriver(id, balancerOf(n), TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5))), loopbackAddress(2, n + 1)));
   const running = streamers.map((driver) => driver.run(endAt));
   const viewers: ViewerDriver[] = [];
   for (let i = 0; i < VIEWERS; i += 1) {
     const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
-    viewers.push(new ViewerDriver(`viewer-${i}`, nginx.url, follows, random() < 0.2));
+    viewers.push(new ViewerDriver(`viewer-${i}`, balancerOf(i), follows, random() < 0.2, loopbackAddress(1 + (i >> 16), i + 1)));
     // 250 a second: the 10,000 of a full run connect over 40 s, not in one storm on two cores.
     if (i % 50 === 49) await sleep(200);
   }
@@ -190,8 +213,11 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     return frames;
   })();
 
-  // Samples every 10 s: online streamers, events per second, each pod's memory; progress every 30 s.
+  // Samples every 10 s: online streamers, events per second, each pod's memory; progress every 30 s,
+  // with where the CPU went and how late the generator ran (cpu-split.ts).
   const samples: Sample[] = [];
+  const cpu = new CpuSplit();
+  const cpuWindows: CpuWindow[] = [];
   let lastLogged = 0;
   while (Date.now() < endAt) {
     await sleep(10_000);
@@ -219,6 +245,9 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
       const stuck = viewers.filter((viewer) => viewer.isAway).slice(0, 3);
       if (stuck.length > 0) log(`away, e.g.: ${stuck.map((viewer) => `${viewer.label} (${viewer.lastError ?? viewer.state}; follows ${viewer.streamerIds.join(',')})`).join('; ')}`);
       log(`${Math.round(t)} s: ${online} online, ${logged.size} transitions logged, ${receiver.acknowledged().length} webhooks acknowledged, ${away} viewers away, ${crashes.length} crashes`);
+      const window = cpu.window();
+      cpuWindows.push(window);
+      log(describeWindow(window));
     }
   }
 
@@ -243,6 +272,8 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const lostWebhooks = [...logged.keys()].filter((key) => !acked.has(key.replace('/', ':')));
   for (const viewer of viewers) viewer.close();
   for (const streamer of streamers) streamer.stop();
+  cpu.stop();
+  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
 
   // Memory after warm-up (the first fifth), per pod's latest run of at least 3 samples.
   const warm = samples.filter((s) => s.t > MINUTES * 12);
@@ -264,11 +295,23 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     { figure: 'transitions logged', value: String(logged.size), bound: '—', ok: null },
     { figure: 'live spans scripted', value: String(streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
     { figure: 'garbage frames from the hostile client', value: String(hostileFrames), bound: '—', ok: null },
+    {
+      figure: 'CPU, mean of the 30 s windows (1.00 = one core)',
+      value: `generator ${mean(cpuWindows.map((w) => w.cores.generator)).toFixed(2)}, pods ${mean(cpuWindows.map((w) => w.cores.pods)).toFixed(2)}, nginx ${mean(cpuWindows.map((w) => w.cores.nginx)).toFixed(2)}, redis ${mean(cpuWindows.map((w) => w.cores.redis)).toFixed(2)}; machine ${mean(cpuWindows.map((w) => w.machine)).toFixed(2)} of ${cpuWindows[0]?.cpus ?? '?'}`,
+      bound: '—',
+      ok: null,
+    },
+    {
+      figure: "how late the generator's timers fired, worst 30 s window",
+      value: `p99 ${Math.round(Math.max(0, ...cpuWindows.map((w) => w.loopDelayP99Ms)))} ms, max ${Math.round(Math.max(0, ...cpuWindows.map((w) => w.loopDelayMaxMs)))} ms`,
+      bound: '—',
+      ok: null,
+    },
     ...Object.entries(slopes).map(([pod, slope]) => ({ figure: `${pod} memory slope after warm-up (MB/min)`, value: `RSS ${slope.rss.toFixed(2)}, heap ${slope.heap.toFixed(2)}`, bound: 'flat', ok: null })),
   ]);
   mkdirSync(OUTPUT, { recursive: true });
   writeFileSync(`${OUTPUT}soak.svg`, chartSvg(samples));
-  writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples }, null, 1));
+  writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples, cpuWindows }, null, 1));
   // What the pods warned of, to explain a failure after the fact (the info lines are one per transition).
   writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).map((line) => `${label}: ${line}`)).join('\n'));
   writeFileSync(`${OUTPUT}soak.md`, `${figures}\n\nChaos:\n${chaos.map((c) => `- ${c}`).join('\n')}\n`);

@@ -25,6 +25,8 @@ export class StreamerDriver {
     private readonly url: string,
     private readonly timing: SoakTiming,
     private readonly random: () => number,
+    /** The loopback address it connects from: each client its own, as behind a real load balancer. */
+    private readonly localAddress: string,
   ) {}
 
   /** Runs its script until `endAt`, then ends any live span. */
@@ -47,6 +49,8 @@ export class StreamerDriver {
       forceNew: true,
       reconnectionDelay: 300,
       reconnectionDelayMax: 1_500,
+      // Passed on to `ws` by engine.io-client in Node (transports/websocket.js), though its types omit it.
+      ...({ localAddress: this.localAddress } as object),
       auth: { token: signToken({ sub: this.id, role: 'streamer', expiresInSec: 24 * 3600 }) },
     });
     this.socket = socket;

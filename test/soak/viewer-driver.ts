@@ -19,6 +19,8 @@ export class ViewerDriver {
     url: string,
     readonly streamerIds: string[],
     anonymous: boolean,
+    /** The loopback address it connects from: each client its own, as behind a real load balancer. */
+    localAddress: string,
   ) {
     // Away from the beginning of time until its first subscription: it is judged from then on only (a
     // viewer made late in a busy ramp was judged on transitions from before it existed).
@@ -28,6 +30,8 @@ export class ViewerDriver {
       forceNew: true,
       reconnectionDelay: 300,
       reconnectionDelayMax: 2_000,
+      // Passed on to `ws` by engine.io-client in Node (transports/websocket.js), though its types omit it.
+      ...({ localAddress } as object),
       ...(anonymous ? {} : { auth: { token: signToken({ sub: label, role: 'viewer', expiresInSec: 24 * 3600 }) } }),
     });
     this.socket.on('connect', () => void this.subscribe());
