@@ -33,20 +33,30 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
   const base = (n) => ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(n), '-r', String(keyspace), '-q'];
   // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header): the shard's deadlines, online
   // and log, then the state, leases and timeline of each streamer; pod, log retention, clock ('' = Redis
-  // TIME), TTL, open connections allowed, then streamer id, connection id and meta ('' = unchanged) of
-  // each heartbeat. Once with one heartbeat per call, once with a batch of BATCH, about what the heartbeat
-  // loop sends per call (its "Redis top-level commands per heartbeat").
+  // TIME), TTL, open connections allowed, then streamer id, connection id, meta ('' = unchanged) and ms
+  // silent ('0': a client's own heartbeat) of each heartbeat. Once with one heartbeat per call, once with
+  // a batch of BATCH, about what the heartbeat loop sends per call (its "Redis top-level commands per
+  // heartbeat"). A call whose arguments do not match the header renews nothing (the script reads
+  // (#ARGV - 5) / 4 heartbeats) or fails: each run is checked to have made leases (`madeLeases`).
   const evalsha = (count) => {
     const streamers = Array.from({ length: count }, (_, i) => `r${i}-__rand_int__`);
     return ['EVALSHA', sha, String(3 + 3 * count), `${tag}deadlines`, `${tag}online`, `${tag}log`,
       ...streamers.flatMap((id) => [`${tag}st:${id}`, `${tag}ls:${id}`, `${tag}tl:${id}`]),
-      'redis-benchmark', '86400000', '', String(ttlMs), '10', ...streamers.flatMap((id) => [id, 'c1', ''])];
+      'redis-benchmark', '86400000', '', String(ttlMs), '10', ...streamers.flatMap((id) => [id, 'c1', '', '0'])];
+  };
+  // The leases a run made: every heartbeat of a streamer the run drew is a deadline in the shard's index.
+  const madeLeases = async (what) => {
+    const leases = await redis.zcard(`${tag}deadlines`);
+    if (leases === 0) throw new Error(`${what}: the heartbeat script made no lease; its arguments do not match lua/heartbeat.lua's header`);
+    await redis.del(`${tag}deadlines`);
   };
   log(`  redis-benchmark -P 16 -n ${requests}: EVALSHA heartbeat`);
   const heartbeat = requestsPerSecond(await runToCompletion('redis-benchmark-evalsha', 'redis-benchmark', [...base(requests), ...evalsha(1)], 180_000));
+  await madeLeases('EVALSHA heartbeat');
   const batchCalls = Math.ceil(requests / BATCH);
   log(`  redis-benchmark -P 16 -n ${batchCalls}: EVALSHA heartbeat, ${BATCH} a call`);
   const batched = BATCH * requestsPerSecond(await runToCompletion('redis-benchmark-evalsha-batch', 'redis-benchmark', [...base(batchCalls), ...evalsha(BATCH)], 180_000));
+  await madeLeases(`EVALSHA heartbeat, ${BATCH} a call`);
   log(`  redis-benchmark -P 16 -n ${requests}: SET … PX`);
   const set = requestsPerSecond(await runToCompletion('redis-benchmark-set', 'redis-benchmark',
     [...base(requests), 'SET', 'ceiling:key:__rand_int__', '1', 'PX', String(ttlMs)], 180_000));

@@ -20,6 +20,11 @@ export interface JwtSecretResolution {
  * `raw` is JWT_SECRET with '' already read as unset.
  */
 export function resolveJwtSecret(raw: string | undefined, production: boolean): JwtSecretResolution {
+  // A key in PEM form is a mistake for an asymmetric setup, and a dangerous one: tokens are verified with
+  // HS256 and this text as the HMAC key, so anyone holding it (a public key is public) could mint them.
+  if (raw !== undefined && raw.trimStart().startsWith('-----BEGIN')) {
+    return refused('JWT_SECRET is a PEM key or certificate; it must be a shared HS256 secret (this service does not verify RS256 or ES256 tokens)');
+  }
   if (production) {
     if (raw === undefined) {
       return refused('JWT_SECRET is required when NODE_ENV=production (an HS256 secret of at least 32 characters)');

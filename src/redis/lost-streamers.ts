@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
+import { OutageLog } from '../logging/outage-log.js';
 import type { OnlinePage, StoreResult } from '../presence/domain/presence-store.port.js';
 import { readLogPages } from '../presence/application/log-pages.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
@@ -29,10 +30,10 @@ const REMEMBERED_OFFLINE = 100_000;
  * re-asserted, and then settles every streamer it knew online that the store still has no record of:
  * offline (`timeout`), logged once across the pods (PresenceStore.settleLost).
  *
- * A second loss within that wait starts it again: right after it, the store is empty and the pods have
- * not re-asserted yet, so settling then would log live streamers offline (a flap for all of them). A
- * settle that cannot reach the store is tried again a second later, not dropped: its streamers would
- * stay online for good.
+ * A second loss within that wait, or during the settle, starts the wait again: right after it, the store
+ * is empty and the pods have not re-asserted yet, so settling then would log live streamers offline (a
+ * flap for all of them). A settle that cannot reach the store goes on a second later from where it
+ * failed, not dropped: its streamers would stay online for good.
  */
 export class LostStreamers {
   private readonly logger = new Logger(LostStreamers.name);
@@ -50,6 +51,9 @@ export class LostStreamers {
   private loop: Promise<void> | null = null;
   /** The settle waiting for its time: one at most, for the latest loss. */
   private pendingSettle: NodeJS.Timeout | null = null;
+  /** Which settle is current: each plan takes the next turn, and a settle whose turn has passed stops. */
+  private turn = 0;
+  private readonly settleOutage = new OutageLog(this.logger, 'settling streamers lost with redis failed; trying again every second', 'settling streamers lost with redis again');
 
   constructor(
     private readonly redis: RedisClient,
@@ -71,6 +75,7 @@ export class LostStreamers {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.turn += 1;
     if (this.pendingSettle !== null) clearTimeout(this.pendingSettle);
     await this.loop;
   }
@@ -84,31 +89,25 @@ export class LostStreamers {
     const current = await this.claimEpoch();
     if (known === null || current === known) return false;
     this.logger.warn({ msg: 'redis lost its data; streamers known online are settled unless claimed', suspects: this.online.size, afterMs: this.settleAfterMs });
-    this.settleIn(this.settleAfterMs);
+    this.plan(current, this.settleAfterMs);
     return true;
   }
 
-  /** (Re)schedules the settle: a later loss replaces the wait of an earlier one. */
-  private settleIn(ms: number): void {
+  /**
+   * Plans the settle of the loss that began `epoch`, in `ms`: it replaces any planned or running one (a
+   * later loss restarts the wait). `resume` goes on with a settle that failed part-way.
+   */
+  private plan(epoch: string, ms: number, resume: { ids: string[]; from: number } | null = null): void {
+    this.turn += 1;
+    const turn = this.turn;
     if (this.pendingSettle !== null) clearTimeout(this.pendingSettle);
+    this.pendingSettle = null;
+    if (!this.running) return;
     this.pendingSettle = setTimeout(() => {
       this.pendingSettle = null;
-      void this.settle();
+      void this.settle(turn, epoch, resume);
     }, ms);
     this.pendingSettle.unref();
-  }
-
-  /**
-   * Whether the store still holds the epoch of the loss being settled. Not: it lost its data again (the
-   * key is gone, or another pod found that first and wrote a new one), so the wait starts over.
-   */
-  private async sameEpoch(): Promise<boolean> {
-    const known = this.epoch;
-    const current = await this.claimEpoch();
-    if (current === known) return true;
-    this.logger.warn({ msg: 'redis lost its data again before the streamers of the last loss were settled; waiting again', afterMs: this.settleAfterMs });
-    this.settleIn(this.settleAfterMs);
-    return false;
   }
 
   /** The deployment's epoch, written by the first pod to find none; remembered. */
@@ -122,26 +121,38 @@ export class LostStreamers {
    * Those known online now, not only at the loss: entries other pods appended again after it (each
    * restores on its own recovery) may name streamers this pod had not read yet. One that has a record
    * again (a re-assert, a new connection) is left as it is (`settleLost`), so settling twice is harmless.
-   * The epoch is read again before each batch: a loss in the middle of a settle stops it there.
+   * Before each batch it checks that it is still the current settle and that the store still holds the
+   * loss's epoch: if Redis lost its data again, the pods have not re-asserted yet, and it stops there and
+   * the wait starts over. A failure (Redis unreachable) goes on from the same batch a second later.
    */
-  private async settle(): Promise<void> {
-    const ids = [...this.online.keys()];
+  private async settle(turn: number, epoch: string, resume: { ids: string[]; from: number } | null): Promise<void> {
+    const ids = resume?.ids ?? [...this.online.keys()];
+    let from = resume?.from ?? 0;
     let settled = 0;
     // As of now: by now every deadline its lost lease could have had has passed.
     const since = Date.now();
     try {
-      for (let from = 0; from < ids.length && this.running; from += SETTLE_CONCURRENCY) {
-        if (!(await this.sameEpoch())) return;
+      for (; from < ids.length; from += SETTLE_CONCURRENCY) {
+        if (!this.running || turn !== this.turn) return;
+        if ((await this.redis.get(this.epochKey)) !== epoch) {
+          const current = await this.claimEpoch();
+          if (turn !== this.turn) return;
+          this.logger.warn({ msg: 'redis lost its data again before the streamers of the last loss were settled; waiting again', afterMs: this.settleAfterMs });
+          this.plan(current, this.settleAfterMs);
+          return;
+        }
         // Read meanwhile: the streamer's offline, or entries appended again after the loss (webhook-log-mirror.ts) that end it.
         const batch = ids.slice(from, from + SETTLE_CONCURRENCY).filter((id) => this.online.has(id));
         const results = await Promise.all(batch.map((id) => this.settleLost(id, since)));
         settled += results.reduce((sum, result) => sum + result.events.length, 0);
       }
     } catch (error) {
-      this.logger.warn({ msg: 'settling streamers lost with redis failed; trying again', settled, retryInMs: SETTLE_RETRY_MS, error: error instanceof Error ? error.message : String(error) });
-      if (this.running) this.settleIn(SETTLE_RETRY_MS);
+      if (!this.running || turn !== this.turn) return;
+      this.settleOutage.failed(error);
+      this.plan(epoch, SETTLE_RETRY_MS, { ids, from });
       return;
     }
+    this.settleOutage.succeeded();
     this.logger.warn({ msg: 'streamers lost with redis settled offline', settled, suspects: ids.length });
   }
 

@@ -193,18 +193,41 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 }
 
+/** Past any id a log gives: a shard read from here returns nothing. */
+const PAST_EVERY_ID = `${Number.MAX_SAFE_INTEGER}-0`;
+/** Pages read per shard at most when checking the recent entries; what is left unread is restored as a candidate. */
+const RECENT_CHECK_PAGES = 20;
+
 /**
- * What this pod appended lately (RecentAppends), of the shards whose log lacks the newest of it. A log
- * loses its newest entries first (a replica behind) or all of them (a restart empty), so one read per
- * shard tells, and a recovery from a mere stall checks no entry one by one.
+ * What this pod appended or relayed lately (RecentAppends) that the log no longer has. Per shard, the log
+ * from the oldest of them to the newest is read (a few seconds of that shard's appends) and compared by
+ * id. Neither end alone tells: a log that restarted empty has new entries by the time the recovery runs
+ * (this pod's own calls and its viewer relay take them within milliseconds of Redis answering), and a
+ * replica promoted behind its primary lacks the newest. A recovery from a mere stall only reads.
  */
 async function recentLostOf(log: TransitionLog, recent: readonly LogEntry[]): Promise<LogEntry[]> {
-  const newest: (string | null)[] = Array.from({ length: log.shardCount }, () => null);
-  for (const { shard, id } of recent) if (shard >= 0 && shard < newest.length && (newest[shard] === null || compareIds(id, newest[shard]!) > 0)) newest[shard] = id;
-  if (newest.every((id) => id === null)) return [];
-  const { shards } = await log.readAfter(newest.map((id) => (id === null ? null : idBefore(id))), 1);
-  const lost = newest.map((id, shard) => id !== null && shards[shard]?.[0]?.id !== id);
-  return recent.filter(({ shard }) => lost[shard] === true);
+  const oldest: (string | null)[] = Array.from({ length: log.shardCount }, () => null);
+  const newest: (string | null)[] = [...oldest];
+  for (const { shard, id } of recent) {
+    if (shard < 0 || shard >= oldest.length) continue;
+    if (oldest[shard] === null || compareIds(id, oldest[shard]!) < 0) oldest[shard] = id;
+    if (newest[shard] === null || compareIds(id, newest[shard]!) > 0) newest[shard] = id;
+  }
+  if (oldest.every((id) => id === null)) return [];
+  const present = new Set<string>();
+  const position = oldest.map((id) => (id === null ? PAST_EVERY_ID : idBefore(id)));
+  for (let page = 0; page < RECENT_CHECK_PAGES && position.some((at) => at !== PAST_EVERY_ID); page += 1) {
+    const { shards } = await log.readAfter(position, PAGE);
+    for (const [shard, at] of position.entries()) {
+      if (at === PAST_EVERY_ID) continue;
+      const entries = shards[shard] ?? [];
+      for (const entry of entries) present.add(`${shard}/${entry.id}`);
+      const last = entries[entries.length - 1];
+      position[shard] = last === undefined || entries.length < PAGE || compareIds(last.id, newest[shard]!) >= 0 ? PAST_EVERY_ID : last.id;
+    }
+  }
+  // Unread past the page bound: candidates (the restore checks each id, and appends only what is missing).
+  return recent.filter(({ shard, id }) => !present.has(`${shard}/${id}`));
 }
 
 /** Each shard's entries once, in id order (a streamer's are in one shard, so in version order). */

@@ -18,7 +18,10 @@ const SETTLE_AFTER_MS = 1_500;
 const TAIL_EVERY_MS = 500;
 
 /** A log keeper (LostStreamers) with the real store and log on its own redis-server, following the log. */
-async function keeper(): Promise<{ server: RedisServer; redis: Redis; keys: RedisKeys; log: RedisTransitionLog; store: RedisPresenceStore; lost: LostStreamers; prefix: string }> {
+async function keeper(
+  /** Told of each settle call as it starts, and may hold it (a slow store): resolves when the call may go. */
+  beforeSettle: (streamerId: string) => Promise<void> = async () => {},
+): Promise<{ server: RedisServer; redis: Redis; keys: RedisKeys; log: RedisTransitionLog; store: RedisPresenceStore; lost: LostStreamers; prefix: string }> {
   const server = await startRedis();
   const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
   await redis.connect();
@@ -30,7 +33,7 @@ async function keeper(): Promise<{ server: RedisServer; redis: Redis; keys: Redi
     redis,
     `${prefix}epoch`,
     log,
-    (id, since) => store.settleLost(id, since),
+    (id, since) => beforeSettle(id).then(() => store.settleLost(id, since)),
     SETTLE_AFTER_MS,
     (after, limit) => store.listOnline(after, limit),
     () => true,
@@ -114,7 +117,8 @@ test('Redis losing its data again before the settle: the wait starts over, so a 
     await loseData(server, redis);
     await sleep(firstLossAt + SETTLE_AFTER_MS + 700 - Date.now());
     stopBeating = heartbeating(store, 'live');
-    await lost.afterOutage();
+    // The first loss's settle, when it was due, found the epoch gone and planned another: the loss is known.
+    expect(await lost.afterOutage()).toBe(false);
     // Past the wait counted from the second loss too.
     await sleep(SETTLE_AFTER_MS + 1_000);
     await stopBeating();
@@ -149,6 +153,51 @@ test('a settle due while Redis is unreachable is tried again, not dropped: the l
     await waitUntil(async () => (await loggedOf(log, 'orphan').catch((): string[] => [])).length > 0, 5_000, 100).catch(() => undefined);
     expect(await loggedOf(log, 'orphan')).toEqual(['offline timeout']);
   } finally {
+    await lost.stop();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('Redis losing its data in the middle of a settle: the settle stops there, and streamers re-asserted after it stay online', async () => {
+  // Each settle call takes 60 ms (a busy store): 420 suspects in batches of 64 take about half a second.
+  let settleStarted: () => void = () => {};
+  const started = new Promise<void>((resolve) => (settleStarted = resolve));
+  const { redis, log, store, lost } = await keeper(async () => {
+    settleStarted();
+    await sleep(60);
+  });
+  // 400 streamers whose pods died with the loss, then 20 live ones, read from the log after them (so
+  // settled last: a batch already sent when the store is lost cannot be called back).
+  const orphans = Array.from({ length: 400 }, (_, i) => `orphan-${i}`);
+  const live = Array.from({ length: 20 }, (_, i) => `live-${i}`);
+  for (const id of orphans) await store.connect(id, `${id}-conn`);
+  await sleep(TAIL_EVERY_MS + 300);
+  let stops = live.map((id) => heartbeating(store, id));
+  try {
+    await sleep(TAIL_EVERY_MS + 300);
+    // The first loss (the store emptied in place, as a replica promoted empty would leave it): the live
+    // ones are claimed again at once by their heartbeats.
+    await redis.flushall();
+    expect(await lost.afterOutage()).toBe(true);
+    await started;
+    // The second, a moment into the settle; this pod's recovery notices it at once, but the live ones are
+    // re-asserted only a second later. Settling on, the running settle logged them offline.
+    await sleep(50);
+    await Promise.all(stops.map((stop) => stop()));
+    await redis.flushall();
+    expect(await lost.afterOutage()).toBe(true);
+    await sleep(1_000);
+    stops = live.map((id) => heartbeating(store, id));
+    // Past the wait counted from the second loss, and its settle.
+    await sleep(SETTLE_AFTER_MS + 1_500);
+
+    const logged = (await log.readAfter(Array(SHARDS).fill(null), 10_000)).shards.flat();
+    expect(logged.filter((e) => live.includes(e.event.streamerId) && e.event.status === 'offline').map((e) => e.event.streamerId)).toEqual([]);
+    // The orphans were settled by the second loss's settle (but those of the batch on its way when the
+    // store was emptied, whose offline may have gone with it).
+    expect(new Set(logged.filter((e) => e.event.status === 'offline').map((e) => e.event.streamerId)).size).toBeGreaterThanOrEqual(orphans.length - 64);
+  } finally {
+    await Promise.all(stops.map((stop) => stop()));
     await lost.stop();
     redis.disconnect();
   }

@@ -184,9 +184,16 @@ test('an entry another pod appended and never learnt the id of, taken by this po
     await server.restart();
     await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
     expect(await logged()).toEqual([]);
+    // Before this pod's recovery runs, its relay already takes new transitions, on every shard: the
+    // newest entry it holds is in the new log, yet the older ones are not.
+    const fresh = Array.from({ length: 40 }, (_, i) => `fresh-${i}`);
+    expect(new Set(fresh.map((id) => keys.shardOf(id))).size).toBe(SHARDS);
+    for (const id of fresh) await appending.connect(id, `c-${id}`);
+    expect(await log.takeNew(VIEWERS_GROUP, 'relaying-pod', [0, 1, 2, 3], 100, 10)).toHaveLength(fresh.length);
+    const afterRestart = await logged();
     await mirror.restoreLost();
     // Each once, as it was decided (version, reason, the pod that decided it).
-    expect((await logged()).sort()).toEqual([...appended].sort());
+    expect((await logged()).sort()).toEqual([...appended, ...afterRestart].sort());
   } finally {
     await mirror.onApplicationShutdown();
     redis.disconnect();

@@ -85,6 +85,8 @@ export class CpuSplit {
   });
 
   constructor() {
+    // Never what keeps a failed run's process alive.
+    this.probe.unref();
     this.gc.observe({ entryTypes: ['gc'] });
   }
 

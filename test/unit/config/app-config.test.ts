@@ -340,7 +340,10 @@ describe('parseConfig JWT secret', () => {
     [{ NODE_ENV: 'production', JWT_SECRET: '' }, /JWT_SECRET is required/],
     [{ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(31) }, /JWT_SECRET must be at least 32 characters/],
     [{ NODE_ENV: 'production', JWT_SECRET: DEV_JWT_SECRET }, /JWT_SECRET must not be the built-in development secret/],
-  ])('production %j is refused', (env, message) => {
+    // A public key there would be an HMAC key anyone can read, in development too.
+    [{ NODE_ENV: 'production', JWT_SECRET: `-----BEGIN PUBLIC KEY-----\n${'A'.repeat(64)}\n-----END PUBLIC KEY-----` }, /JWT_SECRET is a PEM key/],
+    [{ JWT_SECRET: `  -----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}` }, /JWT_SECRET is a PEM key/],
+  ])('%j is refused', (env, message) => {
     const found = errors(env);
     expect(found).toHaveLength(1);
     expect(found[0]).toMatch(message);
