@@ -46,6 +46,23 @@ async function redisWithLog(
   return { server, redis, keys, log: new RedisTransitionLog(redis, redis, keys, RETENTION_MS, taken) };
 }
 
+/** What the log holds, an entry a line: `<streamer> <version> <reason> <pod that decided it>`. */
+async function described(log: RedisTransitionLog): Promise<string[]> {
+  return (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
+}
+
+/** The copy of a pod that keeps none of the log and whose dispatcher holds nothing: its restore has only `recent`. */
+function mirrorOfRecent(log: RedisTransitionLog, podId: string, recent: RecentAppends): WebhookLogMirror {
+  return new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => false } as unknown as PodDirectory,
+    { heldEntries: () => [] } as unknown as WebhookDispatcher,
+    { podId, eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => recent.entries(),
+  );
+}
+
 test('Redis restarted empty, transitions appended before the recovery ran: the copy is kept, and appended again', async () => {
   const { server, redis, log } = await redisWithLog('mirror');
   const logged = async (): Promise<string[]> => (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId}:${e.event.version}`);
@@ -105,18 +122,10 @@ test('entries appended just before Redis lost its data, in no copy and held by n
   // Kept for a second of the store answering: the outage below lasts longer.
   const recent = new RecentAppends(1_000);
   const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'appending-pod', RETENTION_MS, () => {}, null, null, recent);
-  const logged = async (): Promise<string[]> =>
-    (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
+  const logged = (): Promise<string[]> => described(log);
   // The keepers are other pods that have not read the log since (it is not copied here), and the shards'
   // dispatchers died with the pod that held them: nothing but this pod's own note has these entries.
-  const mirror = new WebhookLogMirror(
-    log,
-    new RecoverySteps(),
-    { keepsLog: () => false } as unknown as PodDirectory,
-    { heldEntries: () => [] } as unknown as WebhookDispatcher,
-    { podId: 'appending-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
-    () => recent.entries(),
-  );
+  const mirror = mirrorOfRecent(log, 'appending-pod', recent);
   try {
     // A stream that begins and ends, one that begins with a title, one that begins: four transitions.
     await store.connect('late-ended', 'c1');
@@ -161,16 +170,8 @@ test('an entry another pod appended and never learnt the id of, taken by this po
   const recent = new RecentAppends(5_000);
   const { server, redis, keys, log } = await redisWithLog('relayed', recent);
   const appending = new RedisPresenceStore(redis, keys, { presenceTtlMs: 10_000, reconnectGraceMs: 1_000 }, 'other-pod', RETENTION_MS);
-  const logged = async (): Promise<string[]> =>
-    (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
-  const mirror = new WebhookLogMirror(
-    log,
-    new RecoverySteps(),
-    { keepsLog: () => false } as unknown as PodDirectory,
-    { heldEntries: () => [] } as unknown as WebhookDispatcher,
-    { podId: 'relaying-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
-    () => recent.entries(),
-  );
+  const logged = (): Promise<string[]> => described(log);
+  const mirror = mirrorOfRecent(log, 'relaying-pod', recent);
   try {
     await appending.connect('relayed-live', 'c1');
     await appending.connect('relayed-ended', 'c2');
