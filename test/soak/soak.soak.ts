@@ -45,8 +45,11 @@ const POD_ENV = {
   HTTP_RATE_PER_ADDRESS: '50',
   SUBSCRIBE_RATE_PER_ADDRESS: '500',
 };
-/** The n-th client's own address in 127.0.0.0/8 (Linux answers on all of it): `127.<block>.x.y`. */
-const loopbackAddress = (block: number, n: number): string => `127.${block}.${(n >> 8) & 255}.${n & 255}`;
+/**
+ * The n-th client's own address in 127.0.0.0/8 (Linux answers on all of it): `127.<block>.x.y`, the
+ * block moving on every 65,536. Viewers start at block 1 and streamers at 128, apart up to 8 million.
+ */
+const loopbackAddress = (firstBlock: number, n: number): string => `127.${firstBlock + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`;
 /** How late, beyond the contract, a delivery may come on this busy 2-core machine before it counts. */
 const SLACK_MS = 2_000;
 const PODS = 3;
@@ -121,12 +124,12 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
 
   // The fleet: streamers first, then viewers following 1–5 of them each, a fifth anonymous.
   const ids = Array.from({ length: STREAMERS }, (_, i) => `soak-${i}`);
-  const streamers = ids.map((id, n) => new StreamerDriver(id, balancerOf(n), TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5))), loopbackAddress(2, n + 1)));
+  const streamers = ids.map((id, n) => new StreamerDriver(id, balancerOf(n), TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5))), loopbackAddress(128, n + 1)));
   const running = streamers.map((driver) => driver.run(endAt));
   const viewers: ViewerDriver[] = [];
   for (let i = 0; i < VIEWERS; i += 1) {
     const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
-    viewers.push(new ViewerDriver(`viewer-${i}`, balancerOf(i), follows, random() < 0.2, loopbackAddress(1 + (i >> 16), i + 1)));
+    viewers.push(new ViewerDriver(`viewer-${i}`, balancerOf(i), follows, random() < 0.2, loopbackAddress(1, i + 1)));
     // 250 a second: the 10,000 of a full run connect over 40 s, not in one storm on two cores.
     if (i % 50 === 49) await sleep(200);
   }
