@@ -135,10 +135,8 @@ export class LostStreamers {
       for (; from < ids.length; from += SETTLE_CONCURRENCY) {
         if (!this.running || turn !== this.turn) return;
         if ((await this.redis.get(this.epochKey)) !== epoch) {
-          const current = await this.claimEpoch();
-          if (turn !== this.turn) return;
-          this.logger.warn({ msg: 'redis lost its data again before the streamers of the last loss were settled; waiting again', afterMs: this.settleAfterMs });
-          this.plan(current, this.settleAfterMs);
+          // Lost again: found here first (the wait starts over), or by the recovery, which planned it already.
+          await this.afterOutage();
           return;
         }
         // Read meanwhile: the streamer's offline, or entries appended again after the loss (webhook-log-mirror.ts) that end it.

@@ -28,9 +28,9 @@ export const MIRROR_MAX = 100_000;
  * the webhooks no pod held (those waiting behind a receiver outage, those a pod held when it was
  * killed). A few pods keep this copy (PodDirectory.keepsLog; each reads the whole log). When Redis is
  * back, before the pod re-asserts anything, every pod appends again what the log lost of its copy, of
- * what its dispatcher holds, and of what its own calls appended in the last seconds
- * (`TransitionLog.restore`, once across the pods). A repeat the receiver already had carries the same
- * `webhook-id`.
+ * what its dispatcher holds, and of what its own calls appended and its viewer relay took in the last
+ * seconds (`TransitionLog.restore`, once across the pods). A repeat the receiver already had carries the
+ * same `webhook-id`.
  */
 @Injectable()
 export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -193,7 +193,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 }
 
-/** Past any id a log gives: a shard read from here returns nothing. */
+/** Past any id a log gives: a shard with no recent entries is read from here, and returns nothing. */
 const PAST_EVERY_ID = `${Number.MAX_SAFE_INTEGER}-0`;
 /** Pages read per shard at most when checking the recent entries; what is left unread is restored as a candidate. */
 const RECENT_CHECK_PAGES = 20;
@@ -215,17 +215,22 @@ async function recentLostOf(log: TransitionLog, recent: readonly LogEntry[]): Pr
   }
   if (oldest.every((id) => id === null)) return [];
   const present = new Set<string>();
+  // Per shard, whether the read has reached its newest recent entry (a shard with none has nothing to read).
+  const through = newest.map((id) => id === null);
   const position = oldest.map((id) => (id === null ? PAST_EVERY_ID : idBefore(id)));
-  for (let page = 0; page < RECENT_CHECK_PAGES && position.some((at) => at !== PAST_EVERY_ID); page += 1) {
-    const { shards } = await log.readAfter(position, PAGE);
-    for (const [shard, at] of position.entries()) {
-      if (at === PAST_EVERY_ID) continue;
-      const entries = shards[shard] ?? [];
-      for (const entry of entries) present.add(`${shard}/${entry.id}`);
-      const last = entries[entries.length - 1];
-      position[shard] = last === undefined || entries.length < PAGE || compareIds(last.id, newest[shard]!) >= 0 ? PAST_EVERY_ID : last.id;
-    }
-  }
+  await readLogPages(
+    log,
+    position,
+    PAGE,
+    (shards) => {
+      for (const [shard, entries] of shards.entries()) {
+        for (const entry of entries) present.add(`${shard}/${entry.id}`);
+        const last = entries.at(-1);
+        if (last !== undefined && newest[shard] !== null && compareIds(last.id, newest[shard]!) >= 0) through[shard] = true;
+      }
+    },
+    { maxPages: RECENT_CHECK_PAGES, goOn: () => !through.every(Boolean) },
+  );
   // Unread past the page bound: candidates (the restore checks each id, and appends only what is missing).
   return recent.filter(({ shard, id }) => !present.has(`${shard}/${id}`));
 }

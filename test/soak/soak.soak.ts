@@ -84,9 +84,10 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   // (20,000 here; only a privileged process may raise it): the full scale's 12,000 clients met
   // `accept4() failed (24: Too many open files)` (RELIABILITY.md, finding 6). So the clients are spread
   // over as many load balancers as that takes, as an ingress runs replicas.
-  const perBalancer = Math.ceil((STREAMERS + VIEWERS) / Math.ceil((STREAMERS + VIEWERS) / CLIENTS_PER_BALANCER));
+  const balancerCount = Math.ceil((STREAMERS + VIEWERS) / CLIENTS_PER_BALANCER);
+  const perBalancer = Math.ceil((STREAMERS + VIEWERS) / balancerCount);
   const balancers = await Promise.all(
-    Array.from({ length: Math.ceil((STREAMERS + VIEWERS) / CLIENTS_PER_BALANCER) }, () =>
+    Array.from({ length: balancerCount }, () =>
       startNginx({ upstreamPorts: [...slots.ports], proxyReadTimeoutMs: 60_000, proxyNextUpstream: 'error timeout http_502 http_503', maxFails: 0, workerConnections: 4 * perBalancer + 1_024 }),
     ),
   );

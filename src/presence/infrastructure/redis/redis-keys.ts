@@ -50,11 +50,16 @@ export class RedisKeys {
 
   /**
    * The tags of the logs to read (ShardLayout.logShards): position i of the transition log is the
-   * stream `${logTags()[i]}log`; a previous layout's come first while it is still read.
+   * stream `${logTags()[i]}log`; a previous layout's come first while it is still read. Built once per
+   * layout version: it is asked for every log read and every event a script appends.
    */
-  logTags(): string[] {
-    return this.layout.logShards().map(({ count, shard }) => this.tag(shard, count));
+  logTags(): readonly string[] {
+    const { version } = this.layout;
+    if (this.logTagsOf.version !== version) this.logTagsOf = { version, tags: this.layout.logShards().map(({ count, shard }) => this.tag(shard, count)) };
+    return this.logTagsOf.tags;
   }
+
+  private logTagsOf: { readonly version: number; readonly tags: readonly string[] } = { version: -1, tags: [] };
 
   stateKey(streamerId: string): string {
     return this.recordKeys(streamerId)[0];

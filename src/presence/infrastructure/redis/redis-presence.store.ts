@@ -246,12 +246,8 @@ export class RedisPresenceStore implements PresenceStore {
 
   /** A log stream's position among the logs read (RedisKeys.logTags), as a reader of the log numbers it. */
   private logPosition(log: string): number {
-    const version = this.keys.layout.version;
-    if (this.logTags.version !== version) this.logTags = { version, tags: this.keys.logTags() };
-    return this.logTags.tags.indexOf(log.slice(0, -'log'.length));
+    return this.keys.logTags().indexOf(log.slice(0, -'log'.length));
   }
-
-  private logTags: { version: number; tags: string[] } = { version: -1, tags: [] };
 
   /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */
   private common(): Array<string | number> {

@@ -46,7 +46,7 @@ export class RedisShardLeases implements ShardOwnership {
   }
 
   /** The tags of the positions the owned leases were taken for. */
-  private leaseTags: string[];
+  private leaseTags: readonly string[];
 
   async refresh(idle: (shard: number) => boolean): Promise<number[]> {
     if (this.layoutVersion !== this.keys.layout.version) {

@@ -60,8 +60,6 @@ export class RedisTransitionLog implements TransitionLog {
     private readonly taken: RecentAppends | null = null,
   ) {}
 
-  private tags: { version: number; tags: string[] } = { version: -1, tags: [] };
-
   /** The counts of the layouts read, e.g. `16`, or `8+16` while the previous 8 shards are still read. */
   get layout(): string {
     const { previousCount, count } = this.keys.layout;
@@ -286,8 +284,7 @@ export class RedisTransitionLog implements TransitionLog {
 
   /** Position `shard` of the log: its stream (RedisKeys.logTags). */
   private stream(shard: number): string {
-    if (this.tags.version !== this.keys.layout.version) this.tags = { version: this.keys.layout.version, tags: this.keys.logTags() };
-    const tag = this.tags.tags[shard];
+    const tag = this.keys.logTags()[shard];
     if (tag === undefined) throw new Error(`log position ${shard} is not read any more (the shard layout changed)`);
     return `${tag}log`;
   }
