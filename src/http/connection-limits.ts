@@ -27,13 +27,21 @@ export function applyHttpLimits(server: Server, limits: HttpLimits): void {
   server.keepAliveTimeout = 5_000;
   server.maxConnections = limits.maxConnections;
   const waiting = new Map<Socket, NodeJS.Timeout>();
+  // The close listener goes with the timer: a long-lived connection (a WebSocket) keeps neither.
   const started = (socket: Socket): void => {
-    clearTimeout(waiting.get(socket));
+    const timer = waiting.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
     waiting.delete(socket);
+    socket.removeListener('close', closedFirst);
   };
+  // One function for every socket (`this`), not a closure each.
+  function closedFirst(this: Socket): void {
+    started(this);
+  }
   server.on('connection', (socket: Socket) => {
     waiting.set(socket, setTimeout(() => socket.destroy(), limits.firstRequestTimeoutMs).unref());
-    socket.once('close', () => started(socket));
+    socket.on('close', closedFirst);
   });
   // Both fire once the request's headers are complete.
   server.prependListener('request', (request) => started(request.socket as Socket));

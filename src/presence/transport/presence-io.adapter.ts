@@ -13,6 +13,7 @@ import { KeyedQuota } from '../domain/keyed-quota.js';
 import { AddressRateLimiter } from '../../http/address-limiter.js';
 import { clientAddress } from '../../http/client-address.js';
 import { addressOf, rememberAddress } from './connection-address.js';
+import { releaseUpgradeRequests } from './upgrade-request-release.js';
 
 /** Frames above this close their socket (engine.io's `maxHttpBufferSize`); the default 1 MB is far more than any message needs. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -116,6 +117,7 @@ export class PresenceIoAdapter extends IoAdapter {
       installHandshakeGate(http, server.path(), holdsSession, (request, kind) =>
         kind === 'stray' ? this.overRate(request) : (this.refusal(request) ?? this.addressFull(request) ?? this.overRate(request)),
       );
+      releaseUpgradeRequests(http);
     }
     server.engine.on('connection', (conn: EngineSocket) => this.countConnection(conn));
     server.engine.on('connection', guardPingFrames);
