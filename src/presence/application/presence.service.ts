@@ -64,7 +64,8 @@ export class PresenceService {
 
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
     this.metrics.heartbeats.inc();
-    this.unrecorded.delete(`end ${streamerId}`);
+    // Checked first: nearly always empty, and the key would be a new string to build and hash per heartbeat.
+    if (this.unrecorded.size > 0) this.unrecorded.delete(`end ${streamerId}`);
     const local = this.local.get(connectionId);
     if (local !== undefined) {
       local.ended = false;

@@ -19,15 +19,19 @@ export interface StreamerIdsPayload {
   readonly streamerIds: readonly string[];
 }
 
+/** A heartbeat without meta, the usual one: one answer for all of them (callers only read it). */
+const NO_META: Parsed<HeartbeatPayload> = Object.freeze({ ok: true, value: Object.freeze({}) });
+
 export function parseHeartbeat(payload: unknown): Parsed<HeartbeatPayload> {
-  if (payload === undefined || payload === null) return { ok: true, value: {} };
+  if (payload === undefined || payload === null) return NO_META;
   if (!isPlainObject(payload)) return ackError('invalid_payload', 'heartbeat payload must be an object like { meta?: {...} }');
   const unknown = Object.keys(payload).filter((key) => key !== 'meta');
   if (unknown.length > 0) return ackError('invalid_payload', `unknown key(s) in heartbeat: ${unknown.join(', ')}`);
+  // Without meta the payload is `{}`: nothing to measure (most heartbeats).
+  if (payload.meta === undefined) return NO_META;
   if (jsonBytes(payload) > MAX_HEARTBEAT_BYTES) {
     return ackError('payload_too_large', `heartbeat payload exceeds ${MAX_HEARTBEAT_BYTES} bytes as JSON`);
   }
-  if (payload.meta === undefined) return { ok: true, value: {} };
   const meta = payload.meta;
   if (!isPlainObject(meta)) return ackError('invalid_payload', 'meta must be an object of string, number, boolean or null values');
   for (const [key, value] of Object.entries(meta)) {

@@ -30,6 +30,8 @@ export type UnsubscribeAck = { ok: true } | AckError;
 /** Per-socket data the middlewares attach. */
 export interface StreamerSocketData {
   identity: Identity;
+  /** `<pod>:<socket id>@<handshake ms>` (connection-id.ts), set when the socket is admitted. */
+  connectionId: string;
   /** The store's clock when it admitted the connection (the `session`'s serverTime). */
   admittedAt: number;
   /** Undoes the admission if the transport closes before the socket is connected (no disconnect handler runs then). */

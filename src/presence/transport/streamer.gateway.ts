@@ -86,6 +86,9 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private async admit(socket: StreamerSocket, next: (error?: Error) => void): Promise<void> {
     const streamerId = socket.data.identity.id;
     const connectionId = connectionIdOf(this.config.podId, socket);
+    // Kept, not rebuilt per message: the same string is the key of this pod's note of the connection
+    // (PresenceService), so it costs a pointer, and a heartbeat hashes no new string.
+    socket.data.connectionId = connectionId;
     if (!this.openHere.add(streamerId, socket)) {
       releaseNamespace(socket);
       refuseHandshake(socket, 'too_many_connections', next, this.metrics, this.config.podId, { streamerId });
@@ -146,7 +149,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.releasePlace(socket);
     if (socket.data.identity === undefined) return;
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
-    await this.presence.disconnect(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).catch((error: unknown) => {
+    await this.presence.disconnect(socket.data.identity.id, socket.data.connectionId).catch((error: unknown) => {
       // Replayed once the store is back (PresenceService.reassertLocal); its lease may run out by the TTL first.
       this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
     });
@@ -162,7 +165,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'heartbeat', TOKEN_EXPIRED);
     const parsed = parseHeartbeat(payload);
     if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
-    return this.presence.heartbeat(socket.data.identity.id, connectionIdOf(this.config.podId, socket), parsed.value.meta).then(
+    return this.presence.heartbeat(socket.data.identity.id, socket.data.connectionId, parsed.value.meta).then(
       (result): HeartbeatAck =>
         result.refused !== undefined ? this.overCap(socket) : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs },
       (error: unknown) => this.refused(socket, 'heartbeat', unavailable(error)),
@@ -173,7 +176,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'end', TOKEN_EXPIRED);
     const parsed = parseEnd(payload);
     if (!parsed.ok) return this.refused(socket, 'end', parsed);
-    return this.presence.end(socket.data.identity.id, connectionIdOf(this.config.podId, socket)).then(
+    return this.presence.end(socket.data.identity.id, socket.data.connectionId).then(
       (): EndAck => ({ ok: true }),
       (error: unknown) => this.refused(socket, 'end', unavailable(error)),
     );

@@ -42,8 +42,13 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
-local function load(keys, id)
-  local fields = redis.call('HMGET', keys.st, 'status', 'since', 'version', 'meta')
+-- What `load` reads of a streamer: its state fields and its leases, flat (field, value, …).
+local function read_record(keys)
+  return redis.call('HMGET', keys.st, 'status', 'since', 'version', 'meta'), redis.call('HGETALL', keys.ls)
+end
+
+-- The record from what read_record returned.
+local function record_of(keys, id, fields, flat)
   local rec = {
     id = id,
     keys = keys,
@@ -56,12 +61,15 @@ local function load(keys, id)
     removed = {},
     changed = false,
   }
-  local flat = redis.call('HGETALL', keys.ls)
   for i = 1, #flat, 2 do
     local value = flat[i + 1]
     rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(string.sub(value, 2)) }
   end
   return rec
+end
+
+local function load(keys, id)
+  return record_of(keys, id, read_record(keys))
 end
 
 local function set_lease(rec, cid, lease)
