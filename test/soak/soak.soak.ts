@@ -298,6 +298,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     { figure: 'process crashes besides the scheduled kills', value: sample(crashes), bound: '0', ok: crashes.length === 0 },
     { figure: 'transitions logged', value: String(logged.size), bound: '—', ok: null },
     { figure: 'live spans scripted', value: String(streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
+    { figure: "heartbeats the generator sent over a TTL late (lease lapsed: offline allowed)", value: String(streamers.reduce((n, s) => n + s.lapses, 0)), bound: '—', ok: null },
     { figure: 'garbage frames from the hostile client', value: String(hostileFrames), bound: '—', ok: null },
     {
       figure: 'CPU, mean of the 30 s windows (1.00 = one core)',

@@ -4,7 +4,7 @@
 // as LiveSpans, with the times the contract then promises.
 import { io, type Socket } from 'socket.io-client';
 import { signToken } from '../helpers/tokens.js';
-import type { LiveSpan } from './oracle.js';
+import { cutAtLapse, type LiveSpan } from './oracle.js';
 
 export interface SoakTiming {
   readonly heartbeatMs: number;
@@ -18,6 +18,10 @@ export class StreamerDriver {
   readonly spans: LiveSpan[] = [];
   private socket: Socket | null = null;
   private lastAckAt = 0;
+  /** When the last heartbeat (or connect, which counts as one) went out on the live connection. */
+  private lastSentAt = 0;
+  /** Heartbeats this client sent more than a TTL after the one before (cutAtLapse). */
+  lapses = 0;
   private stopped = false;
 
   constructor(
@@ -61,8 +65,8 @@ export class StreamerDriver {
       return;
     }
     this.lastAckAt = from;
-    let span = { streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' as LiveSpan['ending'] };
-    this.spans.push(span);
+    this.lastSentAt = from;
+    this.spans.push({ streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' });
     // A connection lost (a move, a pod killed) and not back within the grace: the contract then allows an
     // offline, so the span ends there and a new one starts at the reconnect.
     let lostAt: number | null = null;
@@ -72,11 +76,11 @@ export class StreamerDriver {
     socket.on('connect', () => {
       const now = Date.now();
       if (lostAt !== null && now - lostAt > this.timing.graceMs - 250) {
-        this.spans[this.spans.length - 1] = { ...span, until: this.lostUntil(lostAt), ending: 'crash' };
-        span = { streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' };
-        this.spans.push(span);
+        this.spans[this.spans.length - 1] = { ...this.current(), until: this.lostUntil(lostAt), ending: 'crash' };
+        this.spans.push({ streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' });
       }
       lostAt = null;
+      this.lastSentAt = now;
     });
     const beat = setInterval(() => this.beat(socket, this.random() < 0.02 ? { title: `t${Math.floor(this.random() * 5)}` } : undefined), this.timing.heartbeatMs);
     try {
@@ -121,7 +125,11 @@ export class StreamerDriver {
     }
     // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
     if (lostAt !== null) end = Math.min(end, this.lostUntil(lostAt));
-    this.spans[this.spans.length - 1] = { ...span, until: end, ending };
+    this.spans[this.spans.length - 1] = { ...this.current(), until: end, ending };
+  }
+
+  private current(): LiveSpan {
+    return this.spans[this.spans.length - 1]!;
   }
 
   /**
@@ -135,6 +143,12 @@ export class StreamerDriver {
   private beat(socket: Socket, meta?: Record<string, string>): void {
     if (!socket.connected) return;
     const sentAt = Date.now();
+    const lapse = cutAtLapse(this.current(), this.lastSentAt, sentAt, this.timing.ttlMs);
+    if (lapse !== null) {
+      this.lapses += 1;
+      this.spans.splice(-1, 1, lapse.ended, lapse.next);
+    }
+    this.lastSentAt = sentAt;
     socket.timeout(5_000).emit('heartbeat', meta === undefined ? {} : { meta }, (error: Error | null, ack: { ok?: boolean } | undefined) => {
       if (error === null && ack?.ok === true) this.lastAckAt = Math.max(this.lastAckAt, sentAt);
     });

@@ -1,4 +1,4 @@
-import { judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
+import { cutAtLapse, judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
 
 // A streamer live from 10 s to 60 s (ended then), one viewer watching it throughout.
 const T = 1_800_000_000_000;
@@ -50,4 +50,33 @@ test('a viewer is asked only for transitions decided after its first subscriptio
   expect(judge(spans, [viewer([snapshot], [{ from: 0, until: subscribedAt }])], logged, timing, END).lostToViewers).toEqual(['v: s v2']);
   const muchLater: Sighting = { ...snapshot, version: 2, status: 'offline', at: T + 61_000 + 5_000 };
   expect(judge(spans, [viewer([online, muchLater])], logged, timing, END).lostToViewers).toEqual(['v: s v2']);
+});
+
+// Full-scale soaks on 2 cores: the generator's heartbeat timers fired up to 20 s late (RELIABILITY.md,
+// finding 6), and every lease that then lapsed counted as a false offline. The contract allows that
+// offline; what the client sent decides it.
+describe('cutAtLapse: a heartbeat sent over a TTL after the one before', () => {
+  const live: LiveSpan = { streamerId: 's', from: T + 10_000, until: Number.POSITIVE_INFINITY, ending: 'live' };
+
+  test('in time (even just at the TTL): the span goes on', () => {
+    expect(cutAtLapse(live, T + 20_000, T + 25_000, timing.ttlMs)).toBeNull();
+  });
+
+  test('late: the span ends at the last one + TTL and a new one starts at this one', () => {
+    expect(cutAtLapse(live, T + 20_000, T + 27_000, timing.ttlMs)).toEqual({
+      ended: { ...live, until: T + 25_000, ending: 'lapsed' },
+      next: { streamerId: 's', from: T + 27_000, until: Number.POSITIVE_INFINITY, ending: 'live' },
+    });
+  });
+
+  test('the offline at the lapse and the online after it are neither a false offline nor a ghost; an offline without a lapse still is', () => {
+    const { ended, next } = cutAtLapse(live, T + 20_000, T + 27_000, timing.ttlMs)!;
+    const lapsedSpans = [ended, { ...next, until: T + 60_000, ending: 'end' as const }];
+    const lapsedOffline: Sighting = { streamerId: 's', status: 'offline', version: 2, since: T + 25_000, reason: 'timeout', at: T + 25_100 };
+    const back: Sighting = { ...online, version: 3, since: T + 27_000, at: T + 27_050 };
+    const ended2: Sighting = { ...offline, version: 4 };
+    const verdict = judge(lapsedSpans, [viewer([online, lapsedOffline, back, ended2])], [], timing, END);
+    expect([verdict.falseOffline, verdict.ghosts]).toEqual([[], []]);
+    expect(judge(spans, [viewer([online, lapsedOffline, back, ended2])], [], timing, END).falseOffline).toHaveLength(1);
+  });
 });
