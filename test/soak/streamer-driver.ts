@@ -58,14 +58,20 @@ export class StreamerDriver {
       auth: { token: signToken({ sub: this.id, role: 'streamer', expiresInSec: 24 * 3600 }) },
     });
     this.socket = socket;
-    const session = new Promise<number>((resolve) => socket.once('session', () => resolve(Date.now())));
-    const from = await Promise.race([session, sleep(15_000).then(() => null)]);
-    if (from === null) {
+    const session = new Promise<{ at: number; serverTime: number }>((resolve) => socket.once('session', ({ serverTime }: { serverTime: number }) => resolve({ at: Date.now(), serverTime })));
+    const opened = await Promise.race([session, sleep(15_000).then(() => null)]);
+    if (opened === null) {
       socket.close();
       return;
     }
+    const from = opened.at;
     this.lastAckAt = from;
-    this.lastSentAt = from;
+    // The lease began when the store admitted the connection (the session's serverTime, the same machine's
+    // clock), which a generator stalled for seconds reads well before it sees the session.
+    this.lastSentAt = Math.min(from, opened.serverTime);
+    socket.on('session', ({ serverTime }: { serverTime: number }) => {
+      this.lastSentAt = Math.min(this.lastSentAt, serverTime);
+    });
     this.spans.push({ streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' });
     // A connection lost (a move, a pod killed) and not back within the grace: the contract then allows an
     // offline, so the span ends there and a new one starts at the reconnect.
@@ -80,6 +86,7 @@ export class StreamerDriver {
         this.spans.push({ streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' });
       }
       lostAt = null;
+      // Until its `session` tells when the store admitted it.
       this.lastSentAt = now;
     });
     const beat = setInterval(() => this.beat(socket, this.random() < 0.02 ? { title: `t${Math.floor(this.random() * 5)}` } : undefined), this.timing.heartbeatMs);
@@ -119,7 +126,7 @@ export class StreamerDriver {
       // counts as live again (finding 11 in RELIABILITY.md: 10 sightings of a "ghost" that had reconnected).
       socket.io.reconnection(false);
       ending = 'silent';
-      end = this.lastAckAt + this.timing.ttlMs;
+      end = this.lastBeatAt() + this.timing.ttlMs;
       await sleep(this.timing.ttlMs + 2_000);
       socket.close();
     }
@@ -137,7 +144,16 @@ export class StreamerDriver {
    * TTL when its pod died (no close reached Redis: the lease runs out at the last heartbeat + TTL).
    */
   private lostUntil(lostAt: number): number {
-    return Math.min(lostAt + this.timing.graceMs, this.lastAckAt + this.timing.ttlMs);
+    return Math.min(lostAt + this.timing.graceMs, this.lastBeatAt() + this.timing.ttlMs);
+  }
+
+  /**
+   * The last heartbeat the service took, as far as this client knows: the last one acknowledged, or the
+   * start of the current span (a connect, or the heartbeat that ended a lapse, whose ack a generator
+   * stalled for seconds may drop): never before the span began, so no span ends before it starts.
+   */
+  private lastBeatAt(): number {
+    return Math.max(this.lastAckAt, this.current().from);
   }
 
   private beat(socket: Socket, meta?: Record<string, string>): void {

@@ -29,6 +29,11 @@ test('still online in the view after the end + TTL + 1 s: a ghost; not while the
   expect(judge(spans, [viewer([online], [{ from: T + 59_000, until: T + 70_000 }])], [], timing, END).ghosts).toEqual([]);
 });
 
+test('a span shorter than a second is judged too: its own start is not a new span that excuses a ghost', () => {
+  const short: LiveSpan[] = [{ streamerId: 's', from: T + 59_500, until: T + 60_000, ending: 'silent' }];
+  expect(judge(short, [viewer([{ ...online, since: T + 59_500, at: T + 59_550 }])], [], timing, END).ghosts).toHaveLength(1);
+});
+
 test('one version as two different events is a duplicate; the same event twice is a repeat', () => {
   const twin: Sighting = { ...offline, reason: 'timeout' };
   expect(judge(spans, [viewer([online, offline, twin])], logged, timing, END).duplicateDistinct).toHaveLength(1);
