@@ -129,7 +129,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         const checkAt = span.until + ghostAfter;
         if (checkAt > endAt || isAway(viewer, span.until, checkAt)) continue;
         // Live again by then (a new span began after this one): not a ghost of this one.
-        if (streamerSpans.some((next) => next !== span && next.from > span.from && next.from > span.until - 1_000 && next.from <= checkAt)) continue;
+        if (streamerSpans.some((next) => next.from > span.from && next.from > span.until - 1_000 && next.from <= checkAt)) continue;
         if (viewAt(sightings, checkAt)?.status === 'online') ghosts.push(`${viewer.label}: ${streamerId} online ${ghostAfter} ms after its ${span.ending} at ${span.until}`);
       }
       for (const transition of loggedOf.get(streamerId) ?? []) {
