@@ -339,6 +339,8 @@ export function markdown(r) {
       `- online events received ${num(o.received.otherPods + o.received.samePod)} of ${num(o.expected.otherPods + o.expected.samePod)} expected; offline ${num(f.received)} of ${num(f.expected.otherPods + f.expected.samePod)} (${Object.entries(f.reasons).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
       `- deadline→offline at all viewers: p50 ${num(f.allViewers.p50, 1)} ms, p99 ${num(f.allViewers.p99, 1)} ms, max ${num(f.allViewers.max, 1)} ms; earliest ${num(f.minMsAfterDeadline)} ms after the store's deadline, ${num(f.minMsAfterClientBound)} ms after the client-side bound.`,
       `- adapter per pod (online + offline phases): ${r.service.adapter.total.map((p) => `${p.pod} ${p.received} received / ${p.delivered} delivered (${p.published} published)`).join('; ')}.`,
+      ...offlineStagesText('one Redis', f),
+      ...offlineStagesText('Redis Cluster', r.redisCluster?.service?.offline),
       `- events published cluster-wide: ${num(r.service.eventsPublished)} for ${num(r.service.transitions)} transitions.`,
       `- Redis memory per online streamer measured on the ${c.pods}-pod cluster too: ${num(r.service.redisBytesPerOnlineStreamer)} B.`);
   }
@@ -348,6 +350,21 @@ export function markdown(r) {
   if (r.heapDiff) parts.push('', '## What an idle connection keeps', '', heapText(r.heapDiff));
   if (r.errors?.length) parts.push('', '## Errors', '', ...r.errors.map((e) => `- ${e}`));
   return `${parts.join('\n')}\n`;
+}
+
+const STAGE_NAMES = {
+  sweep: 'deadline→log (the sweeper)',
+  fanout: 'log→emit at a viewer socket (relay, adapter)',
+  expireCall: 'one sweep store call',
+};
+
+/** The offline phase split by stage, from the pods' histograms (share of events at or under each bound). */
+function offlineStagesText(label, offline) {
+  if (offline?.stages === undefined) return [];
+  const stages = Object.entries(offline.stages).map(([stage, { shares }]) =>
+    `${STAGE_NAMES[stage] ?? stage}: ${Object.entries(shares).filter(([, share]) => share !== null && share < 1).map(([le, share]) => `${le} ${num(share * 100, 1)} %`).join(', ')}`);
+  const loops = Object.entries(offline.loopDelayMs ?? {}).map(([pod, d]) => `${pod} ${num(d.p99, 1)} / ${num(d.max, 1)} ms`).join(', ');
+  return [`- offline stages, ${label}: ${stages.join('; ')}; the pods' event-loop delay over the phase (p99 / max): ${loops}.`];
 }
 
 export function writeReports(r, { resultsDir, stamp, benchmarksFile, updateDoc }) {

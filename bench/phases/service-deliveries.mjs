@@ -10,6 +10,26 @@ import { summarize } from '../stats.mjs';
 import { collect, offlineLatency, onlineLatency, recordedSoFar, waitForEvents } from './deliveries.mjs';
 import { total } from './plan.mjs';
 
+/** The pods' histograms that split a delivery into its stages, as cumulative bucket counts. */
+const STAGES = {
+  // deadline → the sweeper's store call appended the offline to the log
+  sweep: ['presence_offline_lag_seconds', ''],
+  // the store decided → this pod emitted to a viewer socket (relay, adapter)
+  fanout: ['presence_fanout_latency_seconds', ''],
+  // one sweep's store call (due ids of every shard, then each shard's expiry)
+  expireCall: ['presence_store_command_seconds', 'operation="expire-due"'],
+};
+
+function buckets(metrics, [name, labelFilter]) {
+  const counts = new Map();
+  for (const [key, value] of metrics.values) {
+    if (!key.startsWith(`${name}_bucket{`) || !key.includes(labelFilter)) continue;
+    const le = /le="([^"]+)"/.exec(key)[1];
+    counts.set(le, (counts.get(le) ?? 0) + value);
+  }
+  return counts;
+}
+
 async function podCounters(pods) {
   return Promise.all(pods.map(async (pod) => {
     const metrics = await scrapeMetrics(pod.url);
@@ -17,7 +37,23 @@ async function podCounters(pods) {
       received: metrics.sum('presence_adapter_messages_received_total'),
       delivered: metrics.sum('presence_event_deliveries_total'),
       published: metrics.sum('presence_events_total'),
+      // prom-client resets its event-loop delay histogram at each scrape: these cover the time since the last one.
+      loopDelayMs: { p99: round(metrics.sum('nodejs_eventloop_lag_p99_seconds') * 1000, 1), max: round(metrics.sum('nodejs_eventloop_lag_max_seconds') * 1000, 1) },
+      stages: Object.fromEntries(Object.entries(STAGES).map(([stage, metric]) => [stage, buckets(metrics, metric)])),
     };
+  }));
+}
+
+/** Per stage, over all pods between two scrapes: the share of observations at or under each bucket bound. */
+function stageShares(before, after) {
+  return Object.fromEntries(Object.keys(STAGES).map((stage) => {
+    const delta = new Map();
+    after.forEach((pod, i) => {
+      for (const [le, count] of pod.stages[stage]) delta.set(le, (delta.get(le) ?? 0) + count - (before[i].stages[stage].get(le) ?? 0));
+    });
+    const all = delta.get('+Inf') ?? 0;
+    const shares = Object.fromEntries([...delta].filter(([le]) => le !== '+Inf').map(([le, count]) => [`≤${Number(le) * 1000} ms`, all > 0 ? round(count / all, 3) : null]));
+    return [stage, { count: all, shares }];
   }));
 }
 
@@ -110,6 +146,12 @@ export async function serviceDeliveries({ plan, pods, redis, viewerWorkers, stre
   const offline = offlineLatency(await collect(viewerWorkers), deadlines, plan.expectedOffline);
   log(`  service: deadline→offline at other pods p50 ${offline.otherPods.p50} ms, p99 ${offline.otherPods.p99} ms, max ${offline.otherPods.max} ms; ` +
     `${offline.arrivedBeforeDeadline} before the deadline (min ${offline.minMsAfterDeadline} ms after it); ${offline.missing} missing`);
+  offline.stages = stageShares(counters1, counters2);
+  offline.loopDelayMs = Object.fromEntries(pods.map((pod, i) => [pod.name, counters2[i].loopDelayMs]));
+  log(`  service: pods' event-loop delay over the offline phase (p99 / max): ${pods.map((pod, i) => `${counters2[i].loopDelayMs.p99} / ${counters2[i].loopDelayMs.max} ms`).join(', ')}`);
+  for (const [stage, { count, shares }] of Object.entries(offline.stages)) {
+    log(`  service: offline stage ${stage} (${count}): ${Object.entries(shares).map(([le, share]) => `${le} ${share}`).join(', ')}`);
+  }
 
   await Promise.all(viewerWorkers.map((worker) => worker.call('viewers.close')));
   await streamerWorker.call('streamers.closeAll');
