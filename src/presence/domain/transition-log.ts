@@ -49,6 +49,18 @@ export function compareIds(a: string, b: string): number {
   return x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0;
 }
 
+/** In entries of one shard in id order: the index of the first whose id is `id` or later (the length when none is). */
+export function firstAtOrAfter(entries: readonly LogEntry[], id: string): number {
+  let low = 0;
+  let high = entries.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareIds(entries[middle]!.id, id) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** Whether `id` is a well-formed log id (`<ms>-<seq>`). */
 export function isLogId(id: string): boolean {
   return parseId(id) !== null;

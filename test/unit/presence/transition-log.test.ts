@@ -3,6 +3,7 @@ import { decodeFeedCursor, encodeFeedCursor } from '../../../src/presence/transp
 import {
   compareIds,
   feedPage,
+  firstAtOrAfter,
   idBefore,
   IDLE_POSITION_MARGIN_MS,
   isExpired,
@@ -27,6 +28,28 @@ describe('stream ids', () => {
     expect(idBefore('10-5')).toBe('10-4');
     expect(idBefore('10-0')).toBe('9-18446744073709551615');
     expect(compareIds(idBefore('10-0'), '9-99999')).toBeGreaterThan(0);
+  });
+});
+
+describe('firstAtOrAfter', () => {
+  const ids = ['5-0', '5-1', '5-10', '9-0', '10-2', '100-0'];
+  const entries = ids.map((id) => entry(0, id));
+  test.each([
+    ['4-9', 0],
+    ['5-0', 0],
+    ['5-2', 2],
+    ['5-10', 2],
+    ['9-18446744073709551615', 4],
+    ['10-2', 4],
+    ['99-1', 5],
+    ['100-1', 6],
+  ])('%s: index %i, the same as a filter would keep', (id, index) => {
+    expect(firstAtOrAfter(entries, id)).toBe(index);
+    expect(entries.slice(index)).toEqual(entries.filter((e) => compareIds(e.id, id) >= 0));
+  });
+
+  test('no entries: 0', () => {
+    expect(firstAtOrAfter([], '1-0')).toBe(0);
   });
 });
 
