@@ -355,7 +355,7 @@ export function markdown(r) {
 const STAGE_NAMES = {
   sweep: 'deadline→log (the sweeper)',
   fanout: 'log→emit at a viewer socket (relay, adapter)',
-  expireCall: 'one sweep store call',
+  expireCall: 'each expire-due store call (the due-ids read of every tick, each shard\'s expiry)',
 };
 
 /** The offline phase split by stage, from the pods' histograms (share of events at or under each bound). */

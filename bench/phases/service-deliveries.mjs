@@ -16,7 +16,7 @@ const STAGES = {
   sweep: ['presence_offline_lag_seconds', ''],
   // the store decided → this pod emitted to a viewer socket (relay, adapter)
   fanout: ['presence_fanout_latency_seconds', ''],
-  // one sweep's store call (due ids of every shard, then each shard's expiry)
+  // each expire-due store call: the due-ids read of every tick (mostly finding nothing), each shard's expiry
   expireCall: ['presence_store_command_seconds', 'operation="expire-due"'],
 };
 

@@ -242,4 +242,3 @@ function inIdOrderPerShard(entries: readonly LogEntry[]): LogEntry[] {
   const byId = new Map(entries.map((entry) => [`${entry.shard}/${entry.id}`, entry]));
   return [...byId.values()].sort((a, b) => a.shard - b.shard || compareIds(a.id, b.id));
 }
-

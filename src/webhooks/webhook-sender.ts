@@ -10,9 +10,13 @@ export interface WebhookSender {
   send(message: WebhookMessage, attemptAtMs: number): Promise<boolean>;
 }
 
+/** How long a connection is kept idle for the next webhook, unless the receiver's `Keep-Alive` says less (as fetch's client did). */
+const IDLE_KEPT_MS = 4_000;
+
 /**
- * POSTs to WEBHOOK_URL with Node's `http`/`https` over kept-alive connections, signed per attempt.
- * Redirects are not followed: only a 2xx counts.
+ * POSTs to WEBHOOK_URL with Node's `http`/`https` over kept-alive connections, signed per attempt. An
+ * attempt is acknowledged when a 2xx answer has arrived whole within the deadline; a receiver that
+ * dribbles its body past it is retried (same `webhook-id`). Redirects are not followed: only a 2xx counts.
  *
  * Not `fetch`: in the full-scale soak, stacks through Node's fetch (undici: WHATWG streams, an
  * AbortSignal timer per request, llhttp in wasm) were 14 % of the pods' busy CPU for about 130 webhooks
@@ -35,35 +39,47 @@ export class HttpWebhookSender implements WebhookSender {
   ) {
     this.target = new URL(url);
     this.client = this.target.protocol === 'https:' ? https : http;
-    // Kept alive, as fetch's were; a socket the receiver closes while idle (its keep-alive timeout,
-    // which Node reads from the `Keep-Alive` header) is dropped before it is reused. Idle sockets are
-    // unref'd by the agent, so they never hold a stopping pod open.
-    this.agent = new this.client.Agent({ keepAlive: true });
+    // Without `timeout` Node keeps an idle socket for good, whatever the receiver's `Keep-Alive` hint:
+    // with it, the shorter of the two. Idle sockets are unref'd, so they never hold a stopping pod open.
+    this.agent = new this.client.Agent({ keepAlive: true, timeout: IDLE_KEPT_MS });
   }
 
   send(message: WebhookMessage, attemptAtMs: number): Promise<boolean> {
+    return this.post(message, attemptAtMs, Date.now() + this.timeoutMs, true);
+  }
+
+  private post(message: WebhookMessage, attemptAtMs: number, deadlineAt: number, mayRetry: boolean): Promise<boolean> {
     return new Promise((resolve) => {
       const request = this.client.request(this.target, {
         method: 'POST',
         agent: this.agent,
-        headers: { ...webhookHeaders(message, this.key, attemptAtMs), 'content-length': Buffer.byteLength(message.body) },
+        headers: { ...webhookHeaders(message, this.key, attemptAtMs), 'content-length': Buffer.byteLength(message.body), 'user-agent': USER_AGENT },
       });
       // The whole attempt, not the socket's idleness: a receiver that dribbles its answer is still late.
-      const deadline = setTimeout(() => request.destroy(), this.timeoutMs);
-      const settle = (acknowledged: boolean): void => {
+      const deadline = setTimeout(() => request.destroy(), Math.max(0, deadlineAt - Date.now()));
+      const settle = (acknowledged: boolean | Promise<boolean>): void => {
         clearTimeout(deadline);
         resolve(acknowledged);
       };
-      // Refused, reset, timed out: all the same to the retry schedule.
-      request.on('error', () => settle(false));
+      let answered = false;
+      request.on('error', () => {
+        // A kept-alive connection the receiver closed just as this attempt took it: once more, at once,
+        // on a new one, rather than a failed attempt and a retry a second later.
+        if (mayRetry && request.reusedSocket && !answered && Date.now() < deadlineAt) settle(this.post(message, attemptAtMs, deadlineAt, false));
+        // Refused, reset, timed out: all the same to the retry schedule.
+        else settle(false);
+      });
       request.on('response', (response) => {
+        answered = true;
         const acknowledged = response.statusCode !== undefined && response.statusCode >= 200 && response.statusCode < 300;
-        response.on('end', () => settle(acknowledged));
         response.on('error', () => settle(false));
-        response.on('aborted', () => settle(false));
+        // After 'end' on a whole answer; cut short (the deadline, a reset), it is incomplete.
+        response.on('close', () => settle(acknowledged && response.complete));
         response.resume(); // the body is not read, but drained, so the connection can be reused
       });
       request.end(message.body);
     });
   }
 }
+
+const USER_AGENT = 'vj-presence-webhooks';

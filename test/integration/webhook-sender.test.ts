@@ -1,11 +1,12 @@
 // The webhook sender against real HTTP servers on loopback: what counts as acknowledged, the 10 s
 // deadline (scaled down here), redirects not followed, and connections kept alive between attempts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import { HttpWebhookSender } from '../../src/webhooks/webhook-sender.js';
 import { webhookMessage } from '../../src/webhooks/webhook-message.js';
 import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
 import { useCleanup, registerCleanup } from '../helpers/cleanup.js';
+import { sleep } from '../helpers/timing.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
@@ -87,9 +88,12 @@ test('a receiver that sends its headers and dribbles the body past the deadline:
 });
 
 test('nothing listening: not acknowledged, without throwing', async () => {
-  const server = await serve(() => undefined);
-  const closed = server.url.replace(/:\d+\//, ':1/');
-  const sender = new HttpWebhookSender(closed, KEY, 1_000);
+  // A port that was free a moment ago and is closed now.
+  const probe = createTcpServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const sender = new HttpWebhookSender(`http://127.0.0.1:${port}/hooks`, KEY, 1_000);
   expect(await sender.send(message, Date.now())).toBe(false);
 });
 
@@ -107,4 +111,49 @@ test('a receiver that closes the connection after each answer: the next attempt 
   expect(await sender.send(message, Date.now())).toBe(true);
   expect(await sender.send(message, Date.now())).toBe(true);
   expect(server.sockets.size).toBe(2);
+});
+
+test("the receiver's Keep-Alive timeout is kept: a connection idle past it is not reused", async () => {
+  // Node keeps a socket for the hint less a second: 1 s here.
+  const server = await serve((_request, response) => response.writeHead(200, { 'keep-alive': 'timeout=2' }).end('ok'));
+  const sender = new HttpWebhookSender(server.url, KEY);
+  expect(await sender.send(message, Date.now())).toBe(true);
+  expect(await sender.send(message, Date.now())).toBe(true);
+  expect(server.sockets.size).toBe(1);
+  await sleep(1_300);
+  expect(await sender.send(message, Date.now())).toBe(true);
+  expect(server.sockets.size).toBe(2);
+});
+
+test('a kept-alive connection the receiver resets as the next attempt arrives: that attempt goes through on a new one', async () => {
+  // Raw HTTP/1.1: each connection answers its first request 200 (kept alive, no hint) and is reset when
+  // a second comes, as a receiver closing an idle connection at that moment would.
+  let connections = 0;
+  let requests = 0;
+  const server = createTcpServer((socket) => {
+    connections += 1;
+    let answered = false;
+    let received = '';
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      if (answered) {
+        requests += 1;
+        socket.resetAndDestroy();
+        return;
+      }
+      received += chunk.toString('latin1');
+      const headerEnd = received.indexOf('\r\n\r\n');
+      const length = Number(/content-length: (\d+)/i.exec(received)?.[1] ?? NaN);
+      if (headerEnd === -1 || received.length < headerEnd + 4 + length) return;
+      requests += 1;
+      answered = true;
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const sender = new HttpWebhookSender(`http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, KEY);
+  expect(await sender.send(message, Date.now())).toBe(true);
+  expect(await sender.send(message, Date.now())).toBe(true);
+  expect({ connections, requests }).toEqual({ connections: 2, requests: 3 });
 });

@@ -108,18 +108,19 @@ export class RedisPresenceStore implements PresenceStore {
       claims.push([shard, ids]);
       if (budget === 0) break;
     }
-    const replies = await Promise.all(
-      claims.map(
-        ([shard, ids]) =>
-          this.call('expire-due', () =>
-            SCRIPTS.expireDue.run(this.redis, [...this.keys.shardKeys(shard, shardCount), ...ids.flatMap((id) => this.keys.recordKeys(id, shardCount))], [...this.common(), ...ids]),
-          ) as Promise<string[]>,
-      ),
+    // Each reply decoded as it comes: decoding tells RecentAppends what its shard appended, which must
+    // not be lost to another shard's failure.
+    const expired = await Promise.all(
+      claims.map(async ([shard, ids]) => {
+        const keys = [...this.keys.shardKeys(shard, shardCount), ...ids.flatMap((id) => this.keys.recordKeys(id, shardCount))];
+        const reply = (await this.call('expire-due', () => SCRIPTS.expireDue.run(this.redis, keys, [...this.common(), ...ids]))) as string[];
+        return { serverTime: Number(reply[0]), events: this.decode(reply, 1, reply.length, keys[2]!) };
+      }),
     );
     const events = [];
-    for (const [i, reply] of replies.entries()) {
-      serverTime = Math.max(serverTime, Number(reply[0]));
-      events.push(...this.decode(reply, 1, reply.length, this.keys.shardKeys(claims[i]![0], shardCount)[2]));
+    for (const shard of expired) {
+      serverTime = Math.max(serverTime, shard.serverTime);
+      events.push(...shard.events);
     }
     const previous = this.keys.layout.previousCount;
     if (previous !== null && budget > 0) events.push(...(await this.expirePrevious(previous, shardCount, budget)));
