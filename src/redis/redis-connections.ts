@@ -63,7 +63,11 @@ export class RedisConnections {
     options: { webhooks: boolean } = { webhooks: false },
   ) {
     const connect = (connectionOptions: RedisOptions, shardedSubscriber = false): RedisClient => connectTo(topology, connectionOptions, shardedSubscriber);
-    const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay };
+    // A command these connections' callers gave up on (its timeout passed) must never be carried out
+    // later: they retry in order themselves (one connection's operations are queued), so a heartbeat
+    // ioredis sent again on its own after a reconnect could land after the `end` that followed it and
+    // revive the streamer for a TTL (test/integration/redis-late-commands.test.ts).
+    const bounded: RedisOptions = { commandTimeout: COMMAND_TIMEOUT_MS, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay, autoResendUnfulfilledCommands: false };
     // Auto-pipelining sends the commands issued in one event-loop tick in one write: under load the
     // per-command socket write was the pod's largest single cost (npm run bench).
     this.command = connect({ ...bounded, connectionName: 'presence-command', enableAutoPipelining: true });
@@ -237,6 +241,10 @@ function connectTo(topology: RedisTopology, options: RedisOptions, shardedSubscr
         // cluster's certificate names its hosts (ioredis's advice for ElastiCache and the like).
         ...(topology.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
         ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
+        // The same for a Cluster: its client sends a command again, to whichever node then holds the slot,
+        // when the connection it went on closes or the cluster is down, even one whose promise was already
+        // rejected by its timeout. MOVED and ASK redirects (never carried out where they were refused) stay.
+        ...(enableOfflineQueue === false ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 } : {}),
         ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
         slotsRefreshInterval: SLOTS_REFRESH_MS,
         // The subscriber's SSUBSCRIBEs go to the primary that owns each channel's slot.

@@ -62,10 +62,13 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     sockets.set(id, socket);
     stops.set(id, keepBeating(socket, HEARTBEAT_MS));
   };
+  let killedAt = Number.POSITIVE_INFINITY;
+  // Every `end` attempt, with its time after the kill and its answer: a failure past the bound says them.
+  const endAttempts: string[] = [];
   // A heartbeat after `end` would bring the streamer back: its beating stops first.
   const end = (id: string, withinMs?: number) => {
     stops.get(id)!();
-    return endStream(sockets.get(id)!, withinMs);
+    return endStream(sockets.get(id)!, withinMs, (sentAt, ack) => endAttempts.push(`${id} end sent at +${sentAt - killedAt} ms, answered at +${Date.now() - killedAt} ms: ${JSON.stringify(ack)}`));
   };
   const viewers = await Promise.all(pods.map((pod) => resyncingViewer(pod.url, everyone)));
   try {
@@ -75,7 +78,6 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
       return items.map((item) => item.streamerId).sort();
     };
     let wrongAtBound: string | null = null;
-    let killedAt = Number.POSITIVE_INFINITY;
     const rightEverywhere = async (expected: string[]) => {
       const lists = await Promise.all(pods.map((pod) => listed(pod).catch((): string[] => [])));
       const right = lists.every((list) => list.join() === [...expected].sort().join());
@@ -136,7 +138,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     // The ends were ends (not a TTL running out later).
     expect(heard().filter((e) => (e.streamerId === endsBefore || e.streamerId === endsDuring) && e.status === 'offline').map((e) => e.reason)).toEqual(expect.arrayContaining(['ended']));
     expect(await rightEverywhere([...expected, joinsAfter])).toBe(true);
-    return { settledAfterMs, readiness, wrongAtBound };
+    return { settledAfterMs, readiness, wrongAtBound: wrongAtBound === null ? null : explained(wrongAtBound, endAttempts, pods) };
   } finally {
     for (const stop of stops.values()) stop();
     for (const socket of sockets.values()) socket.close();
@@ -144,11 +146,20 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
   }
 }
 
+/** What each pod listed wrongly past the bound, with every `end` attempt and the pods' lines about those streamers. */
+function explained(wrongAtBound: string, endAttempts: readonly string[], pods: readonly AppProcess[]): string {
+  const ids = [...new Set([...wrongAtBound.matchAll(/"([^"]+)"/g)].map((match) => match[1]!))];
+  const lines = pods.flatMap((pod, i) => pod.lines.filter((line) => ids.some((id) => line.includes(id))).map((line) => `pod ${i}: ${line}`));
+  return `${wrongAtBound}\nend attempts:\n${endAttempts.join('\n')}\npods said of ${ids.join(', ')}:\n${lines.join('\n')}`;
+}
+
 /** Ends a stream, retrying while the pod answers `unavailable` (no primary yet), as clients do. */
-export async function endStream(socket: Socket, withinMs = 5_000): Promise<void> {
+export async function endStream(socket: Socket, withinMs = 5_000, onAttempt: (sentAt: number, ack: unknown) => void = () => {}): Promise<void> {
   const giveUpAt = Date.now() + withinMs;
   for (;;) {
-    const ack = (await socket.timeout(3_000).emitWithAck('end').catch(() => ({ ok: false }))) as { ok: boolean; error?: { code: string } };
+    const sentAt = Date.now();
+    const ack = (await socket.timeout(3_000).emitWithAck('end').catch(() => ({ ok: false, timedOut: true }))) as { ok: boolean; error?: { code: string } };
+    onAttempt(sentAt, ack);
     if (ack.ok) return;
     if (Date.now() > giveUpAt) throw new Error(`end not accepted within ${withinMs} ms: ${JSON.stringify(ack)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
