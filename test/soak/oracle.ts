@@ -65,6 +65,8 @@ export interface Verdict {
   readonly duplicateDistinct: string[];
   /** The same event twice (a redelivery after a crash): reported, allowed. */
   readonly sameVersionRepeats: number;
+  /** When each repeat reached its viewer (ms), to tell which chaos caused them. */
+  readonly repeatTimes: number[];
   /** Transitions in the log a viewer, subscribed and connected throughout, never got: must be 0. */
   readonly lostToViewers: string[];
 }
@@ -99,6 +101,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
   const ghosts: string[] = [];
   const duplicateDistinct: string[] = [];
   let sameVersionRepeats = 0;
+  const repeatTimes: number[] = [];
   const lostToViewers: string[] = [];
   const ghostAfter = timing.ttlMs + 1_000 + timing.slackMs;
 
@@ -115,7 +118,10 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         if (sighting.reason === undefined) continue;
         const seen = byVersion.get(sighting.version);
         if (seen === undefined) byVersion.set(sighting.version, sighting);
-        else if (seen.status === sighting.status && seen.reason === sighting.reason && seen.since === sighting.since) sameVersionRepeats += 1;
+        else if (seen.status === sighting.status && seen.reason === sighting.reason && seen.since === sighting.since) {
+          sameVersionRepeats += 1;
+          repeatTimes.push(sighting.at);
+        }
         else duplicateDistinct.push(`${viewer.label}: ${streamerId}/${sighting.version} as ${seen.status}/${seen.reason} and ${sighting.status}/${sighting.reason}`);
         // An offline whose deadline falls inside a span the streamer meant to be live, a second clear of its ends.
         if (sighting.status !== 'offline' || seen !== undefined) continue;
@@ -139,5 +145,5 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
       }
     }
   }
-  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats, lostToViewers };
+  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats, repeatTimes, lostToViewers };
 }

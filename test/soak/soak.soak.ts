@@ -295,6 +295,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     { figure: 'transitions never acknowledged by the receiver', value: sample(lostWebhooks), bound: '0', ok: lostWebhooks.length === 0 },
     { figure: 'duplicate distinct events for one version', value: sample(verdict.duplicateDistinct), bound: '0', ok: verdict.duplicateDistinct.length === 0 },
     { figure: 'same-version repeats (redeliveries)', value: String(verdict.sameVersionRepeats), bound: 'reported', ok: null },
+    { figure: 'same-version repeats per 30 s of the run (from 0 s)', value: perWindow(verdict.repeatTimes, startedAt, 30_000).join(', '), bound: 'reported', ok: null },
     { figure: 'process crashes besides the scheduled kills', value: sample(crashes), bound: '0', ok: crashes.length === 0 },
     { figure: 'transitions logged', value: String(logged.size), bound: '—', ok: null },
     { figure: 'live spans scripted', value: String(streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
@@ -331,3 +332,14 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     crashes: [],
   });
 }, (MINUTES + 30) * 60_000);
+
+/** How many of `times` fall in each `windowMs` from `from` on. */
+function perWindow(times: readonly number[], from: number, windowMs: number): number[] {
+  const counts: number[] = [];
+  for (const at of times) {
+    const window = Math.max(0, Math.floor((at - from) / windowMs));
+    while (counts.length <= window) counts.push(0);
+    counts[window]! += 1;
+  }
+  return counts;
+}

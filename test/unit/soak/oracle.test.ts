@@ -14,7 +14,7 @@ const viewer = (sightings: Sighting[], away: ViewerRecord['away'] = []): ViewerR
 const END = T + 120_000;
 
 test('what a correct service shows passes every check', () => {
-  expect(judge(spans, [viewer([online, offline])], logged, timing, END)).toEqual({ falseOffline: [], ghosts: [], duplicateDistinct: [], sameVersionRepeats: 0, lostToViewers: [] });
+  expect(judge(spans, [viewer([online, offline])], logged, timing, END)).toEqual({ falseOffline: [], ghosts: [], duplicateDistinct: [], sameVersionRepeats: 0, repeatTimes: [], lostToViewers: [] });
 });
 
 test('an offline in the middle of the live span is a false offline (and what followed is judged too)', () => {
