@@ -242,8 +242,9 @@ function connectTo(topology: RedisTopology, options: RedisOptions, shardedSubscr
         ...(topology.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
         ...(enableOfflineQueue === undefined ? {} : { enableOfflineQueue }),
         // The same for a Cluster: its client sends a command again, to whichever node then holds the slot,
-        // when the connection it went on closes or the cluster is down, even one whose promise was already
-        // rejected by its timeout. MOVED and ASK redirects (never carried out where they were refused) stay.
+        // when the connection it went on closes or the cluster is down, even one whose promise its timeout
+        // already rejected. The store retries those failures itself, in order (redis-presence.store.ts).
+        // MOVED and ASK redirects stay: those commands were refused, not carried out.
         ...(enableOfflineQueue === false ? { retryDelayOnFailover: 0, retryDelayOnClusterDown: 0 } : {}),
         ...(enableAutoPipelining === undefined ? {} : { enableAutoPipelining }),
         slotsRefreshInterval: SLOTS_REFRESH_MS,

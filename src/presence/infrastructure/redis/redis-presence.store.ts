@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { Meta, PresenceEvent, PresenceState } from '../../domain/presence-state.js';
 import { neverSeen } from '../../domain/presence-state.js';
 import type { ConnectionLeaseView, OnlinePage, PresenceStore, StoreResult } from '../../domain/presence-store.port.js';
@@ -31,6 +32,16 @@ const SCRIPTS = {
 /** One retry after a short pause: every operation here is idempotent in its effect on presence. */
 const ATTEMPTS = 2;
 const RETRY_PAUSE_MS = 50;
+/**
+ * On a Cluster, a call whose shard's primary is unreachable (it died, its replica is not promoted yet)
+ * is tried again every UNREACHABLE_PAUSE_MS for up to UNREACHABLE_RETRY_MS. ioredis's Cluster client did
+ * this itself, but it also sent again commands whose promise had been rejected, after the pod had gone
+ * on to the connection's next operation (RELIABILITY.md, finding 17); it is told not to
+ * (redis-connections.ts), and the retrying is done here, in order. Without it, heartbeats failed
+ * through a failover and live streamers timed out before their pods re-asserted them.
+ */
+const UNREACHABLE_RETRY_MS = 5_000;
+const UNREACHABLE_PAUSE_MS = 100;
 
 /**
  * Presence in Redis, for any number of pods. Each change is one Lua script on one streamer's keys, run
@@ -279,11 +290,12 @@ export class RedisPresenceStore implements PresenceStore {
         this.observe(operation, (performance.now() - started) / 1000, false);
         return result;
       } catch (error) {
-        if (attempt >= ATTEMPTS) {
+        const failingOver = this.redis instanceof Cluster && isUnreachable(error) && performance.now() - started < UNREACHABLE_RETRY_MS;
+        if (attempt >= ATTEMPTS && !failingOver) {
           this.observe(operation, (performance.now() - started) / 1000, true);
           throw this.named(operation, error);
         }
-        await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+        await new Promise((resolve) => setTimeout(resolve, failingOver ? UNREACHABLE_PAUSE_MS : RETRY_PAUSE_MS));
       }
     }
   }
@@ -291,6 +303,17 @@ export class RedisPresenceStore implements PresenceStore {
   private named(operation: string, error: unknown): Error {
     return componentError('redis presence store', operation, error);
   }
+}
+
+/**
+ * A failure after which the client holds the command no more: its node's connection closed, or the
+ * cluster has no primary for the slot yet. (If it was carried out before the close, trying it again here
+ * changes nothing: every operation is idempotent, and the connection's next one still comes after.)
+ * Not a timeout: a command that timed out may be sitting in a hung server's socket.
+ */
+function isUnreachable(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return message === 'Connection is closed.' || message.startsWith('CLUSTERDOWN') || message.startsWith("Cluster isn't ready") || message.startsWith("Stream isn't writeable");
 }
 
 /** The fields of one streamer; an absent one is null, or false as a script's reply over RESP3. */
