@@ -100,7 +100,6 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
   const falseOffline: string[] = [];
   const ghosts: string[] = [];
   const duplicateDistinct: string[] = [];
-  let sameVersionRepeats = 0;
   const repeatTimes: number[] = [];
   const lostToViewers: string[] = [];
   const ghostAfter = timing.ttlMs + 1_000 + timing.slackMs;
@@ -118,10 +117,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         if (sighting.reason === undefined) continue;
         const seen = byVersion.get(sighting.version);
         if (seen === undefined) byVersion.set(sighting.version, sighting);
-        else if (seen.status === sighting.status && seen.reason === sighting.reason && seen.since === sighting.since) {
-          sameVersionRepeats += 1;
-          repeatTimes.push(sighting.at);
-        }
+        else if (seen.status === sighting.status && seen.reason === sighting.reason && seen.since === sighting.since) repeatTimes.push(sighting.at);
         else duplicateDistinct.push(`${viewer.label}: ${streamerId}/${sighting.version} as ${seen.status}/${seen.reason} and ${sighting.status}/${sighting.reason}`);
         // An offline whose deadline falls inside a span the streamer meant to be live, a second clear of its ends.
         if (sighting.status !== 'offline' || seen !== undefined) continue;
@@ -145,5 +141,5 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
       }
     }
   }
-  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats, repeatTimes, lostToViewers };
+  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats: repeatTimes.length, repeatTimes, lostToViewers };
 }

@@ -78,12 +78,19 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
       return items.map((item) => item.streamerId).sort();
     };
     let wrongAtBound: string | null = null;
+    /** The streamers some pod listed wrongly past the bound, for the pods' lines about them. */
+    const wrongIds = new Set<string>();
     const rightEverywhere = async (expected: string[]) => {
       const lists = await Promise.all(pods.map((pod) => listed(pod).catch((): string[] => [])));
       const right = lists.every((list) => list.join() === [...expected].sort().join());
       if (!right && wrongAtBound === null && Date.now() - killedAt > setting.settleBoundMs) {
         wrongAtBound = lists
-          .map((list, i) => `pod ${i}: extra ${JSON.stringify(list.filter((id) => !expected.includes(id)))}, missing ${JSON.stringify(expected.filter((id) => !list.includes(id)))}`)
+          .map((list, i) => {
+            const extra = list.filter((id) => !expected.includes(id));
+            const missing = expected.filter((id) => !list.includes(id));
+            for (const id of [...extra, ...missing]) wrongIds.add(id);
+            return `pod ${i}: extra ${JSON.stringify(extra)}, missing ${JSON.stringify(missing)}`;
+          })
           .join('; ');
       }
       return right;
@@ -138,7 +145,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
     // The ends were ends (not a TTL running out later).
     expect(heard().filter((e) => (e.streamerId === endsBefore || e.streamerId === endsDuring) && e.status === 'offline').map((e) => e.reason)).toEqual(expect.arrayContaining(['ended']));
     expect(await rightEverywhere([...expected, joinsAfter])).toBe(true);
-    return { settledAfterMs, readiness, wrongAtBound: wrongAtBound === null ? null : explained(wrongAtBound, endAttempts, pods) };
+    return { settledAfterMs, readiness, wrongAtBound: wrongAtBound === null ? null : explained(wrongAtBound, [...wrongIds], endAttempts, pods) };
   } finally {
     for (const stop of stops.values()) stop();
     for (const socket of sockets.values()) socket.close();
@@ -147,8 +154,7 @@ export async function runFailoverStory(setting: FailoverSetting): Promise<Failov
 }
 
 /** What each pod listed wrongly past the bound, with every `end` attempt and the pods' lines about those streamers. */
-function explained(wrongAtBound: string, endAttempts: readonly string[], pods: readonly AppProcess[]): string {
-  const ids = [...new Set([...wrongAtBound.matchAll(/"([^"]+)"/g)].map((match) => match[1]!))];
+function explained(wrongAtBound: string, ids: readonly string[], endAttempts: readonly string[], pods: readonly AppProcess[]): string {
   const lines = pods.flatMap((pod, i) => pod.lines.filter((line) => ids.some((id) => line.includes(id))).map((line) => `pod ${i}: ${line}`));
   return `${wrongAtBound}\nend attempts:\n${endAttempts.join('\n')}\npods said of ${ids.join(', ')}:\n${lines.join('\n')}`;
 }
