@@ -39,8 +39,13 @@ const RETRY_PAUSE_MS = 50;
  * on to the connection's next operation (RELIABILITY.md, finding 17); it is told not to
  * (redis-connections.ts), and the retrying is done here, in order. Without it, heartbeats failed
  * through a failover and live streamers timed out before their pods re-asserted them.
+ *
+ * 10 s covers a failover whose first election fails, at a node timeout of up to a second: the primary is
+ * marked failed in 1–2 s, its replica waits up to 1.5 s, and a lost vote is tried again 4 s later (Redis's
+ * floor). 5 s was not enough with both cores busy (CI at 4a7e388). It is also as long as the SDK waits for
+ * an ack. A longer failover still refuses the call (`unavailable`); the TTL outlives one lost heartbeat.
  */
-const UNREACHABLE_RETRY_MS = 5_000;
+const UNREACHABLE_RETRY_MS = 10_000;
 const UNREACHABLE_PAUSE_MS = 100;
 
 /**
