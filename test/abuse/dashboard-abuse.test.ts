@@ -6,7 +6,7 @@
 import { useCleanup } from '../helpers/cleanup.js';
 import { sleep } from '../helpers/timing.js';
 import type { ControlStreamer } from './support/control-streamer.js';
-import { rssMbNow } from './support/memory-watch.js';
+import { rssMbNow } from './support/pod-watch.js';
 import { ATTACKER, type ProductionPod } from './support/production-pod.js';
 import { openRawSocket, type RawSocket, sustainFromOneAddress } from './support/raw-socket.js';
 import { expectOthersServed, startTarget, underAttack } from './support/under-attack.js';
@@ -74,6 +74,6 @@ test("an operator's dashboard that stops reading during an event storm holds not
   expectOthersServed(report);
   expect(sent).toBeGreaterThan(1_000);
   // ~1.3 MB of events went by; what a stuck socket may hold is what the kernel and one write take.
-  expect(report.memory.rssMb - rssBefore).toBeLessThan(30);
+  expect(report.pod.rssMb - rssBefore).toBeLessThan(30);
   for (const socket of [dashboard, ...sources]) socket.ws.terminate();
 }, 30_000);

@@ -8,7 +8,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { watch } from '../helpers/presence-clients.js';
 import { waitUntil } from '../helpers/timing.js';
 import type { ControlStreamer } from './support/control-streamer.js';
-import { rssMbNow } from './support/memory-watch.js';
+import { rssMbNow } from './support/pod-watch.js';
 import { from, type ProductionPod } from './support/production-pod.js';
 import { openRawSocket, type RawSocket } from './support/raw-socket.js';
 import { expectOthersServed, startTarget, underAttack } from './support/under-attack.js';
@@ -66,7 +66,7 @@ test('a WebSocket viewer that stops reading is cut once 1000 packets wait for it
   const { report } = await underAttack(pod, control, 'stuck WebSocket viewer in a meta storm', () => metaStorm(() => cutsOf(socketId) > 0));
   expectOthersServed(report);
   expect(cutsOf(socketId)).toBe(1);
-  expect(report.memory.rssMb - rssBefore).toBeLessThan(GROWTH_BOUND_MB);
+  expect(report.pod.rssMb - rssBefore).toBeLessThan(GROWTH_BOUND_MB);
   // The control viewer, reading normally, got every meta change.
   const metas = (): number => watcher.events.payloads().filter((e: PresenceEvent) => e.reason === 'meta' && Number(e.meta?.n) > first).length;
   await waitUntil(() => metas() >= sent - first, 15_000, 50);
@@ -96,6 +96,6 @@ test('a long-polling viewer that stops polling is cut once, its session gone at 
   );
   expectOthersServed(report);
   expect(cutsOf(socketId)).toBe(1);
-  expect(report.memory.rssMb - rssBefore).toBeLessThan(GROWTH_BOUND_MB);
+  expect(report.pod.rssMb - rssBefore).toBeLessThan(GROWTH_BOUND_MB);
   expect((await fetch(session, { headers })).status).toBe(400); // gone, not waiting for a poll to flush to
 }, 60_000);

@@ -7,7 +7,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { rawHandshake } from '../helpers/raw-handshake.js';
 import { sleep } from '../helpers/timing.js';
 import type { ControlStreamer } from './support/control-streamer.js';
-import { rssMbNow } from './support/memory-watch.js';
+import { rssMbNow } from './support/pod-watch.js';
 import { ATTACKER, from, type ProductionPod } from './support/production-pod.js';
 import { sustainFromOneAddress } from './support/raw-socket.js';
 import { expectOthersServed, startTarget, underAttack } from './support/under-attack.js';
@@ -156,5 +156,5 @@ test('100 binary packets whose attachments never come: each connection closed at
   });
   expectOthersServed(report);
   expect(result).toEqual({ sent: 100, closed: 100 });
-  expect(report.memory.rssMb - rssBefore).toBeLessThan(30);
+  expect(report.pod.rssMb - rssBefore).toBeLessThan(30);
 }, 30_000);

@@ -1,14 +1,24 @@
 // The control clients of the abuse suite, in a process of their own so that an attacker busy in the
 // test process cannot delay their timers or their reading of acks: stock socket.io-client streamers,
 // one per token in CONTROL_TOKENS, each heartbeating every CONTROL_EVERY_MS (staggered), printing one
-// JSON line per heartbeat with the ack's round trip. Several of them give a percentile enough samples
-// for a few seconds of attack.
+// JSON line per heartbeat with the ack's round trip (and one a second with its own event-loop delay).
+// Several of them give a percentile enough samples for a few seconds of attack.
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io } from 'socket.io-client';
 
 const { CONTROL_URL, CONTROL_TOKENS, CONTROL_ADDRESS, CONTROL_EVERY_MS = '125' } = process.env;
 const everyMs = Number(CONTROL_EVERY_MS);
 const tokens = CONTROL_TOKENS.split(',');
 const print = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
+
+// This process's own event-loop delay, each second: a round trip it measured late because it was not
+// scheduled (it shares the clients' CPU with the attacker) is then told from a pod that answered late.
+const loop = monitorEventLoopDelay({ resolution: 10 });
+loop.enable();
+setInterval(() => {
+  print({ loopDelayMaxMs: loop.max / 1e6 });
+  loop.reset();
+}, 1_000).unref();
 
 let connected = 0;
 tokens.forEach((token, i) => {

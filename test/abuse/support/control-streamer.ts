@@ -15,6 +15,8 @@ export interface ControlService {
   readonly failures: string[];
   /** Disconnect reasons (none expected). */
   readonly disconnects: string[];
+  /** The control process's own longest event-loop delay: how late it may have read an ack itself. */
+  readonly loopDelayMaxMs: number;
 }
 
 interface Sample {
@@ -22,6 +24,7 @@ interface Sample {
   readonly rttMs?: number;
   readonly failed?: string;
   readonly disconnect?: string;
+  readonly loopDelayMaxMs?: number;
 }
 
 /** Control streamers connected at once, each heartbeating every {@link CONTROL_EVERY_MS}. */
@@ -76,6 +79,7 @@ export class ControlStreamer {
       maxMs: Math.round(rtts.at(-1) ?? Number.NaN),
       failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
       disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
+      loopDelayMaxMs: Math.round(Math.max(0, ...window.flatMap((s) => (s.loopDelayMaxMs === undefined ? [] : [s.loopDelayMaxMs])))),
     };
   }
 }

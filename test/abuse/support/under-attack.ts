@@ -1,8 +1,8 @@
 import { type RedisServer, startRedis } from '../../helpers/redis-server.js';
 import { sleep } from '../../helpers/timing.js';
 import { CONTROL_EVERY_MS, CONTROL_STREAMERS, ControlStreamer, type ControlService } from './control-streamer.js';
-import { MemoryWatch, type MemoryPeaks } from './memory-watch.js';
-import { CLIENT_CPUS, pin, pinningNote, POD_CPUS } from './cpu-pinning.js';
+import { PodWatch, type PodPeaks } from './pod-watch.js';
+import { CAN_PIN, CLIENT_CPUS, pin, pinningNote, POD_CPUS } from './cpu-pinning.js';
 import { type ProductionPod, startProductionPod } from './production-pod.js';
 
 /** What a pod did for others while one attack ran. */
@@ -10,7 +10,7 @@ export interface AttackReport {
   readonly attack: string;
   readonly seconds: number;
   readonly control: ControlService;
-  readonly memory: MemoryPeaks;
+  readonly pod: PodPeaks;
   readonly alive: boolean;
 }
 
@@ -25,21 +25,23 @@ export const BOUNDS = {
 } as const;
 
 /**
- * Runs `attack` against `pod` while `control` heartbeats and the pod's memory is sampled, then says
- * what the control saw, the memory peaks and whether the pod is still alive. The report is also
+ * Runs `attack` against `pod` while `control` heartbeats and the pod is sampled, then says what the
+ * control saw, the pod's peaks (memory, event-loop delay) and whether the pod is still alive. The report is also
  * printed, one line, for the run's record.
  */
 export async function underAttack<T>(pod: ProductionPod, control: ControlStreamer, attack: string, run: () => Promise<T>): Promise<{ report: AttackReport; result: T }> {
   const mark = Date.now();
-  const watch = new MemoryWatch(pod.app.pid, pod.app.url);
+  const watch = await PodWatch.start(pod.app.pid, pod.app.url, CAN_PIN ? Number(POD_CPUS) : undefined);
   const result = await run();
   await sleep(500); // the acks of heartbeats sent in the attack's last moments
-  const memory = await watch.stop();
-  const report: AttackReport = { attack, seconds: (Date.now() - mark) / 1000, control: control.servedSince(mark), memory, alive: await isAlive(pod) };
+  const peaks = await watch.stop();
+  const report: AttackReport = { attack, seconds: (Date.now() - mark) / 1000, control: control.servedSince(mark), pod: peaks, alive: await isAlive(pod) };
   const c = report.control;
   console.log(
     `abuse: ${attack}: ${report.seconds.toFixed(1)} s; control ${c.acks} acks p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms max ${c.maxMs} ms, ` +
-      `${c.failures.length} failed; peak RSS ${memory.rssMb} MB, heap ${memory.heapUsedMb} MB; ${pinningNote()}`,
+      `${c.failures.length} failed; longest event-loop delay: pod ${peaks.loopDelayMaxMs} ms, control client ${c.loopDelayMaxMs} ms; ` +
+      (peaks.podCores === undefined ? '' : `pod's CPU: pod ${peaks.podCores}, others ${peaks.othersOnPodCpu} of a core; `) +
+      `peak RSS ${peaks.rssMb} MB, heap ${peaks.heapUsedMb} MB; ${pinningNote()}`,
   );
   return { report, result };
 }
@@ -51,8 +53,8 @@ export function expectOthersServed(report: AttackReport, bounds: { rssMb?: numbe
   // At least half the heartbeats sent in the time counted, or the measurement itself went wrong.
   expect(report.control.acks).toBeGreaterThanOrEqual(Math.floor((report.seconds * CONTROL_STREAMERS * (1000 / CONTROL_EVERY_MS)) / 2));
   expect(report.control.p99Ms).toBeLessThan(BOUNDS.controlP99Ms);
-  expect(report.memory.rssMb).toBeLessThan(bounds.rssMb ?? BOUNDS.rssMb);
-  expect(report.memory.heapUsedMb).toBeLessThan(bounds.heapUsedMb ?? BOUNDS.heapUsedMb);
+  expect(report.pod.rssMb).toBeLessThan(bounds.rssMb ?? BOUNDS.rssMb);
+  expect(report.pod.heapUsedMb).toBeLessThan(bounds.heapUsedMb ?? BOUNDS.heapUsedMb);
 }
 
 async function isAlive(pod: ProductionPod): Promise<boolean> {

@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { parsePrometheus, valueOf } from '../../helpers/prometheus.js';
+
+/** The peaks a {@link PodWatch} saw: memory in MB (10^6 bytes). */
+export interface PodPeaks {
+  readonly rssMb: number;
+  readonly heapUsedMb: number;
+  /**
+   * The pod's longest event-loop delay (prom-client's, reset at each scrape), so that a slow ack can be
+   * told from a pod that stalled and from a control client that was not scheduled.
+   */
+  readonly loopDelayMaxMs: number;
+  /**
+   * The share of the pod's CPU (when pinned) that went to anything but the pod, its Redis included: work
+   * the pod waited behind that the attack did not cause, if it is more than the Redis's share.
+   */
+  readonly othersOnPodCpu?: number;
+  /** The pod's own CPU time over the watch, in cores: how close the attack brought it to saturation. */
+  readonly podCores?: number;
+}
+
+/**
+ * Samples a pod while an attack runs: its resident set from /proc every 100 ms (outside the pod, so it
+ * is read even while the pod's event loop is stuck), and its V8 heap in use and event-loop delay from
+ * /metrics every 500 ms. Keeps the peaks.
+ */
+export class PodWatch {
+  private peakRss = 0;
+  private peakHeap = 0;
+  private peakLoopDelay = 0;
+  private readonly rssTimer: NodeJS.Timeout;
+  private readonly metricsTimer: NodeJS.Timeout;
+  private readonly cpuAtStart: CpuTimes | undefined;
+
+  private constructor(
+    private readonly pid: number,
+    private readonly url: string,
+    private readonly podCpu: number | undefined,
+  ) {
+    this.cpuAtStart = this.cpuTimes();
+    this.sampleRss();
+    this.rssTimer = setInterval(() => this.sampleRss(), 100);
+    this.metricsTimer = setInterval(() => void this.sampleMetrics(), 500);
+  }
+
+  /** Starts watching, after one scrape that resets the pod's event-loop histogram (it covers the time before). */
+  static async start(pid: number, url: string, podCpu?: number): Promise<PodWatch> {
+    await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2_000) }).then((response) => response.text()).catch(() => undefined);
+    return new PodWatch(pid, url, podCpu);
+  }
+
+  private sampleRss(): void {
+    try {
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
+      this.peakRss = Math.max(this.peakRss, kb * 1024);
+    } catch {
+      // the pod has exited: the test's liveness check says so
+    }
+  }
+
+  private async sampleMetrics(): Promise<void> {
+    try {
+      const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+      const samples = parsePrometheus(text);
+      this.peakHeap = Math.max(this.peakHeap, valueOf(samples, 'nodejs_heap_size_used_bytes'));
+      this.peakLoopDelay = Math.max(this.peakLoopDelay, valueOf(samples, 'nodejs_eventloop_lag_max_seconds'));
+    } catch {
+      // a late scrape is no sample; the RSS still is
+    }
+  }
+
+  private cpuTimes(): CpuTimes | undefined {
+    if (this.podCpu === undefined) return undefined;
+    try {
+      return { wall: performance.now() / 1000, cpuBusy: cpuBusySeconds(this.podCpu), pod: processCpuSeconds(this.pid) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stops sampling (after one last scrape) and returns the peaks. */
+  async stop(): Promise<PodPeaks> {
+    clearInterval(this.rssTimer);
+    clearInterval(this.metricsTimer);
+    this.sampleRss();
+    await this.sampleMetrics();
+    const start = this.cpuAtStart;
+    const end = this.cpuTimes();
+    const cores = (seconds: number): number => Math.max(0, Math.round((seconds / (end!.wall - start!.wall)) * 100) / 100);
+    const shares = start && end ? { othersOnPodCpu: cores(end.cpuBusy - start.cpuBusy - (end.pod - start.pod)), podCores: cores(end.pod - start.pod) } : {};
+    return {
+      rssMb: Math.round(this.peakRss / 1e6),
+      heapUsedMb: Math.round(this.peakHeap / 1e6),
+      loopDelayMaxMs: Math.round(this.peakLoopDelay * 1000),
+      ...shares,
+    };
+  }
+}
+
+interface CpuTimes {
+  readonly wall: number;
+  readonly cpuBusy: number;
+  readonly pod: number;
+}
+
+/** /proc's clock ticks per second (USER_HZ), 100 on every Linux Node supports. */
+const TICKS_PER_SECOND = 100;
+
+/** The time one CPU spent busy since boot (user, nice, system, irq, softirq, steal), in seconds. */
+function cpuBusySeconds(cpu: number): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
+  if (line === undefined) throw new Error(`no cpu${cpu} in /proc/stat`);
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_SECOND;
+}
+
+/** A process's CPU time (user + system, every thread), in seconds. */
+function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+/** A process's resident set now, in MB. */
+export function rssMbNow(pid: number): number {
+  return Math.round((Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024) / 1e6);
+}
