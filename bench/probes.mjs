@@ -58,7 +58,10 @@ export function round(value, digits = 2) {
   return Math.round(value * f) / f;
 }
 
-/** A pod's /metrics as { 'name{labels}': value }, plus sum(name) over all label sets. */
+/**
+ * A pod's /metrics as { 'name{labels}': value }, plus sum(name) over all label sets and buckets(name): a
+ * histogram's cumulative counts by bucket bound ('le'), summed over the label sets that match.
+ */
 export async function scrapeMetrics(url) {
   const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
   const text = await response.text();
@@ -77,6 +80,15 @@ export async function scrapeMetrics(url) {
         if (base === name && key.includes(labelFilter)) total += value;
       }
       return total;
+    },
+    buckets(name, labelFilter = '') {
+      const counts = new Map();
+      for (const [key, value] of values) {
+        if (!key.startsWith(`${name}_bucket{`) || !key.includes(labelFilter)) continue;
+        const le = /le="([^"]+)"/.exec(key)[1];
+        counts.set(le, (counts.get(le) ?? 0) + value);
+      }
+      return counts;
     },
   };
 }

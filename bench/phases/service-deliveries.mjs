@@ -20,16 +20,6 @@ const STAGES = {
   expireCall: ['presence_store_command_seconds', 'operation="expire-due"'],
 };
 
-function buckets(metrics, [name, labelFilter]) {
-  const counts = new Map();
-  for (const [key, value] of metrics.values) {
-    if (!key.startsWith(`${name}_bucket{`) || !key.includes(labelFilter)) continue;
-    const le = /le="([^"]+)"/.exec(key)[1];
-    counts.set(le, (counts.get(le) ?? 0) + value);
-  }
-  return counts;
-}
-
 async function podCounters(pods) {
   return Promise.all(pods.map(async (pod) => {
     const metrics = await scrapeMetrics(pod.url);
@@ -39,7 +29,7 @@ async function podCounters(pods) {
       published: metrics.sum('presence_events_total'),
       // prom-client resets its event-loop delay histogram at each scrape: these cover the time since the last one.
       loopDelayMs: { p99: round(metrics.sum('nodejs_eventloop_lag_p99_seconds') * 1000, 1), max: round(metrics.sum('nodejs_eventloop_lag_max_seconds') * 1000, 1) },
-      stages: Object.fromEntries(Object.entries(STAGES).map(([stage, metric]) => [stage, buckets(metrics, metric)])),
+      stages: Object.fromEntries(Object.entries(STAGES).map(([stage, metric]) => [stage, metrics.buckets(...metric)])),
     };
   }));
 }
