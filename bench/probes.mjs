@@ -59,8 +59,8 @@ export function round(value, digits = 2) {
 }
 
 /**
- * A pod's /metrics as { 'name{labels}': value }, plus sum(name) over all label sets and buckets(name): a
- * histogram's cumulative counts by bucket bound ('le'), summed over the label sets that match.
+ * A pod's /metrics, read by sum(name): a metric's value summed over the label sets that match, and
+ * buckets(name): a histogram's cumulative counts by bucket bound ('le'), summed the same way.
  */
 export async function scrapeMetrics(url) {
   const response = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) });
@@ -72,7 +72,6 @@ export async function scrapeMetrics(url) {
     if (match) values.set(match[1] + (match[2] ?? ''), Number(match[3]));
   }
   return {
-    values,
     sum(name, labelFilter = '') {
       let total = 0;
       for (const [key, value] of values) {

@@ -1,7 +1,7 @@
 // The control clients of the abuse suite, in a process of their own so that an attacker busy in the
 // test process cannot delay their timers or their reading of acks: stock socket.io-client streamers,
 // one per token in CONTROL_TOKENS, each heartbeating every CONTROL_EVERY_MS (staggered), printing one
-// JSON line per heartbeat with the ack's round trip (and one a second with its own event-loop delay).
+// JSON line per heartbeat with the ack's round trip (and four a second with its own event-loop delay).
 // Several of them give a percentile enough samples for a few seconds of attack.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { io } from 'socket.io-client';
@@ -11,14 +11,16 @@ const everyMs = Number(CONTROL_EVERY_MS);
 const tokens = CONTROL_TOKENS.split(',');
 const print = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
 
-// This process's own event-loop delay, each second: a round trip it measured late because it was not
-// scheduled (it shares the clients' CPU with the attacker) is then told from a pod that answered late.
-const loop = monitorEventLoopDelay({ resolution: 10 });
+// This process's own event-loop delay (less its 10 ms sampling period), four times a second so the
+// attack's last moments are in the summary: a round trip it measured late because it was not scheduled
+// (it shares the clients' CPU with the attacker) is then told from a pod that answered late.
+const LOOP_SAMPLING_MS = 10;
+const loop = monitorEventLoopDelay({ resolution: LOOP_SAMPLING_MS });
 loop.enable();
 setInterval(() => {
-  print({ loopDelayMaxMs: loop.max / 1e6 });
+  print({ loopDelayMaxMs: Math.max(0, loop.max / 1e6 - LOOP_SAMPLING_MS) });
   loop.reset();
-}, 1_000).unref();
+}, 250).unref();
 
 let connected = 0;
 tokens.forEach((token, i) => {

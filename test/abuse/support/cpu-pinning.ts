@@ -17,6 +17,8 @@ const CPU_COUNT = cpus().length;
 export const CAN_PIN = TASKSET !== undefined && CPU_COUNT >= 2;
 
 export const POD_CPUS = '0';
+/** The one CPU the pod runs on when pinned, for measuring what else ran there; undefined when not pinned. */
+export const POD_CPU: number | undefined = CAN_PIN && /^\d+$/.test(POD_CPUS) ? Number(POD_CPUS) : undefined;
 export const CLIENT_CPUS = `1-${Math.max(1, CPU_COUNT - 1)}`;
 
 /** Pins every thread of `pid` to `cpus` (a taskset list such as '0' or '1-3'); a no-op when {@link CAN_PIN} is false. */

@@ -1,28 +1,32 @@
 import { readFileSync } from 'node:fs';
 import { parsePrometheus, valueOf } from '../../helpers/prometheus.js';
 
-/** The peaks a {@link PodWatch} saw: memory in MB (10^6 bytes). */
-export interface PodPeaks {
+/** What a {@link PodWatch} saw: memory peaks in MB (10^6 bytes), the longest stall, CPU in cores. */
+export interface PodWatchReport {
   readonly rssMb: number;
   readonly heapUsedMb: number;
   /**
-   * The pod's longest event-loop delay (prom-client's, reset at each scrape), so that a slow ack can be
-   * told from a pod that stalled and from a control client that was not scheduled.
+   * The pod's longest event-loop delay (prom-client's, reset at each scrape, less its 10 ms sampling
+   * period), so that a slow ack can be told from a pod that stalled and from a control client that was
+   * not scheduled.
    */
   readonly loopDelayMaxMs: number;
   /**
-   * The share of the pod's CPU (when pinned) that went to anything but the pod, its Redis included: work
-   * the pod waited behind that the attack did not cause, if it is more than the Redis's share.
+   * The pod's CPU (when pinned) used by anything but the pod: its Redis when it has one (pinned there
+   * too) and anything else on the machine that ran there, which no test means to happen.
    */
   readonly othersOnPodCpu?: number;
   /** The pod's own CPU time over the watch, in cores: how close the attack brought it to saturation. */
   readonly podCores?: number;
 }
 
+/** prom-client's event-loop sampling period: each delay it records includes this. */
+const LOOP_SAMPLING_MS = 10;
+
 /**
  * Samples a pod while an attack runs: its resident set from /proc every 100 ms (outside the pod, so it
  * is read even while the pod's event loop is stuck), and its V8 heap in use and event-loop delay from
- * /metrics every 500 ms. Keeps the peaks.
+ * /metrics every 500 ms, and the CPU used on the pod's own CPU. Keeps the peaks.
  */
 export class PodWatch {
   private peakRss = 0;
@@ -60,7 +64,8 @@ export class PodWatch {
 
   private async sampleMetrics(): Promise<void> {
     try {
-      const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+      // A scrape given up on would still reset the pod's histogram once answered, losing its longest stall.
+      const text = await (await fetch(`${this.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
       const samples = parsePrometheus(text);
       this.peakHeap = Math.max(this.peakHeap, valueOf(samples, 'nodejs_heap_size_used_bytes'));
       this.peakLoopDelay = Math.max(this.peakLoopDelay, valueOf(samples, 'nodejs_eventloop_lag_max_seconds'));
@@ -79,7 +84,7 @@ export class PodWatch {
   }
 
   /** Stops sampling (after one last scrape) and returns the peaks. */
-  async stop(): Promise<PodPeaks> {
+  async stop(): Promise<PodWatchReport> {
     clearInterval(this.rssTimer);
     clearInterval(this.metricsTimer);
     this.sampleRss();
@@ -91,7 +96,7 @@ export class PodWatch {
     return {
       rssMb: Math.round(this.peakRss / 1e6),
       heapUsedMb: Math.round(this.peakHeap / 1e6),
-      loopDelayMaxMs: Math.round(this.peakLoopDelay * 1000),
+      loopDelayMaxMs: Math.max(0, Math.round(this.peakLoopDelay * 1000 - LOOP_SAMPLING_MS)),
       ...shares,
     };
   }

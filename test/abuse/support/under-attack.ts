@@ -1,8 +1,8 @@
 import { type RedisServer, startRedis } from '../../helpers/redis-server.js';
 import { sleep } from '../../helpers/timing.js';
 import { CONTROL_EVERY_MS, CONTROL_STREAMERS, ControlStreamer, type ControlService } from './control-streamer.js';
-import { PodWatch, type PodPeaks } from './pod-watch.js';
-import { CAN_PIN, CLIENT_CPUS, pin, pinningNote, POD_CPUS } from './cpu-pinning.js';
+import { PodWatch, type PodWatchReport } from './pod-watch.js';
+import { CLIENT_CPUS, pin, pinningNote, POD_CPU, POD_CPUS } from './cpu-pinning.js';
 import { type ProductionPod, startProductionPod } from './production-pod.js';
 
 /** What a pod did for others while one attack ran. */
@@ -10,7 +10,7 @@ export interface AttackReport {
   readonly attack: string;
   readonly seconds: number;
   readonly control: ControlService;
-  readonly pod: PodPeaks;
+  readonly pod: PodWatchReport;
   readonly alive: boolean;
 }
 
@@ -26,12 +26,13 @@ export const BOUNDS = {
 
 /**
  * Runs `attack` against `pod` while `control` heartbeats and the pod is sampled, then says what the
- * control saw, the pod's peaks (memory, event-loop delay) and whether the pod is still alive. The report is also
+ * control saw, what the pod went through (memory peaks, longest event-loop delay, CPU on its core) and
+ * whether the pod is still alive. The report is also
  * printed, one line, for the run's record.
  */
 export async function underAttack<T>(pod: ProductionPod, control: ControlStreamer, attack: string, run: () => Promise<T>): Promise<{ report: AttackReport; result: T }> {
   const mark = Date.now();
-  const watch = await PodWatch.start(pod.app.pid, pod.app.url, CAN_PIN ? Number(POD_CPUS) : undefined);
+  const watch = await PodWatch.start(pod.app.pid, pod.app.url, POD_CPU);
   const result = await run();
   await sleep(500); // the acks of heartbeats sent in the attack's last moments
   const peaks = await watch.stop();

@@ -41,9 +41,11 @@ const RETRY_PAUSE_MS = 50;
  * through a failover and live streamers timed out before their pods re-asserted them.
  *
  * 10 s covers a failover whose first election fails, at a node timeout of up to a second: the primary is
- * marked failed in 1–2 s, its replica waits up to 1.5 s, and a lost vote is tried again 4 s later (Redis's
- * floor). 5 s was not enough with both cores busy (CI at 4a7e388). It is also as long as the SDK waits for
- * an ack. A longer failover still refuses the call (`unavailable`); the TTL outlives one lost heartbeat.
+ * marked failed in 1–2 s, its replica waits 0.5–1 s, and a lost vote is tried again 4 s later (Redis's
+ * floor), about 8 s in all, and ioredis learns the new primary within a second (SLOTS_REFRESH_MS in
+ * redis-connections.ts). 5 s was not enough with both cores busy (CI at 4a7e388). An answer that comes
+ * after the client stopped waiting for its ack (the SDK waits 10 s) still renewed the lease. A longer
+ * failover refuses the call (`unavailable`); the TTL outlives one lost heartbeat.
  */
 const UNREACHABLE_RETRY_MS = 10_000;
 const UNREACHABLE_PAUSE_MS = 100;
