@@ -113,6 +113,12 @@ export async function serviceDeliveries({ plan, pods, redis, viewerWorkers, stre
   online.connectToSession = summarize(started.filter(([, , , session]) => session !== null).map(([, , t0, session]) => session - t0));
   online.overTime = latencyOverTime(onlineEvents, started);
   log(`  service: connect→online at other pods p50 ${online.otherPods.p50} ms, p99 ${online.otherPods.p99} ms, max ${online.otherPods.max} ms (${online.missing} missing)`);
+  // Where the time went: the client's connect until its session, and the pods' fan-out of each online.
+  online.fanout = stageShares(counters0, counters1).fanout;
+  online.loopDelayMs = Object.fromEntries(pods.map((pod, i) => [pod.name, counters1[i].loopDelayMs]));
+  log(`  service: connect→session p50 ${online.connectToSession.p50} ms, p99 ${online.connectToSession.p99} ms; online fanout (${online.fanout.count}): ` +
+    `${Object.entries(online.fanout.shares).map(([le, share]) => `${le} ${share}`).join(', ')}; pods' event-loop delay (p99 / max): ` +
+    `${pods.map((pod, i) => `${counters1[i].loopDelayMs.p99} / ${counters1[i].loopDelayMs.max} ms`).join(', ')}`);
 
   // Offline.
   const offlineMeter = cpuMeter(watch);
