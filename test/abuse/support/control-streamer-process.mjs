@@ -41,9 +41,12 @@ tokens.forEach((token, i) => {
     setTimeout(() => {
       setInterval(async () => {
         const sentAt = performance.now();
+        const sentWall = Date.now();
         try {
           const ack = await socket.timeout(2_000).emitWithAck('heartbeat');
-          print(ack.ok ? { rttMs: performance.now() - sentAt } : { failed: ack.error?.code ?? 'refused' });
+          // serverTime is the store's clock as it renewed the lease (Redis TIME, or the pod's in embedded
+          // mode), on this same machine: how much of the round trip came before the store ran it.
+          print(ack.ok ? { rttMs: performance.now() - sentAt, toStoreMs: ack.serverTime - sentWall } : { failed: ack.error?.code ?? 'refused' });
         } catch {
           print({ failed: 'no ack within 2 s' });
         }

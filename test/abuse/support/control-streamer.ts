@@ -11,6 +11,8 @@ export interface ControlService {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Of the slowest round trip, the part before the store renewed the lease (the rest is the way back). */
+  readonly slowestToStoreMs: number;
   /** Heartbeats refused or never acked. */
   readonly failures: string[];
   /** Disconnect reasons (none expected). */
@@ -22,6 +24,7 @@ export interface ControlService {
 interface Sample {
   readonly at: number;
   readonly rttMs?: number;
+  readonly toStoreMs?: number;
   readonly failed?: string;
   readonly disconnect?: string;
   readonly loopDelayMaxMs?: number;
@@ -71,12 +74,14 @@ export class ControlStreamer {
   servedSince(mark: number): ControlService {
     const window = this.samples.filter((s) => s.at >= mark);
     const rtts = window.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs])).sort((a, b) => a - b);
+    const slowest = window.reduce<Sample | undefined>((worst, s) => (s.rttMs !== undefined && s.rttMs > (worst?.rttMs ?? -1) ? s : worst), undefined);
     const at = (q: number): number => (rtts.length === 0 ? Number.NaN : rtts[Math.min(rtts.length - 1, Math.ceil(q * rtts.length) - 1)]!);
     return {
       acks: rtts.length,
       p50Ms: Math.round(at(0.5)),
       p99Ms: Math.round(at(0.99)),
       maxMs: Math.round(rtts.at(-1) ?? Number.NaN),
+      slowestToStoreMs: Math.round(slowest?.toStoreMs ?? Number.NaN),
       failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
       disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
       loopDelayMaxMs: Math.round(Math.max(0, ...window.flatMap((s) => (s.loopDelayMaxMs === undefined ? [] : [s.loopDelayMaxMs])))),

@@ -39,7 +39,8 @@ export async function underAttack<T>(pod: ProductionPod, control: ControlStreame
   const report: AttackReport = { attack, seconds: (Date.now() - mark) / 1000, control: control.servedSince(mark), pod: peaks, alive: await isAlive(pod) };
   const c = report.control;
   console.log(
-    `abuse: ${attack}: ${report.seconds.toFixed(1)} s; control ${c.acks} acks p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms max ${c.maxMs} ms, ` +
+    `abuse: ${attack}: ${report.seconds.toFixed(1)} s; control ${c.acks} acks p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms max ${c.maxMs} ms ` +
+      `(${c.slowestToStoreMs} ms of it before the store ran it), ` +
       `${c.failures.length} failed; longest event-loop delay: pod ${peaks.loopDelayMaxMs} ms, control client ${c.loopDelayMaxMs} ms; ` +
       (peaks.podCores === undefined ? '' : `pod's CPU: pod ${peaks.podCores}, others ${peaks.othersOnPodCpu} of a core; `) +
       `peak RSS ${peaks.rssMb} MB, heap ${peaks.heapUsedMb} MB; ${pinningNote()}`,
