@@ -3,10 +3,9 @@
 // Redis, and a generator that runs seconds late sends heartbeats late and dates deliveries late. Its
 // counts are then its own lag, not the service's faults (RELIABILITY.md, finding 6).
 import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
-
-/** Kernel clock ticks per second (`getconf CLK_TCK`; 100 on Linux x86-64). */
-const TICKS_PER_SECOND = 100;
+import { cpuBusySeconds, processCpuSeconds } from '../helpers/proc-stat.js';
 /** The generator's lateness is measured by a timer this often: what its heartbeat timers feel. */
 const PROBE_EVERY_MS = 50;
 
@@ -24,32 +23,27 @@ function groupOf(pid: number, cmdline: string): Group | null {
 
 interface Reading {
   readonly at: number;
-  /** Ticks so far, per process, with its group. */
-  readonly processes: Map<number, { group: Group; ticks: number }>;
-  /** Busy ticks of the whole machine (all CPUs), and how many CPUs it has. */
+  /** CPU seconds so far, per process, with its group. */
+  readonly processes: Map<number, { group: Group; seconds: number }>;
+  /** Busy seconds of the whole machine (all CPUs), and how many CPUs it has. */
   readonly machineBusy: number;
   readonly cpus: number;
 }
 
 function read(): Reading {
-  const processes = new Map<number, { group: Group; ticks: number }>();
+  const processes = new Map<number, { group: Group; seconds: number }>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
     try {
       const group = groupOf(pid, readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
       if (group === null) continue;
-      // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 14th and 15th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      processes.set(pid, { group, ticks: Number(fields[11]) + Number(fields[12]) });
+      processes.set(pid, { group, seconds: processCpuSeconds(pid) });
     } catch {
       // Exited while read.
     }
   }
-  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
-  const [, user, nice, system, , , irq, softirq, steal] = lines[0]!.split(/\s+/).map(Number);
-  return { at: Date.now(), processes, machineBusy: user! + nice! + system! + irq! + softirq! + steal!, cpus: lines.filter((l) => /^cpu\d/.test(l)).length };
+  return { at: Date.now(), processes, machineBusy: cpuBusySeconds('all'), cpus: cpus().length };
 }
 
 /** CPU (1.00 = one core busy) per group and for the whole machine over a window, and how late the generator's timers fired. */
@@ -95,8 +89,8 @@ export class CpuSplit {
     const seconds = Math.max(0.001, (now.at - this.last.at) / 1000);
     // Per process: one started in the window counts from zero, one that exited in it is left out.
     const cores: Record<Group, number> = { generator: 0, pods: 0, nginx: 0, redis: 0 };
-    for (const [pid, { group, ticks }] of now.processes) cores[group] += (ticks - (this.last.processes.get(pid)?.ticks ?? 0)) / TICKS_PER_SECOND / seconds;
-    const machine = (now.machineBusy - this.last.machineBusy) / TICKS_PER_SECOND / seconds;
+    for (const [pid, { group, seconds: used }] of now.processes) cores[group] += (used - (this.last.processes.get(pid)?.seconds ?? 0)) / seconds;
+    const machine = (now.machineBusy - this.last.machineBusy) / seconds;
     const result = {
       cores,
       machine,

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { cpuBusySeconds, processCpuSeconds, rssBytes } from '../../helpers/proc-stat.js';
 import { parsePrometheus, valueOf } from '../../helpers/prometheus.js';
 
 /** What a {@link PodWatch} saw: memory peaks in MB (10^6 bytes), the longest stall, CPU in cores. */
@@ -55,8 +55,7 @@ export class PodWatch {
 
   private sampleRss(): void {
     try {
-      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'))?.[1] ?? 0);
-      this.peakRss = Math.max(this.peakRss, kb * 1024);
+      this.peakRss = Math.max(this.peakRss, rssBytes(this.pid));
     } catch {
       // the pod has exited: the test's liveness check says so
     }
@@ -108,25 +107,7 @@ interface CpuTimes {
   readonly pod: number;
 }
 
-/** /proc's clock ticks per second (USER_HZ), 100 on every Linux Node supports. */
-const TICKS_PER_SECOND = 100;
-
-/** The time one CPU spent busy since boot (user, nice, system, irq, softirq, steal), in seconds. */
-function cpuBusySeconds(cpu: number): number {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `));
-  if (line === undefined) throw new Error(`no cpu${cpu} in /proc/stat`);
-  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_SECOND;
-}
-
-/** A process's CPU time (user + system, every thread), in seconds. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
 /** A process's resident set now, in MB. */
 export function rssMbNow(pid: number): number {
-  return Math.round((Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024) / 1e6);
+  return Math.round(rssBytes(pid) / 1e6);
 }
