@@ -3,6 +3,7 @@ import type { Socket } from 'socket.io';
 import { ackError } from '../domain/ack.js';
 import { TokenBucket } from '../domain/token-bucket.js';
 import { countRefusedConnect, FloodMeter } from './connection-guard.js';
+import { refusalLog } from './socket-errors.js';
 import type { Role } from '../../auth/identity.js';
 import type { TokenVerifier } from '../../auth/token-verifier.js';
 import type { MetricsService } from '../../metrics/metrics.service.js';
@@ -18,7 +19,7 @@ const logger = new Logger('Refusal');
 export function refuseHandshake(socket: Socket, code: string, next: Next, metrics: MetricsService, pod: string, context: Record<string, unknown> = {}): void {
   metrics.refusals.inc({ code });
   countRefusedConnect(socket);
-  logger.log({ msg: 'handshake refused', code, namespace: socket.nsp.name, socketId: socket.id, pod, ...context });
+  refusalLog.write(`handshake ${code}`, { msg: 'handshake refused', code, namespace: socket.nsp.name, socketId: socket.id, pod, ...context }, Date.now());
   next(new Error(code));
 }
 
@@ -86,7 +87,7 @@ export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: s
         return;
       }
       // One log line per flood, not one per dropped message: the log must not become the flood.
-      if (!limited) logger.log({ msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod });
+      if (!limited) refusalLog.write('rate_limited', { msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod }, Date.now());
       limited = true;
       const ack = packet[packet.length - 1];
       if (typeof ack === 'function') ack(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
