@@ -34,6 +34,7 @@ const FULL = {
   appEntry: 'dist/main.js', // the pod entry point (relative to the repo): another build can be measured against the same baselines
   beforeEntry: '', // another build's entry (e.g. main's, built in a worktree): the service phase runs for it too, interleaved with appEntry, and the report compares them
   compareRounds: 2, // with --before-entry: before, after, this many times
+  podNodeArgs: '', // node flags every service pod starts with, space-separated (--pod-node-args='--trace-gc --single-threaded-gc', with = as its value begins with --; read traces with --keep-logs); the baselines never get them
 };
 
 const SMALL = {

@@ -15,6 +15,7 @@ const WORKER_ENTRY = fileURLToPath(new URL('./load/worker.mjs', import.meta.url)
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 const children = new Set();
+let podNodeArgs = [];
 export const logDir = mkdtempSync(join(tmpdir(), 'presence-bench-'));
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */
@@ -174,10 +175,10 @@ export async function startRedisCluster(name = 'redis-cluster') {
 /** How long a Node server may take to come up on a shared, busy machine. */
 const START_TIMEOUT_MS = 60_000;
 
-async function startNodeServer(name, entry, env, { inspect }) {
+async function startNodeServer(name, entry, env, { inspect, flags = [] }) {
   return withFreshPort(async (port) => {
     const inspectPort = inspect ? await freePort() : null;
-    const nodeArgs = inspectPort === null ? [] : [`--inspect=127.0.0.1:${inspectPort}`];
+    const nodeArgs = inspectPort === null ? flags : [...flags, `--inspect=127.0.0.1:${inspectPort}`];
     const childEnv = { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1' };
     delete childEnv.NODE_OPTIONS;
     // An unset variable stays unset (REDIS_URL: a pod in embedded mode, the bare server with a Map).
@@ -210,7 +211,12 @@ export function startPod(name, { redisUrl, jwtSecret, timing = {}, inspect = tru
     POD_NAME: name,
     DRAIN_MS: '0',
     ...timing,
-  }, { inspect });
+  }, { inspect, flags: podNodeArgs });
+}
+
+/** Node flags every service pod started from now on gets (the `--pod-node-args` setting). */
+export function usePodNodeArgs(args) {
+  podNodeArgs = String(args).split(' ').filter(Boolean);
 }
 
 /** A baseline server (see baseline-server.mjs): mode 'heartbeat' (on Redis, or on a Map without `redisUrl`) or 'broadcast'. */

@@ -317,7 +317,8 @@ export function markdown(r) {
     `Scale: heartbeat loop ${c.hbClients} connections × ${c.hbSeconds} s per server (${r.pinning ?? 'not pinned'}); ${num(c.idleConnections)} idle connections; ` +
       `${c.pods} pods, ${num(c.viewers)} viewers following ${c.follows} streamers each, ${num(c.streamers)} SDK streamers connecting at ${c.connectRate}/s ` +
       `then closing (grace), ${num(c.silent)} silent streamers (TTL). Delivery pods run with HEARTBEAT_INTERVAL_MS 2000, PRESENCE_TTL_MS 5000, ` +
-      'RECONNECT_GRACE_MS 1000; the heartbeat and memory pod with the service defaults. All processes share this machine\'s cores; the CPU split is below.',
+      'RECONNECT_GRACE_MS 1000; the heartbeat and memory pod with the service defaults. All processes share this machine\'s cores; the CPU split is below.' +
+      (c.podNodeArgs ? ` Every service pod ran with \`node ${c.podNodeArgs}\` (the baselines without).` : ''),
     '',
     tableMarkdown(rows),
     '',

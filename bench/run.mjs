@@ -17,7 +17,7 @@ import { broadcastBaseline } from './phases/broadcast-baseline.mjs';
 import { serviceDeliveries } from './phases/service-deliveries.mjs';
 import { hotBaseline, hotService } from './phases/hot-streamer.mjs';
 import { reconnectStorm, stormBaseline } from './phases/reconnect-storm.mjs';
-import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startRedisCluster, startWorker, stopServer } from './processes.mjs';
+import { installSignalHandlers, killAll, logDir, removeLogs, startBaseline, startPod, startRedis, startRedisCluster, startWorker, stopServer, usePodNodeArgs } from './processes.mjs';
 import { log } from './progress.mjs';
 import { withTimeout } from './load/clock.mjs';
 import { writeReports } from './report.mjs';
@@ -30,6 +30,7 @@ try {
   process.stderr.write(`${error.message}\n`);
   process.exit(error.message.startsWith('usage:') ? 0 : 2);
 }
+usePodNodeArgs(config.podNodeArgs);
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 const BENCHMARKS_FILE = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
