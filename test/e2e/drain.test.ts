@@ -11,7 +11,8 @@ useCleanup();
 test('SIGTERM: readiness fails at once, new connections are refused, sockets close at the transport over DRAIN_MS, exit 0', async () => {
   const drainMs = 1_500;
   const app = await startApp({ env: { ...FAST_TIMING, DRAIN_MS: String(drainMs) } });
-  const viewers = await Promise.all(Array.from({ length: 20 }, () => connectViewer(app.url)));
+  // Fewer sockets than the drain has steps (one per 100 ms): they still go at an even rate over all of it.
+  const viewers = await Promise.all(Array.from({ length: 5 }, () => connectViewer(app.url)));
   const streamers = await Promise.all(Array.from({ length: 5 }, (_, i) => streamer(app.url, `drain-${i}`)));
   const sockets = [...viewers, ...streamers];
   const reasons: string[] = [];
@@ -37,8 +38,8 @@ test('SIGTERM: readiness fails at once, new connections are refused, sockets clo
   expect(reasons).toHaveLength(sockets.length);
   // "transport close" is what a stock client reconnects after; "io server disconnect" would stop it.
   expect(new Set(reasons)).toEqual(new Set(['transport close']));
-  // Spread over the drain window, not all at once.
-  expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThanOrEqual(drainMs / 2);
+  // Spread over the whole drain window (the last a step before its end), not as fast as batches allow.
+  expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThanOrEqual(drainMs * 0.8);
   expect(Math.max(...closedAt) - signalledAt).toBeLessThan(drainMs + 5_000);
 });
 
