@@ -13,6 +13,8 @@ export interface ControlService {
   readonly maxMs: number;
   /** Of the slowest round trip, the part before the store renewed the lease (the rest is the way back). */
   readonly slowestToStoreMs: number;
+  /** When the three slowest heartbeats were sent, in seconds since `mark`: whether they came in one burst, and when. */
+  readonly slowestSentAtS: number[];
   /** Heartbeats refused or never acked. */
   readonly failures: string[];
   /** Disconnect reasons (none expected). */
@@ -82,6 +84,11 @@ export class ControlStreamer {
       p99Ms: Math.round(at(0.99)),
       maxMs: Math.round(rtts.at(-1) ?? Number.NaN),
       slowestToStoreMs: Math.round(slowest?.toStoreMs ?? Number.NaN),
+      slowestSentAtS: window
+        .flatMap((s) => (s.rttMs === undefined ? [] : [s as Sample & { rttMs: number }]))
+        .sort((a, b) => b.rttMs - a.rttMs)
+        .slice(0, 3)
+        .map((s) => Math.round((s.at - s.rttMs - mark) / 100) / 10),
       failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
       disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
       loopDelayMaxMs: Math.round(Math.max(0, ...window.flatMap((s) => (s.loopDelayMaxMs === undefined ? [] : [s.loopDelayMaxMs])))),

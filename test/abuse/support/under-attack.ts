@@ -40,7 +40,7 @@ export async function underAttack<T>(pod: ProductionPod, control: ControlStreame
   const c = report.control;
   console.log(
     `abuse: ${attack}: ${report.seconds.toFixed(1)} s; control ${c.acks} acks p50 ${c.p50Ms} ms p99 ${c.p99Ms} ms max ${c.maxMs} ms ` +
-      `(${c.slowestToStoreMs} ms of it before the store ran it), ` +
+      `(${c.slowestToStoreMs} ms of it before the store ran it; the three slowest sent at ${c.slowestSentAtS.join(', ')} s), ` +
       `${c.failures.length} failed; longest event-loop delay: pod ${peaks.loopDelayMaxMs} ms, control client ${c.loopDelayMaxMs} ms; ` +
       (peaks.podCores === undefined ? '' : `pod's CPU: pod ${peaks.podCores}, others ${peaks.othersOnPodCpu} of a core; `) +
       `peak RSS ${peaks.rssMb} MB, heap ${peaks.heapUsedMb} MB; ${pinningNote()}`,
