@@ -40,10 +40,12 @@ export class DrainService {
     const pod = this.config.podId;
     this.logger.log({ msg: 'draining', sockets: sockets.length, drainMs: this.config.drainMs, steps, pod });
     this.metrics.drainRemaining.set(sockets.length);
-    // At an even rate over the whole of DRAIN_MS, however few the sockets: by step k, k/steps of them
-    // are closed, the first batch at once, the last a step before DRAIN_MS ends. Batches of
-    // ceil(n/steps) ended early: 101 sockets over a 10 s drain went in 5 s, 6 in half a second, so the
-    // other pods took them at up to twice (or twenty times) the rate DRAIN_MS was set for.
+    // At an even rate over DRAIN_MS, however few the sockets: by step k, k/steps of them are closed, so
+    // one goes every DRAIN_MS/n (the first at once). Batches of ceil(n/steps) ended early: 101 sockets
+    // over a 10 s drain went in 5 s, 6 in half a second, so the other pods took them at up to twice (or
+    // twenty times) the rate DRAIN_MS was set for. Each step is due at its own time from the start, so
+    // slow batches and late timers do not add up past DRAIN_MS.
+    const startedAt = Date.now();
     let closed = 0;
     for (let step = 1; closed < sockets.length; step += 1) {
       const due = Math.ceil((step * sockets.length) / steps);
@@ -54,7 +56,7 @@ export class DrainService {
         this.metrics.drainRemaining.set(sockets.length - closed);
         this.logger.log({ msg: 'drain step', closed: batch.length, remaining: sockets.length - closed, pod });
       }
-      if (closed < sockets.length) await sleep(STEP_MS);
+      if (closed < sockets.length) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
     }
     await this.presence.settled(2_000);
     this.logger.log({ msg: 'drained', sockets: sockets.length, pod });

@@ -1,7 +1,9 @@
 import { HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ThrottledLog } from '../../logging/throttled-log.js';
 import { isStreamerId } from '../domain/streamer-id.js';
 
-const logger = new Logger('HttpError');
+// In a store outage every read is refused: one line each would be the log's flood (see ThrottledLog).
+const log = new ThrottledLog(new Logger('HttpError'));
 
 /** HTTP errors in the contract's shape: `{ error: { code, message } }`. */
 export function badRequest(code: string, message: string): HttpException {
@@ -15,6 +17,6 @@ export function checkStreamerId(id: string): void {
 
 /** The store could not be reached: 503 with a generic message; the cause goes to the log, never to the client. */
 export function storeUnavailable(error: unknown): HttpException {
-  logger.warn({ msg: 'store call failed', error: error instanceof Error ? error.message : String(error) });
+  log.write('store call failed', { msg: 'store call failed', error: error instanceof Error ? error.message : String(error) }, Date.now(), 'warn');
   return new HttpException({ error: { code: 'unavailable', message: 'presence store unavailable; try again' } }, HttpStatus.SERVICE_UNAVAILABLE);
 }
