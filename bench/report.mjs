@@ -29,20 +29,27 @@ export function headlineRows(r) {
     rows.push({ metric, value, baseline, baselineName, ratio: ratio(value, baseline), unit, target, met: ok, digits });
 
   // Each mode against its own bare server: the median of the rounds' ratios (run interleaved).
-  const hbService = get(r, 'throughput.service.medianAcksPerSecond') ?? get(r, 'throughput.service.acksPerSecond');
   const rounds = get(r, 'config.hbRounds');
+  let hbService = get(r, 'throughput.service.medianAcksPerSecond') ?? get(r, 'throughput.service.acksPerSecond');
   for (const [mode, path, bareName] of [['Redis mode', 'throughput', 'bare Socket.IO + SET PX'], ['embedded mode', 'throughput.embedded', 'bare Socket.IO + a Map']]) {
     // The rates shown are the median round's own (of an even count, the nearer of the middle two), so
     // value ÷ baseline is the ratio beside them; each series' own median, shown before, paired rounds
-    // that never ran side by side (20,804 against 19,409 beside 0.97×).
+    // that never ran side by side (20,804 against 19,409 beside 0.97×). Runs saved without per-round
+    // ratios keep the series' medians.
     const ratios = get(r, `${path}.perRoundRatios`) ?? [];
     const hbRatio = get(r, `${path}.ratio`) ?? ratio(get(r, `${path}.service.medianAcksPerSecond`), get(r, `${path}.bare.medianAcksPerSecond`));
     const at = ratios.reduce((best, x, i) => (Math.abs(x - hbRatio) < Math.abs(ratios[best] - hbRatio) ? i : best), 0);
-    const value = get(r, `${path}.service.perRoundAcksPerSecond`)?.[at] ?? get(r, `${path}.service.medianAcksPerSecond`);
-    const baseline = get(r, `${path}.bare.perRoundAcksPerSecond`)?.[at] ?? get(r, `${path}.bare.medianAcksPerSecond`);
+    const roundOf = (series) => {
+      const perRound = get(r, `${path}.${series}.perRoundAcksPerSecond`);
+      return perRound?.length === ratios.length && ratios.length > 1 ? perRound[at] : get(r, `${path}.${series}.medianAcksPerSecond`);
+    };
+    const value = roundOf('service');
+    const baseline = roundOf('bare');
+    if (path === 'throughput' && value !== undefined) hbService = value; // the ceiling and Cluster rows compare the same figure
+    const shown = ratios.length > 1 && get(r, `${path}.service.perRoundAcksPerSecond`)?.length === ratios.length;
     rows.push({
       metric: `Heartbeat acks/s, one pod, ${mode} (closed loop, median of ${rounds} interleaved rounds: ${ratios.map(times).join(', ')}` +
-        `${ratios.length > 1 ? `; the rates of round ${at + 1}` : ''})`,
+        `${shown ? `; the rates of round ${at + 1}` : ''})`,
       value, baseline, baselineName: bareName, ratio: hbRatio, unit: '/s', target: `≥ ${TARGETS.heartbeatVsBare.toFixed(1)}× bare`,
       met: hbRatio === null || hbRatio === undefined ? null : hbRatio >= TARGETS.heartbeatVsBare, digits: 0,
     });

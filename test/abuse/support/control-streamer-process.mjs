@@ -46,7 +46,7 @@ tokens.forEach((token, i) => {
           const ack = await socket.timeout(2_000).emitWithAck('heartbeat');
           // serverTime is the store's clock as it renewed the lease (Redis TIME, or the pod's in embedded
           // mode), on this same machine: how much of the round trip came before the store ran it.
-          print(ack.ok ? { rttMs: performance.now() - sentAt, toStoreMs: ack.serverTime - sentWall } : { failed: ack.error?.code ?? 'refused' });
+          print(ack.ok ? { rttMs: performance.now() - sentAt, toStoreMs: ack.serverTime - sentWall, sentWall } : { failed: ack.error?.code ?? 'refused' });
         } catch {
           print({ failed: 'no ack within 2 s' });
         }

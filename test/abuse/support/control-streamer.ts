@@ -27,6 +27,8 @@ interface Sample {
   readonly at: number;
   readonly rttMs?: number;
   readonly toStoreMs?: number;
+  /** When the control process sent it (its own clock reading; the Jest process reads lines late when busy). */
+  readonly sentWall?: number;
   readonly failed?: string;
   readonly disconnect?: string;
   readonly loopDelayMaxMs?: number;
@@ -88,7 +90,7 @@ export class ControlStreamer {
         .flatMap((s) => (s.rttMs === undefined ? [] : [s as Sample & { rttMs: number }]))
         .sort((a, b) => b.rttMs - a.rttMs)
         .slice(0, 3)
-        .map((s) => Math.round((s.at - s.rttMs - mark) / 100) / 10),
+        .map((s) => Math.round(((s.sentWall ?? s.at - s.rttMs) - mark) / 100) / 10),
       failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
       disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
       loopDelayMaxMs: Math.round(Math.max(0, ...window.flatMap((s) => (s.loopDelayMaxMs === undefined ? [] : [s.loopDelayMaxMs])))),
