@@ -7,6 +7,7 @@
 import type { Socket } from 'socket.io-client';
 import { LINES_PER_SECOND } from '../../src/logging/throttled-log.js';
 import { connectViewer } from '../helpers/clients.js';
+import { waitUntil } from '../helpers/timing.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import type { RedisServer } from '../helpers/redis-server.js';
 import type { ControlStreamer } from './support/control-streamer.js';
@@ -63,5 +64,15 @@ test(`${SOCKETS} anonymous sockets subscribing from one address: rate_limited pa
   expect(refusedLines.length).toBeGreaterThan(0);
   expect(refusedLines.length).toBeLessThanOrEqual(bound);
   expect(refusedLines.some((line) => /"notLogged":\d+/.test(line))).toBe(true);
+  // ...yet every refusal is in it: the lines written, and the counts of those left out (the last ones
+  // on a line of their own a second later).
+  const CODES = /"(code|kind)":"(rate_limited|too_many_subscriptions)"/;
+  const logged = (): number =>
+    pod.app.lines
+      .filter((line) => (line.includes('"msg":"refused"') || line.includes('"msg":"lines not logged"')) && CODES.test(line))
+      .reduce((sum, line) => sum + (line.includes('"msg":"refused"') ? 1 : 0) + Number(/"notLogged":(\d+)/.exec(line)?.[1] ?? 0), 0);
+  const refusals = answers.rateLimited + answers.tooMany;
+  await waitUntil(() => logged() === refusals, 5_000).catch(() => undefined);
+  expect(logged()).toBe(refusals);
   for (const socket of sockets) socket.close();
 }, 60_000);

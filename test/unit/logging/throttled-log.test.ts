@@ -8,7 +8,12 @@ function recorder() {
     log: (entry: Record<string, unknown>) => void lines.push({ level: 'log', entry }),
     warn: (entry: Record<string, unknown>) => void lines.push({ level: 'warn', entry }),
   };
-  return { lines, log: new ThrottledLog(logger) };
+  // The count's line, run when the test says (a timer COUNT_AFTER_MS later in the service).
+  const due: (() => void)[] = [];
+  const runDue = (): void => {
+    for (const run of due.splice(0)) run();
+  };
+  return { lines, log: new ThrottledLog(logger, LINES_PER_SECOND, (run) => void due.push(run)), due, runDue };
 }
 
 describe('ThrottledLog', () => {
@@ -26,6 +31,22 @@ describe('ThrottledLog', () => {
     expect(lines.at(-1)!.entry).toEqual({ msg: 'refused', last: true, notLogged: 7 });
     log.write('invalid_payload', { msg: 'refused' }, T0 + 2000 / LINES_PER_SECOND);
     expect(lines.at(-1)!.entry).toEqual({ msg: 'refused' });
+  });
+
+  it("writes the count of a flood's last lines on a line of its own when no line of the kind came to say it", () => {
+    const { lines, log, due, runDue } = recorder();
+    for (let i = 0; i < 100; i += 1) log.write('rate_limited', { msg: 'refused' }, T0);
+    for (let i = 0; i < 50; i += 1) log.write('store call failed', { msg: 'store call failed' }, T0, 'warn');
+    expect(due).toHaveLength(1); // one for all kinds
+    runDue();
+    expect(lines.slice(-2)).toEqual([
+      { level: 'log', entry: { msg: 'lines not logged', kind: 'rate_limited', notLogged: 100 - 2 * LINES_PER_SECOND } },
+      { level: 'warn', entry: { msg: 'lines not logged', kind: 'store call failed', notLogged: 50 - 2 * LINES_PER_SECOND } },
+    ]);
+    // Counted once: the kind's next line does not say them again, and nothing is due until a line is left out.
+    log.write('rate_limited', { msg: 'refused' }, T0 + 1000);
+    expect(lines.at(-1)!.entry).toEqual({ msg: 'refused' });
+    expect(due).toHaveLength(0);
   });
 
   it('holds each kind to its own budget: a flood of one code leaves the others logged', () => {
