@@ -39,17 +39,15 @@ export function headlineRows(r) {
     const ratios = get(r, `${path}.perRoundRatios`) ?? [];
     const hbRatio = get(r, `${path}.ratio`) ?? ratio(get(r, `${path}.service.medianAcksPerSecond`), get(r, `${path}.bare.medianAcksPerSecond`));
     const at = ratios.reduce((best, x, i) => (Math.abs(x - hbRatio) < Math.abs(ratios[best] - hbRatio) ? i : best), 0);
-    const roundOf = (series) => {
-      const perRound = get(r, `${path}.${series}.perRoundAcksPerSecond`);
-      return perRound?.length === ratios.length && ratios.length > 1 ? perRound[at] : get(r, `${path}.${series}.medianAcksPerSecond`);
-    };
-    const value = roundOf('service');
-    const baseline = roundOf('bare');
+    const serviceRounds = get(r, `${path}.service.perRoundAcksPerSecond`);
+    const bareRounds = get(r, `${path}.bare.perRoundAcksPerSecond`);
+    const paired = ratios.length > 1 && serviceRounds?.length === ratios.length && bareRounds?.length === ratios.length;
+    const value = paired ? serviceRounds[at] : get(r, `${path}.service.medianAcksPerSecond`);
+    const baseline = paired ? bareRounds[at] : get(r, `${path}.bare.medianAcksPerSecond`);
     if (path === 'throughput' && value !== undefined) hbService = value; // the ceiling and Cluster rows compare the same figure
-    const shown = ratios.length > 1 && get(r, `${path}.service.perRoundAcksPerSecond`)?.length === ratios.length;
     rows.push({
       metric: `Heartbeat acks/s, one pod, ${mode} (closed loop, median of ${rounds} interleaved rounds: ${ratios.map(times).join(', ')}` +
-        `${shown ? `; the rates of round ${at + 1}` : ''})`,
+        `${paired ? `; the rates of round ${at + 1}` : ''})`,
       value, baseline, baselineName: bareName, ratio: hbRatio, unit: '/s', target: `≥ ${TARGETS.heartbeatVsBare.toFixed(1)}× bare`,
       met: hbRatio === null || hbRatio === undefined ? null : hbRatio >= TARGETS.heartbeatVsBare, digits: 0,
     });

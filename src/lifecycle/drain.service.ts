@@ -52,11 +52,12 @@ export class DrainService {
       const batch = sockets.slice(closed, due);
       for (const socket of batch) socket.conn.close();
       closed = due;
+      const remaining = sockets.length - closed;
       if (batch.length > 0) {
-        this.metrics.drainRemaining.set(sockets.length - closed);
-        this.logger.log({ msg: 'drain step', closed: batch.length, remaining: sockets.length - closed, pod });
+        this.metrics.drainRemaining.set(remaining);
+        this.logger.log({ msg: 'drain step', closed: batch.length, remaining, pod });
       }
-      if (closed < sockets.length) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
+      if (remaining > 0) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
     }
     await this.presence.settled(2_000);
     this.logger.log({ msg: 'drained', sockets: sockets.length, pod });

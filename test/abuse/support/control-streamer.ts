@@ -78,19 +78,15 @@ export class ControlStreamer {
   servedSince(mark: number): ControlService {
     const window = this.samples.filter((s) => s.at >= mark);
     const rtts = window.flatMap((s) => (s.rttMs === undefined ? [] : [s.rttMs])).sort((a, b) => a - b);
-    const slowest = window.reduce<Sample | undefined>((worst, s) => (s.rttMs !== undefined && s.rttMs > (worst?.rttMs ?? -1) ? s : worst), undefined);
+    const slowestFirst = window.flatMap((s) => (s.rttMs === undefined ? [] : [s as Sample & { rttMs: number }])).sort((a, b) => b.rttMs - a.rttMs);
     const at = (q: number): number => (rtts.length === 0 ? Number.NaN : rtts[Math.min(rtts.length - 1, Math.ceil(q * rtts.length) - 1)]!);
     return {
       acks: rtts.length,
       p50Ms: Math.round(at(0.5)),
       p99Ms: Math.round(at(0.99)),
       maxMs: Math.round(rtts.at(-1) ?? Number.NaN),
-      slowestToStoreMs: Math.round(slowest?.toStoreMs ?? Number.NaN),
-      slowestSentAtS: window
-        .flatMap((s) => (s.rttMs === undefined ? [] : [s as Sample & { rttMs: number }]))
-        .sort((a, b) => b.rttMs - a.rttMs)
-        .slice(0, 3)
-        .map((s) => Math.round(((s.sentWall ?? s.at - s.rttMs) - mark) / 100) / 10),
+      slowestToStoreMs: Math.round(slowestFirst[0]?.toStoreMs ?? Number.NaN),
+      slowestSentAtS: slowestFirst.slice(0, 3).map((s) => Math.round(((s.sentWall ?? s.at - s.rttMs) - mark) / 100) / 10),
       failures: window.flatMap((s) => (s.failed === undefined ? [] : [s.failed])),
       disconnects: window.flatMap((s) => (s.disconnect === undefined ? [] : [s.disconnect])),
       loopDelayMaxMs: Math.round(Math.max(0, ...window.flatMap((s) => (s.loopDelayMaxMs === undefined ? [] : [s.loopDelayMaxMs])))),
