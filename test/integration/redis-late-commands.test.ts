@@ -78,6 +78,11 @@ test('Cluster: a heartbeat sent as its primary dies is tried again in order, and
   expect((await store.connect('s-bridge', 'c-1')).events.map((e) => e.reason)).toEqual(['connected']);
   const slot = calculateSlot(keys.stateKey('s-bridge'));
   const victim = await cluster.primaryOf(slot);
+  // Replication is asynchronous: killed before its replica has the connect, the primary takes the record
+  // with it, and the heartbeat on the promoted replica is a new `connected` (CI at a5c3696), not the
+  // renewal this test is about. So the replica has caught up first.
+  const written = Number(/master_repl_offset:(\d+)/.exec(await victim.cli('INFO', 'replication'))?.[1]);
+  await waitUntil(async () => [...(await victim.cli('INFO', 'replication')).matchAll(/slave\d+:[^\n]*offset=(\d+)/g)].some((m) => Number(m[1]) >= written), 5_000, 20);
 
   await victim.kill9();
   const sentAt = Date.now();
