@@ -2,10 +2,13 @@
 // subscriptions one address may hold on a pod (too_many_subscriptions), with the address taken from
 // X-Forwarded-For only as far as the trusted proxies go.
 import { type AppProcess, startApp } from '../helpers/app-process.js';
-import { connectViewer } from '../helpers/clients.js';
+import type { Socket } from 'socket.io-client';
+import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
+import { connectViewer, EventRecorder } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING } from '../helpers/presence-clients.js';
+import { FAST_TIMING, beatingStreamer } from '../helpers/presence-clients.js';
 import { rawHandshake } from '../helpers/raw-handshake.js';
+import { sleep } from '../helpers/timing.js';
 
 useCleanup();
 
@@ -67,6 +70,35 @@ test('one address holds at most 150 subscriptions on a pod, over all its sockets
   expect(await b.timeout(5_000).emitWithAck('subscribe', { streamerIds: ids('e', 90) })).toMatchObject({ ok: true });
   b.close();
   other.close();
+});
+
+// An address's accepted subscriptions are joined one request per turn of the event loop (finding 18);
+// what a socket sends in one burst must still end as if handled in order.
+describe('a burst of requests from one address, taken one per turn', () => {
+  const burst = (socket: Socket, requests: Array<['subscribe' | 'unsubscribe', string[]]>) =>
+    Promise.all(requests.map(([event, streamerIds]) => socket.timeout(5_000).emitWithAck(event, { streamerIds })));
+
+  test('an unsubscribe sent right behind its subscribe wins: no event for that streamer', async () => {
+    const viewer = await connectViewer(app.url, undefined, { extraHeaders: from('203.0.113.30') });
+    const events = new EventRecorder<PresenceEvent>(viewer, 'presence');
+    const acks = await burst(viewer, [
+      ['subscribe', ['turns-kept']],
+      ['subscribe', ['turns-dropped']],
+      ['subscribe', ['turns-kept-2']],
+      ['unsubscribe', ['turns-dropped']],
+    ]);
+    expect(acks.map((ack) => ack.ok)).toEqual([true, true, true, true]);
+    const dropped = await beatingStreamer(app.url, 'turns-dropped');
+    const kept = await beatingStreamer(app.url, 'turns-kept-2');
+    await events.waitFor((event) => event.streamerId === 'turns-kept-2' && event.status === 'online');
+    await sleep(300); // the two came online together; the dropped one's event would be here by now
+    expect(events.payloads().filter((event) => event.streamerId === 'turns-dropped')).toEqual([]);
+    for (const s of [dropped, kept]) {
+      s.stop();
+      s.socket.close();
+    }
+    viewer.close();
+  });
 });
 
 test('requests naming a session the pod does not hold count against the handshake rate', async () => {

@@ -30,6 +30,7 @@ import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
+import { TurnsPerKey } from './turns-per-key.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000;
@@ -63,6 +64,9 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   // Each new subscription costs the pod a room join and, in Redis mode, a channel subscription, about
   // 20 µs of its CPU: ten thousand at once would hold every other client for a fifth of a second.
   private readonly subscribeRate: AddressRateLimiter;
+  // ...and what an address is allowed still comes in bursts (a thousand at once): its accepted
+  // requests take one turn of the event loop each, so other clients' messages come between them.
+  private readonly turns = new TurnsPerKey();
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
@@ -86,7 +90,10 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
 
   handleDisconnect(socket: ViewerSocket): void {
     this.metrics.connections.dec({ namespace: '/viewer' });
-    if (socket.data.subscriptions !== undefined) this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
+    if (socket.data.subscriptions === undefined) return;
+    this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
+    // Released once: a subscribe still waiting (for its turn, or for Redis) finds nothing to give back.
+    socket.data.subscriptions.clear();
   }
 
   /**
@@ -140,21 +147,27 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         ackError('too_many_subscriptions', `an address may hold at most ${this.config.subscriptionsPerAddress} subscriptions on a pod`),
       );
     }
+    // Counted now, so the next request sees them; joined in the address's turn. An unsubscribe in
+    // between removes an id before its join, which then skips it.
+    for (const id of added) socket.data.subscriptions.add(id);
+    if (added.length > 0) await this.turns.take(socket.data.address);
+    // Gone meanwhile: its subscriptions went with it, and no one is left to answer.
+    if (!socket.connected) return ackError('unavailable', 'the connection closed');
+    const joining = added.filter((id) => socket.data.subscriptions.has(id));
     // Join before reading the snapshot: an event racing the read still arrives, and the client keeps
     // whichever of the two carries the higher version.
-    for (const id of added) socket.data.subscriptions.add(id);
-    socket.join(added.map(streamerRoom));
+    socket.join(joining.map(streamerRoom));
     try {
       // In Redis mode the pod subscribes to a room's channel when its first socket joins; the snapshot
       // is read only once that subscription is in force, so no event falls between the two.
-      if (added.length > 0) await this.subscriptionsSettled();
+      if (joining.length > 0) await this.subscriptionsSettled();
       return { ok: true, presence: await this.presence.snapshot(ids) };
     } catch (error) {
-      for (const id of added) {
-        socket.data.subscriptions.delete(id);
+      for (const id of joining) {
+        if (!socket.data.subscriptions.delete(id)) continue;
+        this.perAddress.release(socket.data.address, 1);
         socket.leave(streamerRoom(id));
       }
-      this.perAddress.release(socket.data.address, added.length);
       return this.refused(socket, 'subscribe', unavailable(error));
     }
   }
