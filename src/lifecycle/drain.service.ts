@@ -52,12 +52,13 @@ export class DrainService {
       const batch = sockets.slice(closed, due);
       for (const socket of batch) socket.conn.close();
       closed = due;
-      const remaining = sockets.length - closed;
       if (batch.length > 0) {
+        // Still open, that is: a client may have closed its socket before its turn.
+        const remaining = sockets.slice(closed).filter((socket) => socket.connected).length;
         this.metrics.drainRemaining.set(remaining);
         this.logger.log({ msg: 'drain step', closed: batch.length, remaining, pod });
       }
-      if (remaining > 0) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
+      if (closed < sockets.length) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
     }
     await this.presence.settled(2_000);
     this.logger.log({ msg: 'drained', sockets: sockets.length, pod });

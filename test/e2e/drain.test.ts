@@ -70,11 +70,21 @@ test('while draining, a new handshake gets 503 with Retry-After on both transpor
     const badOrigin = await rawHandshake(app.port, transport, { Origin: 'https://evil.example' });
     expect({ transport, status: badOrigin.status, retryAfter: badOrigin.headers['retry-after'] }).toEqual({ transport, status: 403, retryAfter: undefined });
   }
+  // Sockets their clients close themselves are no longer counted as left to close: only the polling one.
+  for (const viewer of viewers) viewer.close();
+  await waitUntil(async () => (await drainRemaining(app.url)) === 1, 2_000, 50);
   // Requests of an open long-polling session (they carry its `sid`) are served until the drain closes it.
   expect(polling.connected).toBe(true);
   expect(await polling.timeout(2_000).emitWithAck('subscribe', { streamerIds: ['still-served'] })).toMatchObject({ ok: true });
 
   expect(await pollingClosed).toBe('transport close');
   expect(await exited).toBe(0);
-  for (const viewer of viewers) viewer.close();
 });
+
+/** The pod's `presence_drain_sockets_remaining` gauge. */
+async function drainRemaining(url: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = /^presence_drain_sockets_remaining(?:\{[^}]*\})? (\d+)$/m.exec(text);
+  if (line === null) throw new Error('no presence_drain_sockets_remaining in /metrics');
+  return Number(line[1]);
+}
