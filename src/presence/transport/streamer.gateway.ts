@@ -12,7 +12,7 @@ import { MAX_OPEN_CONNECTIONS } from '../domain/streamer-record.js';
 import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
-import { refusal, unavailable } from './socket-errors.js';
+import { refusal, refusalLog, unavailable } from './socket-errors.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
 import { ackedListener } from './acked-listener.js';
@@ -117,7 +117,9 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       }
       socket.data.admittedAt = result.serverTime;
     } catch (error) {
-      this.logger.warn({ msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) });
+      // On the refusals' budget: in an outage every reconnecting streamer comes here.
+      const line = { msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) };
+      refusalLog.write('connect not recorded', line, Date.now(), 'warn');
     }
     next();
   }
@@ -151,7 +153,8 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
     await this.presence.disconnect(socket.data.identity.id, socket.data.connectionId).catch((error: unknown) => {
       // Replayed once the store is back (PresenceService.reassertLocal); its lease may run out by the TTL first.
-      this.logger.warn({ msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) });
+      const line = { msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) };
+      refusalLog.write('disconnect not recorded', line, Date.now(), 'warn');
     });
   }
 
@@ -188,7 +191,8 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
    * cap where the contract names it, as `connect_error` "too_many_connections".
    */
   private overCap(socket: StreamerSocket): HeartbeatAck {
-    this.logger.log({ msg: 'refused', code: 'too_many_connections', event: 'heartbeat', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
+    const line = { msg: 'refused', code: 'too_many_connections', event: 'heartbeat', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId };
+    refusalLog.write('too_many_connections', line, Date.now());
     socket.conn.close();
     // Never delivered (the transport is closing); the handler's type wants an answer.
     return ackError('unavailable', 'this connection lost its place; reconnect');
