@@ -47,18 +47,17 @@ export class DrainService {
     // slow batches and late timers do not add up past DRAIN_MS.
     const startedAt = Date.now();
     let closed = 0;
-    for (let step = 1; closed < sockets.length; step += 1) {
+    for (let step = 1; ; step += 1) {
       const due = Math.ceil((step * sockets.length) / steps);
       const batch = sockets.slice(closed, due);
       for (const socket of batch) socket.conn.close();
       closed = due;
-      if (batch.length > 0) {
-        // Still open, that is: a client may have closed its socket before its turn.
-        const remaining = sockets.slice(closed).filter((socket) => socket.connected).length;
-        this.metrics.drainRemaining.set(remaining);
-        this.logger.log({ msg: 'drain step', closed: batch.length, remaining, pod });
-      }
-      if (closed < sockets.length) await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
+      // Still open, that is: a client may close its socket before its turn. When none is, the drain is done.
+      const remaining = sockets.slice(closed).filter((socket) => socket.connected).length;
+      this.metrics.drainRemaining.set(remaining);
+      if (batch.length > 0) this.logger.log({ msg: 'drain step', closed: batch.length, remaining, pod });
+      if (remaining === 0) break;
+      await sleep(Math.max(0, startedAt + step * STEP_MS - Date.now()));
     }
     await this.presence.settled(2_000);
     this.logger.log({ msg: 'drained', sockets: sockets.length, pod });

@@ -16,15 +16,16 @@ interface Budget {
 }
 
 /**
- * Log lines that clients cause (a refused message, a refused handshake), on a budget per kind (the
- * refusal's code): LINES_PER_SECOND a second, bursts of twice that. Past it a line is only counted. The
+ * Log lines that clients cause (a refused message, a refused handshake, a connect or close the store
+ * could not record in an outage), on a budget per kind (a refusal's code, or the outage line's name):
+ * LINES_PER_SECOND a second, bursts of twice that. Past it a line is only counted. The
  * kind's next line that is written says how many were left out before it (`notLogged`), and so does a
  * line of its own COUNT_AFTER_MS later if none was, so the count of a flood's last second reaches the log.
  *
  * An abuser's bad messages are refused by the hundred a second. One line each made its flood the log's
  * too: a line cost the pod about 60 µs of CPU, a fifth of a refused `subscribe`, and as much of the log
  * pipeline's. The first lines of a burst and the counts say what an operator needs; the metrics count
- * every refusal. Kinds are a fixed set (the refusal codes), so the budgets stay few.
+ * every refusal. Kinds are a fixed set (names in the code, never from a client), so the budgets stay few.
  */
 export class ThrottledLog {
   private readonly budgets = new Map<string, Budget>();

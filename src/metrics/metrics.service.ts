@@ -89,7 +89,7 @@ export class MetricsService {
 
   readonly drainRemaining = new Gauge({
     name: 'presence_drain_sockets_remaining',
-    help: 'While draining: sockets this pod has yet to close (0 when not draining)',
+    help: 'While draining: sockets still open that this pod has yet to close (0 when not draining)',
     registers: [this.registry],
   });
 

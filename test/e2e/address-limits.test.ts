@@ -99,6 +99,38 @@ describe('a burst of requests from one address, taken one per turn', () => {
     }
     viewer.close();
   });
+
+  test("a socket's answers come in the order of its requests, and each id ends as its last request left it", async () => {
+    const viewer = await connectViewer(app.url, undefined, { extraHeaders: from('203.0.113.32') });
+    const events = new EventRecorder<PresenceEvent>(viewer, 'presence');
+    const answered: number[] = [];
+    const requests: Array<['subscribe' | 'unsubscribe', string[]]> = [
+      ['subscribe', ['order-a']],
+      ['subscribe', ['order-b']], // waits for the address's next turn
+      ['unsubscribe', ['order-b']],
+      ['subscribe', ['order-b']],
+      ['unsubscribe', ['order-a']],
+    ];
+    const acks = await Promise.all(
+      requests.map(async ([event, streamerIds], i) => {
+        const ack = await viewer.timeout(5_000).emitWithAck(event, { streamerIds });
+        answered.push(i);
+        return ack;
+      }),
+    );
+    expect(acks.map((ack) => ack.ok)).toEqual([true, true, true, true, true]);
+    expect(answered).toEqual([0, 1, 2, 3, 4]);
+    const a = await beatingStreamer(app.url, 'order-a');
+    const b = await beatingStreamer(app.url, 'order-b');
+    await events.waitFor((event) => event.streamerId === 'order-b' && event.status === 'online');
+    await sleep(300); // the two came online together; order-a's event would be here by now
+    expect(events.payloads().filter((event) => event.streamerId === 'order-a')).toEqual([]);
+    for (const s of [a, b]) {
+      s.stop();
+      s.socket.close();
+    }
+    viewer.close();
+  });
 });
 
 test('requests naming a session the pod does not hold count against the handshake rate', async () => {

@@ -1,6 +1,7 @@
 import type { AckError } from '../domain/ack.js';
 import type { PresenceEvent, PresenceState } from '../domain/presence-state.js';
 import type { Identity } from '../../auth/identity.js';
+import type { RequestsInOrder } from './requests-in-order.js';
 
 /** What the server emits on `/streamer`. */
 export interface StreamerServerEvents {
@@ -47,4 +48,6 @@ export interface ViewerSocketData {
   subscriptions: Set<string>;
   /** The client's address, for the per-address subscription cap. */
   address: string;
+  /** Its subscribes and unsubscribes, answered in the order they came (made on the first). */
+  requests?: RequestsInOrder;
 }

@@ -13,6 +13,7 @@ import { parseEnd, parseHeartbeat } from '../domain/payloads.js';
 import type { EndAck, HeartbeatAck, StreamerServerEvents, StreamerSocketData } from './event-maps.js';
 import { connectionIdOf } from './connection-id.js';
 import { refusal, refusalLog, unavailable } from './socket-errors.js';
+import { ThrottledLog } from '../../logging/throttled-log.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
 import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
 import { ackedListener } from './acked-listener.js';
@@ -36,6 +37,8 @@ type StreamerSocket = Socket<Record<string, never>, StreamerServerEvents, Record
 @WebSocketGateway({ namespace: '/streamer' })
 export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect {
   private readonly logger = new Logger(StreamerGateway.name);
+  // In a store outage every streamer that connects or closes is a line: on a budget (ThrottledLog).
+  private readonly outageLog = new ThrottledLog(this.logger);
   namespace: Namespace | null = null;
   // Open sockets per streamer id on this pod, whatever their lease. The store caps the connections that
   // hold a live lease, cluster-wide; one whose lease ended (`end`, or no heartbeat for the TTL) stays
@@ -117,9 +120,8 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       }
       socket.data.admittedAt = result.serverTime;
     } catch (error) {
-      // On the refusals' budget: in an outage every reconnecting streamer comes here.
       const line = { msg: 'connect not recorded: store unavailable', streamerId, socketId: socket.id, error: String(error) };
-      refusalLog.write('connect not recorded', line, Date.now(), 'warn');
+      this.outageLog.write('connect not recorded', line, Date.now(), 'warn');
     }
     next();
   }
@@ -154,7 +156,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     await this.presence.disconnect(socket.data.identity.id, socket.data.connectionId).catch((error: unknown) => {
       // Replayed once the store is back (PresenceService.reassertLocal); its lease may run out by the TTL first.
       const line = { msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) };
-      refusalLog.write('disconnect not recorded', line, Date.now(), 'warn');
+      this.outageLog.write('disconnect not recorded', line, Date.now(), 'warn');
     });
   }
 

@@ -20,6 +20,11 @@ export class TurnsPerKey {
     return Promise.resolve();
   }
 
+  /** Keys that had their turn in this loop iteration or have work waiting; the others are forgotten. */
+  get size(): number {
+    return this.waiting.size;
+  }
+
   private next(key: string): void {
     const queue = this.waiting.get(key)!;
     const resolve = queue.shift();

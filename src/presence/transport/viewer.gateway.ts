@@ -30,10 +30,16 @@ import { ViewerBroadcaster } from './viewer-broadcaster.js';
 import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
+import { RequestsInOrder } from './requests-in-order.js';
 import { TurnsPerKey } from './turns-per-key.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 1000;
+/**
+ * Requests of one socket waiting for the one before to be answered; past it, `rate_limited`. Ten times
+ * what a client needs to subscribe its full MAX_SUBSCRIPTIONS_PER_SOCKET at once (ten of 100 ids).
+ */
+export const MAX_WAITING_REQUESTS_PER_SOCKET = 100;
 
 type ViewerSocket = Socket<Record<string, never>, ViewerServerEvents, Record<string, never>, ViewerSocketData>;
 
@@ -121,7 +127,24 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   }
 
   @SubscribeMessage('subscribe')
-  async subscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+  subscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> | SubscribeAck {
+    return this.inOrder(socket, 'subscribe', () => this.subscribeNow(socket, payload));
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): Promise<UnsubscribeAck> | UnsubscribeAck {
+    return this.inOrder(socket, 'unsubscribe', () => this.unsubscribeNow(socket, payload));
+  }
+
+  private inOrder<T>(socket: ViewerSocket, event: string, request: () => T | Promise<T>): Promise<T> | AckError {
+    // Made on a socket's first request: most viewer sockets subscribe once, and an idle one keeps nothing.
+    socket.data.requests ??= new RequestsInOrder(MAX_WAITING_REQUESTS_PER_SOCKET);
+    const answer = socket.data.requests.run(request);
+    if (answer !== null) return answer;
+    return this.refused(socket, event, ackError('rate_limited', `over ${MAX_WAITING_REQUESTS_PER_SOCKET} requests of this socket waiting for an answer`));
+  }
+
+  private async subscribeNow(socket: ViewerSocket, payload: unknown): Promise<SubscribeAck> {
     const parsed = parseStreamerIds(payload);
     if (!parsed.ok) return this.refused(socket, 'subscribe', parsed);
     const ids = parsed.value.streamerIds;
@@ -147,23 +170,21 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
         ackError('too_many_subscriptions', `an address may hold at most ${this.config.subscriptionsPerAddress} subscriptions on a pod`),
       );
     }
-    // Counted now, so the next request sees them; joined in the address's turn. An unsubscribe in
-    // between removes an id before its join, which then skips it.
     for (const id of added) socket.data.subscriptions.add(id);
     if (added.length > 0) await this.turns.take(socket.data.address);
-    // Gone meanwhile: its subscriptions went with it, and no one is left to answer.
+    // Gone meanwhile: the disconnect gave its subscriptions back, and no one is left to answer.
     if (!socket.connected) return ackError('unavailable', 'the connection closed');
-    const joining = added.filter((id) => socket.data.subscriptions.has(id));
     // Join before reading the snapshot: an event racing the read still arrives, and the client keeps
     // whichever of the two carries the higher version.
-    socket.join(joining.map(streamerRoom));
+    socket.join(added.map(streamerRoom));
     try {
       // In Redis mode the pod subscribes to a room's channel when its first socket joins; the snapshot
       // is read only once that subscription is in force, so no event falls between the two.
-      if (joining.length > 0) await this.subscriptionsSettled();
+      if (added.length > 0) await this.subscriptionsSettled();
       return { ok: true, presence: await this.presence.snapshot(ids) };
     } catch (error) {
-      for (const id of joining) {
+      // Undone here alone: the socket's later requests wait for this answer.
+      for (const id of added) {
         if (!socket.data.subscriptions.delete(id)) continue;
         this.perAddress.release(socket.data.address, 1);
         socket.leave(streamerRoom(id));
@@ -172,8 +193,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     }
   }
 
-  @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: ViewerSocket, @MessageBody() payload: unknown): UnsubscribeAck {
+  private unsubscribeNow(socket: ViewerSocket, payload: unknown): UnsubscribeAck {
     const parsed = parseStreamerIds(payload);
     if (!parsed.ok) return this.refused(socket, 'unsubscribe', parsed);
     for (const id of new Set(parsed.value.streamerIds)) {

@@ -19,6 +19,8 @@ describe('TurnsPerKey: one piece of work per key per turn of the event loop', ()
     await Promise.resolve();
     expect(started).toEqual(['a1']);
     expect(await turns(3, started)).toEqual([['a1', 'a2'], ['a1', 'a2', 'a3'], ['a1', 'a2', 'a3']]);
+    // ...and once it has nothing left, the key is forgotten.
+    expect(turnsOf.size).toBe(0);
   });
 
   test('keys do not wait for each other', async () => {
