@@ -88,3 +88,16 @@ async function drainRemaining(url: string): Promise<number> {
   if (line === null) throw new Error('no presence_drain_sockets_remaining in /metrics');
   return Number(line[1]);
 }
+
+test('a drain whose clients all leave by themselves ends then, not at the end of DRAIN_MS', async () => {
+  const drainMs = 20_000;
+  const app = await startApp({ env: { ...FAST_TIMING, DRAIN_MS: String(drainMs) } });
+  const viewers = await Promise.all(Array.from({ length: 5 }, () => connectViewer(app.url)));
+  const signalledAt = Date.now();
+  const exited = app.stop('SIGTERM', drainMs + 10_000);
+  await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 503, 1_000, 20);
+  for (const viewer of viewers) viewer.close();
+  expect(await exited).toBe(0);
+  // One step after the last close, then the store settles: seconds, where the schedule had 16 s left.
+  expect(Date.now() - signalledAt).toBeLessThan(drainMs / 2);
+});
