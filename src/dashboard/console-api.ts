@@ -10,12 +10,15 @@ export interface ConnectionView {
   readonly connectionId: string;
   /** The pod holding it; null for an id of a shape this version does not know. */
   readonly pod: string | null;
-  /** Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then. */
-  readonly state: 'open' | 'closed';
+  /**
+   * Open: heartbeating, its lease runs to `liveUntil`; closed: in its reconnect grace until then; parked:
+   * open but keeping nobody online (ended, or silent past the TTL), its place held until then.
+   */
+  readonly state: 'open' | 'closed' | 'parked';
   readonly liveUntil: number;
   /** When its handshake was (the holding pod's clock; null for an id of a shape this version does not know). */
   readonly since: number | null;
-  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace). */
+  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace); parked: when its pod last kept its place. */
   readonly lastSeenAt: number;
 }
 

@@ -230,14 +230,61 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect((await store.getMany(['alice']))[0]!.status).toBe('online');
       });
 
-      it('a connection whose lease lapsed by its TTL takes a place again only if one is free: ten lapsed, ten new, the old ones stay out', async () => {
+      it('a connection whose lease lapsed by its TTL keeps its place, parked, for a TTL more: new ones are refused, and a heartbeat brings it back', async () => {
         const store = await open();
         for (let i = 0; i < 10; i += 1) await store.connect('carol', `old${i}`);
         await sleep(TTL + 50);
-        for (let i = 0; i < 10; i += 1) expect((await store.connect('carol', `new${i}`)).refused).toBeUndefined();
-        for (let i = 0; i < 10; i += 1) expect((await store.heartbeat('carol', `old${i}`)).refused).toBe('too_many_connections');
-        // The new ones are served as before.
-        expect((await store.heartbeat('carol', 'new0')).refused).toBeUndefined();
+        // Still open sockets, as far as the store knows: their places are taken.
+        expect((await store.connect('carol', 'new0')).refused).toBe('too_many_connections');
+        const back = await store.heartbeat('carol', 'old0');
+        expect(back.refused).toBeUndefined();
+        expect(reasonsOf(back.events)).toEqual(['carol:online:connected']);
+      });
+
+      it('a parked place nobody renews (its pod died) is free a TTL after the lease ran out; its connection then takes one only if one is free', async () => {
+        const store = await open();
+        for (let i = 0; i < 10; i += 1) await store.connect('dora', `old${i}`);
+        await sleep(2 * TTL + 100);
+        for (let i = 0; i < 10; i += 1) expect((await store.connect('dora', `new${i}`)).refused).toBeUndefined();
+        for (let i = 0; i < 10; i += 1) expect((await store.heartbeat('dora', `old${i}`)).refused).toBe('too_many_connections');
+        expect((await store.heartbeat('dora', 'new0')).refused).toBeUndefined();
+      });
+
+      it("a pod keeps its lease-less connections' places by re-asserting them as silent for the TTL: parked, renewed, refused when none is free", async () => {
+        const store = await open();
+        for (let i = 0; i < 9; i += 1) await store.connect('erin', `c${i}`);
+        // Parked, not online: a connection that ended or went silent, whose socket is still open.
+        const parked = await store.heartbeat('erin', 'open-silent', undefined, TTL);
+        expect(parked).toMatchObject({ events: [] });
+        expect(parked.refused).toBeUndefined();
+        expect((await store.connections('erin')).find((c) => c.connectionId === 'open-silent')).toMatchObject({ parked: true, closed: false });
+        expect((await store.connect('erin', 'one-too-many')).refused).toBe('too_many_connections');
+        expect((await store.heartbeat('erin', 'another-silent', undefined, TTL)).refused).toBe('too_many_connections');
+        // Renewed past its first TTL, it still holds its place.
+        await sleep(TTL / 2);
+        await store.heartbeat('erin', 'open-silent', undefined, TTL);
+        await sleep(TTL / 2 + 50);
+        expect((await store.connect('erin', 'one-too-many')).refused).toBe('too_many_connections');
+        // Closing it frees the place, with no event.
+        expect((await store.disconnect('erin', 'open-silent')).events).toEqual([]);
+        expect((await store.connect('erin', 'one-too-many')).refused).toBeUndefined();
+      });
+
+      it("`end` parks the streamer's open connections: their places stay taken until they close", async () => {
+        const store = await open();
+        for (let i = 0; i < 10; i += 1) await store.connect('fay', `c${i}`);
+        await store.disconnect('fay', 'c9');
+        expect(reasonsOf((await store.end('fay')).events)).toEqual(['fay:offline:ended']);
+        const leases = await store.connections('fay');
+        expect(leases.filter((lease) => lease.parked).map((lease) => lease.connectionId).sort()).toEqual(Array.from({ length: 9 }, (_, i) => `c${i}`));
+        expect(leases.some((lease) => lease.closed)).toBe(false);
+        // A parked one that heartbeats starts a stream again, in the place it held.
+        expect(reasonsOf((await store.heartbeat('fay', 'c1')).events)).toEqual(['fay:online:connected']);
+        // The closed one's place was free already: one new connection, no more.
+        expect((await store.connect('fay', 'new0')).refused).toBeUndefined();
+        expect((await store.connect('fay', 'new1')).refused).toBe('too_many_connections');
+        await store.disconnect('fay', 'c0');
+        expect((await store.connect('fay', 'new1')).refused).toBeUndefined();
       });
     });
 
@@ -643,6 +690,9 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         expect(leases[1]!.liveUntil).toBeGreaterThanOrEqual(connectedAt + CONTRACT_TIMING.presenceTtlMs);
         expect(leases[1]!.liveUntil).toBeLessThanOrEqual(closedAt + CONTRACT_TIMING.presenceTtlMs);
         await store.end('leased');
+        // The open one is parked (its socket may stay open), the closed one gone.
+        expect(await store.connections('leased')).toMatchObject([{ connectionId: 'open-one', closed: false, parked: true }]);
+        await store.disconnect('leased', 'open-one');
         expect(await store.connections('leased')).toEqual([]);
         expect(await store.connections('never-seen')).toEqual([]);
       });
@@ -652,9 +702,12 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         const ttl = 60_000;
         const store = await open({ presenceTtlMs: ttl, reconnectGraceMs: CONTRACT_TIMING.reconnectGraceMs });
         const leaseOf = async (): Promise<number | undefined> => (await store.connections('reasserted'))[0]?.liveUntil;
-        // Re-asserted for a client silent for the TTL or longer: its deadline has passed, nothing is renewed.
+        // Re-asserted for a client silent for the TTL or longer: its deadline has passed, nothing is renewed
+        // (it is parked: its place kept, nobody online).
         expect(await store.heartbeat('reasserted', 'c', undefined, ttl)).toMatchObject({ events: [] });
-        expect(await leaseOf()).toBeUndefined();
+        expect((await store.connections('reasserted'))[0]).toMatchObject({ parked: true });
+        expect((await store.getMany(['reasserted']))[0]!.status).toBe('offline');
+        await store.disconnect('reasserted', 'c');
         // Re-asserted into a store that lost it: online, until the client's last heartbeat + TTL.
         const first = await store.heartbeat('reasserted', 'c', undefined, 6_000);
         expect(first.events.map((e) => e.reason)).toEqual(['connected']);
@@ -693,6 +746,7 @@ export function describeStoreContract(name: string, makeStore: MakeStore, option
         for (let i = 0; i < 30; i += 1) {
           await store.connect('busy', `c${i}`);
           await store.end('busy');
+          await store.disconnect('busy', `c${i}`); // else its socket, parked, keeps a place
         }
         const timeline = await store.timeline('busy', 100);
         expect(timeline).toHaveLength(50);

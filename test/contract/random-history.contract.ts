@@ -165,13 +165,13 @@ function applyReference(
     case 'close':
       return change(step.id, (r) => rules.close(r, step.conn, now, timing));
     case 'end':
-      return change(step.id, (r) => rules.end(r, now));
+      return change(step.id, (r) => rules.end(r, now, timing));
     case 'expire':
       // A sweep claims the streamers whose earliest deadline has passed.
       return {
         events: STREAMERS.flatMap((id) => {
           const deadline = rules.nextDeadline(reference.get(id)!);
-          return deadline !== null && deadline <= now ? change(id, (r) => rules.expire(r, now)).events : [];
+          return deadline !== null && deadline <= now ? change(id, (r) => rules.expire(r, now, timing)).events : [];
         }),
       };
   }

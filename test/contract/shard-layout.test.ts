@@ -109,3 +109,32 @@ it('the previous count\'s leases are still swept: who left just before the chang
   expect((await store.getMany(['stays']))[0]!.status).toBe('online');
   redis.disconnect();
 });
+
+it("a parked connection under the previous count's keys (open, no lease) neither holds the streamer there nor dates its offline", async () => {
+  const server = await startRedis();
+  const redis = new Redis(server.url);
+  const layout = new ShardLayout(4);
+  const keys = new RedisKeys('parked-test:', layout);
+  const ttl = 400;
+  const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: ttl, reconnectGraceMs: 200 }, 'pod', 60_000);
+  // Under 4 shards: `quiet` went silent while `beating` went on; `quiet` is parked (until its lapse + TTL).
+  await store.connect('two-sockets', 'quiet');
+  await store.connect('two-sockets', 'beating');
+  for (let end = Date.now() + ttl + 100; Date.now() < end; ) {
+    await store.heartbeat('two-sockets', 'beating');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const { serverTime: lastBeat } = await store.heartbeat('two-sockets', 'beating');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await store.heartbeat('two-sockets', 'quiet', undefined, ttl); // its pod keeps its place: past `beating`'s deadline
+  expect((await store.connections('two-sockets')).find((c) => c.connectionId === 'quiet')).toMatchObject({ parked: true });
+  // Then its pod dies as the count changes: `beating` runs out at its last heartbeat + TTL.
+  layout.switchTo(8, 4);
+  const seen: Array<{ reason: string; since: number }> = [];
+  for (const end = Date.now() + 3 * ttl; Date.now() < end && seen.length === 0; ) {
+    seen.push(...(await store.expireDue(100)).events.map(({ reason, since }) => ({ reason, since })));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  expect(seen).toEqual([{ reason: 'timeout', since: lastBeat + ttl }]);
+  redis.disconnect();
+});

@@ -102,6 +102,12 @@ export function renderRates(list: HTMLElement, rates: ReadonlyMap<string, number
 }
 
 
+function connectionState(state: ConnectionView['state'], live: boolean): string {
+  if (state === 'open') return live ? 'live' : 'silent, run out';
+  if (state === 'parked') return live ? 'open, no lease (ended or silent)' : 'gone';
+  return live ? 'closed, in grace' : 'closed';
+}
+
 export function renderConnections(body: HTMLElement, connections: readonly ConnectionView[], now: number): void {
   body.replaceChildren(
     ...connections.map((connection) => {
@@ -110,7 +116,7 @@ export function renderConnections(body: HTMLElement, connections: readonly Conne
       const live = connection.liveUntil > now;
       row.append(
         element('td', connection.pod ?? '?'),
-        element('td', connection.state === 'open' ? (live ? 'live' : 'silent, run out') : live ? 'closed, in grace' : 'closed'),
+        element('td', connectionState(connection.state, live)),
         element('td', connection.since === null ? '—' : ago(connection.since, now)),
         element('td', ago(connection.lastSeenAt, now)),
         element('td', new Date(connection.liveUntil).toISOString().slice(11, 19)),

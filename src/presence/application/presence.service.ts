@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Meta, PresenceState } from '../domain/presence-state.js';
 import type { ConnectionLeaseView, OnlinePage, PresenceStore, StoreResult } from '../domain/presence-store.port.js';
 import type { TimelineEntry } from '../domain/timeline.js';
@@ -34,9 +34,11 @@ interface LocalConnection {
  * connection's calls and remembers this pod's live connections, to re-assert them after an outage.
  */
 @Injectable()
-export class PresenceService {
+export class PresenceService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly queue = new ConnectionQueue();
   private readonly local = new Map<string, LocalConnection>();
+  private keepTimer: NodeJS.Timeout | null = null;
+  private placeLost: (streamerId: string, connectionId: string) => void = () => undefined;
   /**
    * Closes and ends the store could not take (it was unreachable), by key (`close <connection>`,
    * `end <streamer>`), replayed once it is back. Left out, a close whose Redis then restarted empty
@@ -49,6 +51,26 @@ export class PresenceService {
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * This pod's open connections that keep nobody online (their streamer sent `end`, or they went
+   * silent for the TTL) still count against the streamer's open connections, cluster-wide: the store
+   * holds each one parked for a TTL, and this renews that every quarter of a TTL while the socket is
+   * open. A dead pod's run out by themselves.
+   */
+  onApplicationBootstrap(): void {
+    this.keepTimer = setInterval(() => this.keepPlaces(), Math.max(50, Math.floor(this.config.presenceTtlMs / 4)));
+    this.keepTimer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.keepTimer !== null) clearInterval(this.keepTimer);
+  }
+
+  /** `listener` hears of a connection of this pod that lost its place (the store refused to keep it). */
+  whenPlaceLost(listener: (streamerId: string, connectionId: string) => void): void {
+    this.placeLost = listener;
+  }
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
     const local: LocalConnection = { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() };
@@ -133,9 +155,15 @@ export class PresenceService {
       [...this.local].map(([connectionId, local]) =>
         this.queue
           .run(connectionId, async () => {
+            if (this.local.get(connectionId) !== local) return;
             // Looked at when its turn comes: an `end` that got there first stands. A connection silent for
-            // the TTL has timed out (its offline may be out already): re-asserting it would revive it.
-            if (local.ended || this.local.get(connectionId) !== local || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) return;
+            // the TTL has timed out (its offline may be out already): re-asserting it would revive it. Both
+            // keep their places (a store that lost its data lost those too).
+            if (local.ended || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) {
+              const release = await slot();
+              await this.park(connectionId, local).finally(release);
+              return;
+            }
             const release = await slot();
             try {
               // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent. Measured
@@ -151,6 +179,29 @@ export class PresenceService {
     );
     await this.replayUnrecorded(slot);
     return done;
+  }
+
+  /**
+   * Renews the places of this pod's connections that keep nobody online (see onApplicationBootstrap):
+   * those that ended here, and those silent for half a TTL. An `end` sent on another pod parks them too,
+   * for a TTL from then, which this pod does not hear of: by half a TTL of silence (a connection that
+   * heartbeats on time never gets there) it is renewed well before that runs out. A connection that is
+   * still live is left as it is by the store.
+   */
+  private keepPlaces(): void {
+    const now = Date.now();
+    for (const [connectionId, local] of this.local) {
+      if (!local.ended && now - local.lastBeatAt < this.config.presenceTtlMs / 2) continue;
+      // A failure is left to the next round: a place lasts three of them.
+      this.queue.run(connectionId, () => this.park(connectionId, local)).catch(() => undefined);
+    }
+  }
+
+  /** Keeps the connection's place, parked (a re-assert as silent for the TTL): a live lease is left as it is. */
+  private async park(connectionId: string, local: LocalConnection): Promise<void> {
+    if (this.local.get(connectionId) !== local) return;
+    const result = await this.store.heartbeat(local.streamerId, connectionId, undefined, this.config.presenceTtlMs);
+    if (result.refused !== undefined && this.local.get(connectionId) === local) this.placeLost(local.streamerId, connectionId);
   }
 
   /** Sends again what `unrecorded` holds; what fails again stays for the next recovery. */

@@ -19,8 +19,11 @@ export interface StoreResult {
 /** A connection's lease as the store holds it (for operators): open until `liveUntil`, or closed and in its grace until then. */
 export interface ConnectionLeaseView {
   readonly connectionId: string;
+  /** When its lease runs out; for a parked connection, when its place does. */
   readonly liveUntil: number;
   readonly closed: boolean;
+  /** An open socket that keeps nobody online (ended, or silent past the TTL), holding its place. */
+  readonly parked: boolean;
 }
 
 export interface OnlinePage {

@@ -16,11 +16,21 @@ export interface PresenceTiming {
   readonly reconnectGraceMs: number;
 }
 
-/** One connection's claim that its streamer is online, until `liveUntil`. */
+/**
+ * One connection's claim that its streamer is online, until `liveUntil`; or, `parked`, an open socket
+ * with no such claim, holding one of the streamer's MAX_OPEN_CONNECTIONS places until `liveUntil`.
+ */
 export interface ConnectionLease {
   readonly liveUntil: number;
   /** The socket closed: the lease now runs out at close + grace and no heartbeat renews it. */
   readonly closed: boolean;
+  /**
+   * The socket is open but keeps nobody online: the streamer sent `end`, or the lease ran out by its
+   * TTL. It still counts as one of the open connections, cluster-wide, until `liveUntil`: its pod
+   * renews that while the socket stays open (a re-assert of a connection silent for the TTL or more),
+   * and a dead pod's run out a TTL later. A heartbeat on it takes the place it holds.
+   */
+  readonly parked?: true;
 }
 
 /** A streamer's presence and the leases that hold it online. Online ⇔ at least one lease is live. */
@@ -63,16 +73,18 @@ export function connect(record: StreamerRecord, connectionId: string, now: numbe
  * A heartbeat renews (or, for a connection the store does not know, creates) the connection's lease.
  * It brings an offline streamer back online (`connected`), and a changed `meta` is stored and published.
  * Passing `meta` undefined leaves it as it is; an empty object clears it.
- * A connection without a live lease (new, or one whose lease ran out by its TTL) takes a place as a new
- * one would: refused (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS live
- * open connections. Otherwise a client could connect ten, let them lapse, connect ten more and revive
- * the first ten with a heartbeat each.
+ * A connection the record does not hold (new, or one whose parked place ran out) takes a place as a new
+ * one would: refused (`too_many_connections`) when the streamer already holds MAX_OPEN_CONNECTIONS open
+ * connections, live or parked. A parked one takes back the place it holds. Otherwise a client could
+ * connect ten, let them lapse, connect ten more and revive the first ten with a heartbeat each.
  *
  * `silentForMs` is for a heartbeat re-sent on the client's behalf (a pod re-asserting its connections
  * after the store was unreachable or lost its data): the client last heartbeated that long ago, so the
  * lease runs out at now + TTL − silentForMs, the deadline it had, and never earlier than it already does.
  * A fresh TTL would keep a silent streamer online up to a TTL past its deadline. One silent for the TTL
- * or longer renews nothing: its deadline has passed.
+ * or longer renews nothing, its deadline has passed: it is parked instead (see ConnectionLease), its
+ * place kept for a TTL, or taken if one is free. A pod sends that for its open connections that ended
+ * or went silent, so they go on counting against the cap on every pod.
  */
 export function heartbeat(
   record: StreamerRecord,
@@ -82,14 +94,16 @@ export function heartbeat(
   meta: Meta | undefined,
   silentForMs = 0,
 ): Transition {
-  const expired = expire(record, now);
+  const expired = expire(record, now, timing);
   const held = expired.next.connections[connectionId];
   // A closed socket's lease runs out at close + grace; a heartbeat that reaches the store after the close
   // (a late or retried call) must not reopen it.
   if (held?.closed === true) return expired;
+  // A parked connection holds its place already; an unknown one takes one if the streamer has one free.
   if (held === undefined && openLeases(expired.next) >= MAX_OPEN_CONNECTIONS) return { ...expired, refused: 'too_many_connections' };
-  if (silentForMs >= timing.presenceTtlMs) return expired;
-  const lease: ConnectionLease = { liveUntil: Math.max(held?.liveUntil ?? 0, now + timing.presenceTtlMs - silentForMs), closed: false };
+  if (silentForMs >= timing.presenceTtlMs) return park(record, expired, connectionId, now, timing);
+  const renewing = held !== undefined && held.parked !== true ? held.liveUntil : 0;
+  const lease: ConnectionLease = { liveUntil: Math.max(renewing, now + timing.presenceTtlMs - silentForMs), closed: false };
   const connections = withinLeaseCap({ ...expired.next.connections, [connectionId]: lease });
   const current = expired.next.state;
   const nextMeta = meta === undefined ? current.meta : normalizeMeta(meta);
@@ -110,8 +124,13 @@ export function heartbeat(
  * left of its TTL; a lease that had already run out is simply dropped.
  */
 export function close(record: StreamerRecord, connectionId: string, now: number, timing: PresenceTiming): Transition {
-  const expired = expire(record, now);
+  const expired = expire(record, now, timing);
   const closing = { liveUntil: now + timing.reconnectGraceMs, closed: true };
+  if (expired.next.connections[connectionId]?.parked === true) {
+    // It kept nobody online: closing it only frees its place.
+    const { [connectionId]: _freed, ...connections } = expired.next.connections;
+    return chain(record, expired.events, { state: expired.next.state, connections }, null);
+  }
   if (isForgotten(expired.next)) {
     // The store has no record, yet a connection of the streamer closes: the store lost its data (a Redis
     // restarted empty) while the connection was live, and viewers may still hold it online. It is online
@@ -134,38 +153,68 @@ export function close(record: StreamerRecord, connectionId: string, now: number,
  * ends the stream that was live when it was sent, not one that came online after it, on any pod. A
  * streamer online since later is left as it is. @default Infinity (an `end` sent now)
  */
-export function end(record: StreamerRecord, now: number, sentAt = Number.POSITIVE_INFINITY): Transition {
-  const expired = expire(record, now);
+export function end(record: StreamerRecord, now: number, timing: PresenceTiming, sentAt = Number.POSITIVE_INFINITY): Transition {
+  const expired = expire(record, now, timing);
   const current = expired.next.state;
   if (current.status === 'online' && current.since > sentAt) return expired;
-  if (current.status === 'offline' && !isForgotten(expired.next)) return chain(record, expired.events, { state: current, connections: {} }, null);
+  // Its sockets stay open (a heartbeat on one starts a new stream): parked, they keep their places.
+  const connections = parkedOpen(expired.next.connections, now, timing);
+  if (current.status === 'offline' && !isForgotten(expired.next)) return chain(record, expired.events, { state: current, connections }, null);
   const ended = event(current, 'offline', 'ended', now, now, undefined);
-  return chain(record, expired.events, { state: stateOf(ended), connections: {} }, ended);
+  return chain(record, expired.events, { state: stateOf(ended), connections }, ended);
+}
+
+/** The open connections, each parked until a TTL from now (or later, if it already was); closed ones dropped. */
+function parkedOpen(connections: Readonly<Record<string, ConnectionLease>>, now: number, timing: PresenceTiming): Record<string, ConnectionLease> {
+  const parked: Record<string, ConnectionLease> = {};
+  for (const [id, lease] of Object.entries(connections)) {
+    if (lease.closed) continue;
+    const keptUntil = Math.max(lease.parked === true ? lease.liveUntil : 0, now + timing.presenceTtlMs);
+    parked[id] = { liveUntil: keptUntil, closed: false, parked: true };
+  }
+  return parked;
+}
+
+/** `heartbeat` of a connection silent for the TTL or more: parked (a place kept, nobody online), nothing else. */
+function park(record: StreamerRecord, expired: Transition, connectionId: string, now: number, timing: PresenceTiming): Transition {
+  const held = expired.next.connections[connectionId];
+  // A live lease outlasts any park: the store heard from the client since the pod did.
+  if (held !== undefined && held.parked !== true) return expired;
+  const lease: ConnectionLease = { liveUntil: Math.max(held?.liveUntil ?? 0, now + timing.presenceTtlMs), closed: false, parked: true };
+  return chain(record, expired.events, { state: expired.next.state, connections: { ...expired.next.connections, [connectionId]: lease } }, null);
 }
 
 /**
  * Drops every lease that ran out by `now`. When the last live one goes, the streamer goes offline as of
  * the moment that lease ran out (not as of now, which may be a sweep interval later), for the reason of
- * that lease: `disconnected` for a closed socket's grace, `timeout` for a missed heartbeat.
+ * that lease: `disconnected` for a closed socket's grace, `timeout` for a missed heartbeat. An open
+ * connection whose lease ran out is parked until a TTL after that (its pod renews it while the socket is
+ * open); a parked one that ran out too is dropped: its pod is gone.
  */
-export function expire(record: StreamerRecord, now: number): Transition {
+export function expire(record: StreamerRecord, now: number, timing: PresenceTiming): Transition {
   // The common case (a heartbeat, no lease ran out) allocates nothing but its answer.
   if (!anyRunOut(record, now)) return { previous: record, next: record, events: [] };
   let last: ConnectionLease | null = null;
-  let live: Record<string, ConnectionLease> | null = null;
+  let live = false;
+  let kept: Record<string, ConnectionLease> | null = null;
   for (const [id, lease] of Object.entries(record.connections)) {
     if (lease.liveUntil > now) {
-      (live ??= {})[id] = lease;
-    } else if (last === null || lease.liveUntil > last.liveUntil || (lease.liveUntil === last.liveUntil && lease.closed)) {
+      (kept ??= {})[id] = lease;
+      if (lease.parked !== true) live = true;
+      continue;
+    }
+    if (lease.parked === true) continue;
+    if (!lease.closed && lease.liveUntil + timing.presenceTtlMs > now) {
+      (kept ??= {})[id] = { liveUntil: lease.liveUntil + timing.presenceTtlMs, closed: false, parked: true };
+    }
+    if (last === null || lease.liveUntil > last.liveUntil || (lease.liveUntil === last.liveUntil && lease.closed)) {
       // The last lease to run out names the reason; on a tie the closed socket does, being the more telling.
       last = lease;
     }
   }
-  if (last === null) return { previous: record, next: record, events: [] };
-
-  const connections = live ?? {};
+  const connections = kept ?? {};
   const current = record.state;
-  if (live !== null || current.status === 'offline') {
+  if (last === null || live || current.status === 'offline') {
     return { previous: record, next: { state: current, connections }, events: [] };
   }
   const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
@@ -185,9 +234,15 @@ export function settleLost(record: StreamerRecord, since: number, now: number): 
   return chain(record, [], { state: stateOf(offline), connections: {} }, offline);
 }
 
-/** The store holds nothing of the streamer: never seen, forgotten, or lost with the store's data. */
+/**
+ * The store holds nothing of the streamer: never seen, forgotten, or lost with the store's data. Parked
+ * connections do not count: a pod parks its open ones again in a store that came back empty, which says
+ * nothing of whether the streamer was online.
+ */
 function isForgotten(record: StreamerRecord): boolean {
-  return record.state.version === 0 && Object.keys(record.connections).length === 0;
+  if (record.state.version !== 0) return false;
+  for (const id in record.connections) if (record.connections[id]!.parked !== true) return false;
+  return true;
 }
 
 function anyRunOut(record: StreamerRecord, now: number): boolean {
@@ -195,6 +250,7 @@ function anyRunOut(record: StreamerRecord, now: number): boolean {
   return false;
 }
 
+/** Places taken: open connections, with a live lease or parked (a closed one, in its grace, takes none). */
 function openLeases(record: StreamerRecord): number {
   return Object.values(record.connections).filter((lease) => !lease.closed).length;
 }

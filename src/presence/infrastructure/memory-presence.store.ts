@@ -66,7 +66,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async end(streamerId: string, sentAt?: number): Promise<StoreResult> {
-    return this.apply(streamerId, (record, now) => rules.end(record, now, sentAt));
+    return this.apply(streamerId, (record, now) => rules.end(record, now, this.timing, sentAt));
   }
 
   async settleLost(streamerId: string, since: number): Promise<StoreResult> {
@@ -91,7 +91,7 @@ export class MemoryPresenceStore implements PresenceStore {
         continue;
       }
       claimed += 1;
-      events.push(...this.save(rules.expire(record, now), now));
+      events.push(...this.save(rules.expire(record, now, this.timing), now));
     }
     this.forgetOffline(now);
     return { serverTime: now, events };
@@ -114,7 +114,7 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
     const connections = this.records.get(streamerId)?.connections ?? {};
-    return Object.entries(connections).map(([connectionId, { liveUntil, closed }]) => ({ connectionId, liveUntil, closed }));
+    return Object.entries(connections).map(([connectionId, { liveUntil, closed, parked }]) => ({ connectionId, liveUntil, closed, parked: parked === true }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {

@@ -103,10 +103,10 @@ export class ConsoleController {
     ]).catch((error: unknown) => {
       throw storeUnavailable(error);
     });
-    const connections = leases.map(({ connectionId, liveUntil, closed }): ConnectionView => ({
+    const connections = leases.map(({ connectionId, liveUntil, closed, parked }): ConnectionView => ({
       connectionId,
       ...describeConnectionId(connectionId),
-      state: closed ? 'closed' : 'open',
+      state: closed ? 'closed' : parked ? 'parked' : 'open',
       liveUntil,
       lastSeenAt: liveUntil - (closed ? this.config.reconnectGraceMs : this.config.presenceTtlMs),
     }));

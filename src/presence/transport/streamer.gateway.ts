@@ -40,10 +40,10 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   // In a store outage every streamer that connects or closes is a line: on a budget (ThrottledLog).
   private readonly outageLog = new ThrottledLog(this.logger);
   namespace: Namespace | null = null;
-  // Open sockets per streamer id on this pod, whatever their lease. The store caps the connections that
-  // hold a live lease, cluster-wide; one whose lease ended (`end`, or no heartbeat for the TTL) stays
-  // open, as the contract wants, and no longer counts there. This caps those too, on each pod, and is
-  // where occupancy notices find a streamer's sockets.
+  // Open sockets per streamer id on this pod, whatever their lease. The store caps them cluster-wide
+  // (one whose lease ended, by `end` or no heartbeat for the TTL, stays open and is parked there, its
+  // place renewed by PresenceService); this is the same cap held here at once, while the store cannot
+  // be reached, and where occupancy notices find a streamer's sockets.
   private readonly openHere = new SocketsByStreamer<StreamerSocket>(MAX_OPEN_CONNECTIONS);
 
   constructor(
@@ -77,6 +77,11 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
       for (const pod of elsewhere) this.podChannel.send(pod!, { streamerId, viewers });
     });
     this.podChannel.receive(({ streamerId, viewers }) => this.tellHere(streamerId, viewers));
+    // A socket parked here (ended, or silent) that the store would no longer keep: see overCap.
+    this.presence.whenPlaceLost((streamerId, connectionId) => {
+      const socket = this.openHere.get(streamerId).find((open) => open.data.connectionId === connectionId);
+      if (socket !== undefined) this.overCap(socket, 'keep');
+    });
     this.pods.countSockets('streamers', namespace.sockets);
   }
 
@@ -172,7 +177,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
     return this.presence.heartbeat(socket.data.identity.id, socket.data.connectionId, parsed.value.meta).then(
       (result): HeartbeatAck =>
-        result.refused !== undefined ? this.overCap(socket) : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs },
+        result.refused !== undefined ? this.overCap(socket, 'heartbeat') : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs },
       (error: unknown) => this.refused(socket, 'heartbeat', unavailable(error)),
     );
   }
@@ -188,12 +193,13 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   }
 
   /**
-   * A heartbeat on a connection whose lease lapsed, while the streamer's other connections fill the
-   * cap: this one has lost its place. Its transport is closed, so the client reconnects and meets the
-   * cap where the contract names it, as `connect_error` "too_many_connections".
+   * A connection the store no longer holds a place for (its parked place ran out, as when Redis lost its
+   * data, and others took the streamer's places meanwhile), found by a heartbeat or by this pod keeping
+   * its place: its transport is closed, so the client reconnects and meets the cap where the contract
+   * names it, as `connect_error` "too_many_connections".
    */
-  private overCap(socket: StreamerSocket): HeartbeatAck {
-    const line = { msg: 'refused', code: 'too_many_connections', event: 'heartbeat', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId };
+  private overCap(socket: StreamerSocket, event: 'heartbeat' | 'keep'): HeartbeatAck {
+    const line = { msg: 'refused', code: 'too_many_connections', event, streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId };
     refusalLog.write('too_many_connections', line, Date.now());
     socket.conn.close();
     // Never delivered (the transport is closing); the handler's type wants an answer.

@@ -54,7 +54,12 @@ describe('MemoryPresenceStore on a fake clock', () => {
     expect(store.deadlineEntries).toBe(3);
     clock.now = T0 + 2_000;
     expect(reasons((await store.expireDue(10)).events).sort()).toEqual(['a:timeout@1999', 'b:timeout@2000', 'c:timeout@1998']);
+    // Their sockets, parked, keep their places a TTL more (no pod renews them here), then are dropped.
+    expect(store.deadlineEntries).toBe(3);
+    clock.now = T0 + 3_000;
+    expect((await store.expireDue(10)).events).toEqual([]);
     expect(store.deadlineEntries).toBe(0);
+    expect(await store.connections('a')).toEqual([]);
   });
 
   it('follows a deadline that a close moved earlier', async () => {

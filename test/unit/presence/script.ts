@@ -24,9 +24,9 @@ export function apply(record: StreamerRecord, step: Step, timing: PresenceTiming
     case 'close':
       return close(record, step.conn, step.at, timing);
     case 'end':
-      return end(record, step.at);
+      return end(record, step.at, timing);
     case 'expire':
-      return expire(record, step.at);
+      return expire(record, step.at, timing);
   }
 }
 

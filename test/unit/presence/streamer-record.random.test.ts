@@ -1,6 +1,6 @@
 import type { Meta, PresenceEvent } from '../../../src/presence/domain/presence-state.js';
 import type { PresenceTiming, StreamerRecord } from '../../../src/presence/domain/streamer-record.js';
-import { emptyRecord, nextDeadline } from '../../../src/presence/domain/streamer-record.js';
+import { emptyRecord, MAX_OPEN_CONNECTIONS, nextDeadline } from '../../../src/presence/domain/streamer-record.js';
 import { intBetween, mulberry32 } from './prng.js';
 import { apply, STREAMER, type Step } from './script.js';
 
@@ -8,7 +8,9 @@ import { apply, STREAMER, type Step } from './script.js';
  * Long random histories (seeded, with a monotone clock), checked step by step against invariants and
  * against a tiny independent model of CONTRACT.md "When a streamer is online": each connection is live
  * until its last heartbeat + TTL, a close cuts that to close + grace (if it was still live), `end` kills
- * every lease, and the streamer is online while any lease is live.
+ * every lease, and the streamer is online while any lease is live. And of the cap on open connections: an
+ * open one holds its place while live and, parked, for a TTL after it stopped being live (no pod renews it
+ * here); a new one past MAX_OPEN_CONNECTIONS places is refused and changes nothing.
  */
 const TIMINGS: ReadonlyArray<[string, PresenceTiming]> = [
   ['production timing', { presenceTtlMs: 110_000, reconnectGraceMs: 10_000 }],
@@ -29,7 +31,7 @@ describe.each(TIMINGS)('random histories, %s', (_name, timing) => {
     let now = 1_700_000_000_000;
     let nextConn = 0;
     const open: string[] = []; // sockets still open: they may heartbeat or close
-    const model = new Map<string, { until: number; closed: boolean }>(); // connection → its lease
+    const model = new Map<string, { until: number; closed: boolean; parked?: boolean }>(); // connection → its lease, or its parked place
     let lastVersion = 0;
     const counts: Record<string, number> = {};
 
@@ -40,27 +42,39 @@ describe.each(TIMINGS)('random histories, %s', (_name, timing) => {
 
       // When the streamer goes offline by running out (in any step: each one first expires what is due), it did so when its last lease ran out,
       // for that lease's reason (a tie between a closed and a timed-out lease may give either).
-      const ranOut = [...model.values()].filter((lease) => lease.until <= now);
+      const ranOut = [...model.values()].filter((lease) => !lease.parked && lease.until <= now);
       const lastOut = Math.max(...ranOut.map((lease) => lease.until));
       const lastReasons = ranOut.filter((lease) => lease.until === lastOut).map((lease) => (lease.closed ? 'disconnected' : 'timeout'));
 
-      // The model.
+      // The model. First what ran out: an open connection's lease leaves it parked for a TTL more.
+      for (const [conn, lease] of model) {
+        if (lease.until > now) continue;
+        if (!lease.parked && !lease.closed && lease.until + ttl > now) model.set(conn, { until: lease.until + ttl, closed: false, parked: true });
+        else model.delete(conn);
+      }
+      let refused = false;
       if (step.op === 'connect' || step.op === 'heartbeat') {
         if (step.op === 'connect') open.push(step.conn);
-        model.set(step.conn, { until: now + ttl, closed: false });
+        const places = [...model.values()].filter((lease) => !lease.closed).length;
+        if (!model.has(step.conn) && places >= MAX_OPEN_CONNECTIONS) refused = true;
+        else model.set(step.conn, { until: now + ttl, closed: false });
       } else if (step.op === 'close') {
         open.splice(open.indexOf(step.conn), 1);
         const lease = model.get(step.conn);
-        if (lease !== undefined && lease.until > now) model.set(step.conn, { until: now + grace, closed: true });
+        if (lease !== undefined && !lease.parked && lease.until > now) model.set(step.conn, { until: now + grace, closed: true });
         else model.delete(step.conn);
       } else if (step.op === 'end') {
-        model.clear();
+        for (const [conn, lease] of model) {
+          if (lease.closed) model.delete(conn);
+          else model.set(conn, { until: Math.max(lease.parked ? lease.until : 0, now + ttl), closed: false, parked: true });
+        }
       }
-      const modelOnline = [...model.values()].some((lease) => lease.until > now);
+      const modelOnline = [...model.values()].some((lease) => !lease.parked && lease.until > now);
 
       const before = record;
       const transition = apply(record, step, timing);
       record = transition.next;
+      counts.refused = (counts.refused ?? 0) + (refused ? 1 : 0);
 
       // Plain checks in the hot loop (expect() is slow at this volume); a failure names seed and step.
       const check = (ok: boolean, what: string): void => {
@@ -98,26 +112,32 @@ describe.each(TIMINGS)('random histories, %s', (_name, timing) => {
       const leases = Object.values(record.connections);
       const isOnline = record.state.status === 'online';
       check(leases.every((lease) => lease.liveUntil > now), 'a lease that ran out was kept');
-      check(isOnline === leases.length > 0, 'online does not match holding a lease');
+      check(isOnline === leases.some((lease) => lease.parked !== true), 'online does not match holding a live lease');
       check(isOnline === modelOnline, `online is ${isOnline}, the model says ${modelOnline}`);
+      check((transition.refused !== undefined) === refused, `refused is ${transition.refused}, the model says ${refused}`);
+      const modelPlaces = [...model].filter(([, lease]) => !lease.closed).map(([conn]) => conn).sort();
+      const places = Object.keys(record.connections).filter((conn) => !record.connections[conn]!.closed).sort();
+      check(JSON.stringify(places) === JSON.stringify(modelPlaces), `open places ${places.join()} differ from the model's ${modelPlaces.join()}`);
       const deadline = nextDeadline(record);
-      check(isOnline ? deadline !== null && deadline > now : deadline === null, 'nextDeadline does not match the leases');
+      check(leases.length > 0 ? deadline !== null && deadline > now : deadline === null, 'nextDeadline does not match the leases');
     }
     // The history exercised every reason, so the invariants above were checked on each.
-    expect(Object.keys(counts).sort()).toEqual(['connected', 'disconnected', 'ended', 'meta', 'timeout']);
+    expect(Object.keys(counts).sort()).toEqual(['connected', 'disconnected', 'ended', 'meta', 'refused', 'timeout']);
+    expect(counts.refused).toBeGreaterThan(0);
   });
 });
 
 function pick(random: () => number, open: readonly string[], fresh: () => string, now: number): Step {
   const r = random();
-  if (open.length === 0 || r < 0.15) return { op: 'connect', conn: fresh(), at: now };
+  // Connects often enough that the open sockets reach the cap now and then.
+  if (open.length === 0 || r < 0.2) return { op: 'connect', conn: fresh(), at: now };
   const conn = open[Math.floor(random() * open.length)]!;
-  if (r < 0.55) {
+  if (r < 0.6) {
     const meta = METAS[Math.floor(random() * METAS.length)];
     return meta === undefined ? { op: 'heartbeat', conn, at: now } : { op: 'heartbeat', conn, at: now, meta };
   }
-  if (r < 0.75) return { op: 'close', conn, at: now };
-  if (r < 0.8) return { op: 'end', at: now };
+  if (r < 0.8) return { op: 'close', conn, at: now };
+  if (r < 0.84) return { op: 'end', at: now };
   return { op: 'expire', at: now };
 }
 

@@ -60,8 +60,15 @@ describe.each(TIMINGS)('streamer record rules, %s', (_name, timing) => {
         { streamerId: STREAMER, status: 'offline', since: deadline, version: (deadline + late) * 1000, reason: 'timeout' },
       ]);
       expect(record.state.status).toBe('offline');
-      expect(record.connections).toEqual({});
-      expect(nextDeadline(record)).toBeNull();
+      // Its socket may still be open: parked, its place kept for a TTL after the deadline (its pod renews
+      // that while the socket is open), then gone.
+      if (late < ttl) {
+        expect(record.connections).toEqual({ a: { liveUntil: deadline + ttl, closed: false, parked: true } });
+        expect(nextDeadline(record)).toBe(deadline + ttl);
+      } else {
+        expect(record.connections).toEqual({});
+        expect(nextDeadline(record)).toBeNull();
+      }
     });
 
     it('gives the event once: a second sweep finds nothing', () => {
@@ -241,10 +248,15 @@ describe.each(TIMINGS)('streamer record rules, %s', (_name, timing) => {
       expectVersionsIncrease(events);
     });
 
-    it('leaves no lease behind (nothing left to expire)', () => {
-      const { record } = run([at.connect('a', T0), at.connect('b', T0), at.end(T0 + 1)], timing);
-      expect(record.connections).toEqual({});
-      expect(nextDeadline(record)).toBeNull();
+    it('leaves no live lease behind: the open sockets are parked for a TTL, their places kept (closed ones dropped)', () => {
+      const { record, events } = run([at.connect('a', T0), at.connect('b', T0), at.connect('c', T0), at.close('c', T0), at.end(T0 + 1)], timing);
+      const parked = { liveUntil: T0 + 1 + ttl, closed: false, parked: true };
+      expect(record.connections).toEqual({ a: parked, b: parked });
+      // Nothing more to say when they lapse: the offline was `ended`.
+      const later = run([at.connect('a', T0), at.connect('b', T0), at.end(T0 + 1), at.expire(T0 + 1 + ttl)], timing);
+      expect(later.record.connections).toEqual({});
+      expect(later.events.map((e) => e.reason)).toEqual(['connected', 'ended']);
+      expect(events.map((e) => e.reason)).toEqual(['connected', 'ended']);
     });
 
     it('of a streamer with no record (the store lost it while live) gives `ended` at once', () => {
@@ -387,7 +399,7 @@ describe('streamer record rules, edge cases', () => {
 
   it('returns the very same record when nothing is due', () => {
     const record = connect(emptyRecord(STREAMER), 'a', T0, timing).next;
-    const transition = expire(record, T0 + 1);
+    const transition = expire(record, T0 + 1, timing);
     expect(transition.next).toBe(record);
     expect(transition.events).toEqual([]);
   });

@@ -40,7 +40,7 @@ describe('versions across a lost record', () => {
     let now = T0;
     for (let ms = 0; ms < 5; ms += 1, now += 1) {
       for (let i = 0; i < burst; i += 1) {
-        const step = i % 2 === 0 ? connect(record, `c${i}`, now, timing) : end(record, now);
+        const step = i % 2 === 0 ? connect(record, `c${i}`, now, timing) : end(record, now, timing);
         record = step.next;
         for (const e of step.events) highest = Math.max(highest, e.version);
       }

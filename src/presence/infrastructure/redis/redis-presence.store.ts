@@ -215,9 +215,10 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   async connections(streamerId: string): Promise<ConnectionLeaseView[]> {
-    // lua/prelude.lua: connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace).
+    // lua/prelude.lua: connection id -> 'o<liveUntil>' (open), 'c<liveUntil>' (closed, in its grace) or
+    // 'p<until>' (parked). Parked ones that ran out may linger until the streamer is next touched.
     const leases = await this.call('connections', () => this.redis.hgetall(this.keys.leasesKey(streamerId)));
-    return Object.entries(leases).map(([connectionId, lease]) => ({ connectionId, liveUntil: Number(lease.slice(1)), closed: lease.startsWith('c') }));
+    return Object.entries(leases).map(([connectionId, lease]) => ({ connectionId, liveUntil: Number(lease.slice(1)), closed: lease.startsWith('c'), parked: lease.startsWith('p') }));
   }
 
   async timeline(streamerId: string, limit: number): Promise<TimelineEntry[]> {
@@ -232,7 +233,7 @@ export class RedisPresenceStore implements PresenceStore {
   private async sendHeartbeats(shard: number, batch: readonly PendingHeartbeat[]): Promise<void> {
     const count = this.keys.shardCount;
     const keys = [...this.keys.shardKeys(shard, count)];
-    const args: Array<string | number> = [this.timing.presenceTtlMs, MAX_OPEN_CONNECTIONS];
+    const args: Array<string | number> = [MAX_OPEN_CONNECTIONS];
     for (const { streamerId, connectionId, meta, silentForMs } of batch) {
       keys.push(...this.keys.recordKeys(streamerId, count));
       args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0);
@@ -279,9 +280,9 @@ export class RedisPresenceStore implements PresenceStore {
     return this.keys.logTags().indexOf(log.slice(0, -'log'.length));
   }
 
-  /** ARGV[1..3] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME). */
+  /** ARGV[1..4] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME), TTL. */
   private common(): Array<string | number> {
-    return [this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock()];
+    return [this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock(), this.timing.presenceTtlMs];
   }
 
   private shards(): number[] {

@@ -2,9 +2,9 @@
 -- heartbeats that arrive together as one batch per shard, so Redis runs one script, not one per
 -- heartbeat. Each is applied in turn exactly as it would be alone: it renews its connection's lease,
 -- creating it when unknown (a reconnect, or a Redis that came back empty); brings an offline streamer
--- online; stores and publishes a changed meta. A connection without a live lease (new, or lapsed by
--- its TTL) is refused when the streamer holds ARGV[5] open ones (see `heartbeat` in
--- streamer-record.ts), for a connect and a heartbeat alike.
+-- online; stores and publishes a changed meta. A connection holding no place (new, or gone from the
+-- record) is refused when the streamer holds ARGV[5] open ones, live or parked (see `heartbeat` in
+-- streamer-record.ts), for a connect and a heartbeat alike. One silent for the TTL or more is parked.
 -- KEYS[1] <tag>deadlines   KEYS[2] <tag>online   KEYS[3] <tag>log
 -- KEYS[3n+1] <tag>st:<id n>   KEYS[3n+2] <tag>ls:<id n>   KEYS[3n+3] <tag>tl:<id n>   for n = 1, 2, …
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] PRESENCE_TTL_MS
@@ -15,7 +15,7 @@
 --   the deadline it had (now + TTL - that), never earlier than it already runs out
 -- Returns { now, then for each heartbeat n: 'ok' or 'too_many_connections', its event count k, then
 -- 7 fields per event (prelude.lua `emit`) } (a refused heartbeat's events are only expiries)
-local ttl, max_open = tonumber(ARGV[4]), tonumber(ARGV[5])
+local ttl, max_open = CTX.ttl, tonumber(ARGV[5])
 local now = now_ms()
 local out = { fmt(now) }
 
@@ -52,13 +52,22 @@ local function heartbeat(n)
   expire(rec, now, events)
   local lease = rec.leases[cid]
   local outcome = 'ok'
+  -- A parked connection holds its place already; an unknown one takes one if the streamer has one free.
   if max_open > 0 and not lease and open_leases(rec) >= max_open then
     outcome = 'too_many_connections'
-  -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it. A re-assert
-  -- for a client silent for the TTL renews nothing: its deadline has passed.
-  elseif not (lease and lease.closed) and silent < ttl then
+  elseif lease and lease.closed then
+    -- A closed socket's lease runs out at close + grace; a late heartbeat must not reopen it.
+  elseif silent >= ttl then
+    -- A re-assert for a client silent for the TTL or more renews nothing, its deadline has passed: the
+    -- open socket is parked, its place kept (streamer-record.ts `park`). A live lease outlasts that.
+    if not lease or lease.parked then
+      local keep = now + ttl
+      if lease and lease.live_until > keep then keep = lease.live_until end
+      set_lease(rec, cid, { closed = false, parked = true, live_until = keep })
+    end
+  else
     local live_until = now + ttl - silent
-    if lease and lease.live_until > live_until then live_until = lease.live_until end
+    if lease and not lease.parked and lease.live_until > live_until then live_until = lease.live_until end
     set_lease(rec, cid, { closed = false, live_until = live_until })
     cap_leases(rec)
     local next_meta = rec.meta

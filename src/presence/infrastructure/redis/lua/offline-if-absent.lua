@@ -5,10 +5,10 @@
 -- online whose record Redis lost (restarted empty) and that nothing claimed for a TTL (settleLost).
 -- KEYS[1] <tag>deadlines   KEYS[2] <tag>online   KEYS[3] <tag>log
 -- KEYS[4] <tag>st:<id>   KEYS[5] <tag>ls:<id>   KEYS[6] <tag>tl:<id>
--- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] streamer id
--- ARGV[5] since (when its last lease ran out)   ARGV[6] reason (timeout or disconnected)
+-- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] PRESENCE_TTL_MS   ARGV[5] streamer id
+-- ARGV[6] since (when its last lease ran out)   ARGV[7] reason (timeout or disconnected)
 -- Returns { now, then 7 fields per event (prelude.lua `emit`: the event, then its log entry id) }
-local id, since, reason = ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local id, since, reason = ARGV[5], tonumber(ARGV[6]), ARGV[7]
 local now = now_ms()
 local events = {}
 if redis.call('EXISTS', KEYS[4]) == 0 then

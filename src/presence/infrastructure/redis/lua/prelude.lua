@@ -3,7 +3,8 @@
 --
 -- Keys of one streamer (all under its shard's hash tag, so a script touches one Redis Cluster slot):
 --   <tag>st:<id>   hash   status, since, version, meta (canonical JSON; absent when none)
---   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>' (open) or 'c<liveUntil>' (closed, in its grace)
+--   <tag>ls:<id>   hash   connection id -> 'o<liveUntil>' (open), 'c<liveUntil>' (closed, in its grace) or
+--                         'p<until>' (parked: open, keeping nobody online, its place held until then)
 --   <tag>deadlines zset   streamer id -> its earliest lease deadline
 --   <tag>online    zset   online streamer ids, all with score 0 (ordered by id for paging)
 --   <tag>tl:<id>   list   the streamer's last transitions, newest first (JSON), with the deciding pod
@@ -22,9 +23,9 @@ local MAX_LEASES = 20
 -- name is built here): KEYS[1] <tag>deadlines, KEYS[2] <tag>online, KEYS[3] <tag>log, then three per
 -- streamer it works on, in the order of their ids in ARGV: <tag>st:<id>, <tag>ls:<id>, <tag>tl:<id>.
 -- ARGV[1] = the pod, ARGV[2] = the log's retention (EVENT_LOG_RETENTION_MS), ARGV[3] = the clock (''
--- in production: Redis TIME; a number only from the tests that replay a history on a simulated clock).
--- Script-specific arguments start at ARGV[4].
-local CTX = { pod = ARGV[1], retention = tonumber(ARGV[2]), clock = ARGV[3], deadlines = KEYS[1], online = KEYS[2], log = KEYS[3] }
+-- in production: Redis TIME; a number only from the tests that replay a history on a simulated clock),
+-- ARGV[4] = PRESENCE_TTL_MS. Script-specific arguments start at ARGV[5].
+local CTX = { pod = ARGV[1], retention = tonumber(ARGV[2]), clock = ARGV[3], ttl = tonumber(ARGV[4]), deadlines = KEYS[1], online = KEYS[2], log = KEYS[3] }
 
 -- The keys of the i-th streamer a script works on (1-based).
 local function streamer_keys(i)
@@ -63,7 +64,8 @@ local function record_of(keys, id, fields, flat)
   }
   for i = 1, #flat, 2 do
     local value = flat[i + 1]
-    rec.leases[flat[i]] = { closed = string.sub(value, 1, 1) == 'c', live_until = tonumber(string.sub(value, 2)) }
+    local kind = string.sub(value, 1, 1)
+    rec.leases[flat[i]] = { closed = kind == 'c', parked = kind == 'p', live_until = tonumber(string.sub(value, 2)) }
   end
   return rec
 end
@@ -84,12 +86,17 @@ local function drop_lease(rec, cid)
   rec.removed[cid] = true
 end
 
--- The store holds nothing of the streamer: never seen, forgotten, or lost with Redis's data.
+-- The store holds nothing of the streamer: never seen, forgotten, or lost with Redis's data. Parked
+-- connections do not count (a pod parks its open ones again in a Redis that came back empty).
 local function forgotten(rec)
-  return rec.version == 0 and next(rec.leases) == nil
+  if rec.version ~= 0 then return false end
+  for _, lease in pairs(rec.leases) do
+    if not lease.parked then return false end
+  end
+  return true
 end
 
--- Open leases of the record (closed ones, in their grace, not counted).
+-- Places taken: open connections, live or parked (closed ones, in their grace, take none).
 local function open_leases(rec)
   local n = 0
   for _, lease in pairs(rec.leases) do
@@ -150,22 +157,34 @@ local function emit(rec, events, status, reason, since, now, meta)
 end
 
 -- Drops leases that ran out by now; when the last live one goes, the streamer goes offline as of the
--- moment that lease ran out, for its reason (a tie goes to the closed socket).
+-- moment that lease ran out, for its reason (a tie goes to the closed socket). An open connection whose
+-- lease ran out is parked until a TTL after that; a parked one that ran out too is dropped (its pod is
+-- gone). As streamer-record.ts `expire`.
 local function expire(rec, now, events)
   local last = nil
   local live = false
   local dead = {}
+  local parking = {}
   for cid, lease in pairs(rec.leases) do
     if lease.live_until > now then
-      live = true
-    else
+      if not lease.parked then live = true end
+    elseif lease.parked then
       dead[#dead + 1] = cid
+    else
+      if not lease.closed and lease.live_until + CTX.ttl > now then
+        parking[#parking + 1] = cid
+      else
+        dead[#dead + 1] = cid
+      end
       if last == nil or lease.live_until > last.live_until or (lease.live_until == last.live_until and lease.closed) then
         last = lease
       end
     end
   end
   for _, cid in ipairs(dead) do drop_lease(rec, cid) end
+  for _, cid in ipairs(parking) do
+    set_lease(rec, cid, { closed = false, parked = true, live_until = rec.leases[cid].live_until + CTX.ttl })
+  end
   if last ~= nil and not live and rec.status == 'online' then
     local reason = 'timeout'
     if last.closed then reason = 'disconnected' end
@@ -181,7 +200,7 @@ local function save(rec)
   for cid in pairs(rec.touched) do
     local lease = rec.leases[cid]
     local kind = 'o'
-    if lease.closed then kind = 'c' end
+    if lease.closed then kind = 'c' elseif lease.parked then kind = 'p' end
     redis.call('HSET', lkey, cid, kind .. fmt(lease.live_until))
   end
   if rec.changed then
@@ -199,8 +218,9 @@ local function save(rec)
   end
   if earliest == nil then
     redis.call('ZREM', CTX.deadlines, id)
-    -- Versions come from the clock, so forgetting a long-offline streamer is safe.
-    if rec.changed then redis.call('PEXPIRE', skey, OFFLINE_RETENTION_MS) end
+    -- Versions come from the clock, so forgetting a long-offline streamer is safe. (Also when its last
+    -- parked connection went: the offline before it had kept the record while that was held.)
+    if rec.changed or next(rec.removed) ~= nil then redis.call('PEXPIRE', skey, OFFLINE_RETENTION_MS) end
   else
     redis.call('ZADD', CTX.deadlines, earliest, id)
     if rec.changed then redis.call('PERSIST', skey) end
