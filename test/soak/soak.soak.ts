@@ -16,6 +16,7 @@ import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { CpuSplit, type CpuWindow, describeWindow } from './cpu-split.js';
 import { judge } from './oracle.js';
 import { startSoakRedis } from './soak-redis.js';
+import { evidence } from './evidence.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
 import { type SoakTiming, StreamerDriver } from './streamer-driver.js';
 import { ViewerDriver } from './viewer-driver.js';
@@ -99,7 +100,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
 
   // The log, followed by cursor all along (Redis restarted empty starts it again), from before the
   // fleet: what must be delivered, and when it was decided.
-  const logged = new Map<string, { streamerId: string; version: number; at: number }>();
+  const logged = new Map<string, { streamerId: string; version: number; at: number; status: string; reason: string }>();
   let following = true;
   const follow = (async () => {
     let after: string | null = null;
@@ -112,10 +113,13 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
         });
         if (res.status === 410) after = null;
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const page = (await res.json()) as { items: Array<{ event: { streamerId: string; version: number; since: number; status: string } }>; nextCursor: string };
+        const page = (await res.json()) as { items: Array<{ event: { streamerId: string; version: number; since: number; status: string; reason: string } }>; nextCursor: string };
         // Dated by the decision, not by this read (seconds later when the long poll was on a killed pod):
         // a version is the decision's time in microseconds (or one more than the last, within it).
-        for (const { event } of page.items) logged.set(`${event.streamerId}/${event.version}`, { streamerId: event.streamerId, version: event.version, at: Math.floor(event.version / 1_000) });
+        for (const { event } of page.items) {
+          const { streamerId, version, status, reason } = event;
+          logged.set(`${streamerId}/${version}`, { streamerId, version, at: Math.floor(version / 1_000), status, reason });
+        }
         after = page.nextCursor;
       } catch {
         await sleep(500);
@@ -320,8 +324,19 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples, cpuWindows }, null, 1));
   // What the pods warned of, to explain a failure after the fact (the info lines are one per transition).
   writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).map((line) => `${label}: ${line}`)).join('\n'));
+  // Each failure's own evidence, from every line the pods wrote (kept in memory by the app helper).
+  const findings = [...verdict.falseOffline, ...verdict.ghosts, ...verdict.lostToViewers];
+  writeFileSync(
+    `${OUTPUT}evidence.log`,
+    evidence(findings, {
+      viewers: viewers.map((v) => ({ ...v.record(judgedUntil), socketIds: v.socketIds })),
+      spans: streamers.flatMap((s) => s.spans),
+      logged: [...logged.values()],
+      podLines: podRuns.map(({ label, app }) => ({ label, lines: app.lines })),
+    }),
+  );
   writeFileSync(`${OUTPUT}soak.md`, `${figures}\n\nChaos:\n${chaos.map((c) => `- ${c}`).join('\n')}\n`);
-  log(`done\n${figures}\nchaos:\n${chaos.join('\n')}\nchart: ${OUTPUT}soak.svg`);
+  log(`done\n${figures}\nchaos:\n${chaos.join('\n')}\nchart: ${OUTPUT}soak.svg${findings.length > 0 ? `; each failure's evidence: ${OUTPUT}evidence.log` : ''}`);
 
   expect({ falseOffline: verdict.falseOffline, ghosts: verdict.ghosts, lostToViewers: verdict.lostToViewers, lostWebhooks, duplicateDistinct: verdict.duplicateDistinct, crashes }).toEqual({
     falseOffline: [],

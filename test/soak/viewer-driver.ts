@@ -9,6 +9,8 @@ import type { Sighting, ViewerRecord } from './oracle.js';
 export class ViewerDriver {
   readonly sightings: Sighting[] = [];
   readonly away: Array<{ from: number; until: number }> = [];
+  /** Every socket id it had, one per connection: the pods' lines name them. */
+  readonly socketIds: string[] = [];
   /** The last reason it could not subscribe, for the report. */
   lastError: string | null = null;
   private awaySince: number | null;
@@ -34,7 +36,10 @@ export class ViewerDriver {
       ...({ localAddress } as object),
       ...(anonymous ? {} : { auth: { token: signToken({ sub: label, role: 'viewer', expiresInSec: 24 * 3600 }) } }),
     });
-    this.socket.on('connect', () => void this.subscribe());
+    this.socket.on('connect', () => {
+      if (this.socket.id !== undefined) this.socketIds.push(this.socket.id);
+      void this.subscribe();
+    });
     this.socket.on('connect_error', (error) => {
       this.lastError = `connect_error: ${error.message}`;
     });
