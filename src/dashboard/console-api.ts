@@ -18,7 +18,7 @@ export interface ConnectionView {
   readonly liveUntil: number;
   /** When its handshake was (the holding pod's clock; null for an id of a shape this version does not know). */
   readonly since: number | null;
-  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace); parked: when its pod last kept its place. */
+  /** Open: its last heartbeat (liveUntil − TTL); closed: when it closed (liveUntil − grace); parked: when its pod last kept its place, or when its lease ran out (liveUntil − TTL). */
   readonly lastSeenAt: number;
 }
 

@@ -25,6 +25,8 @@ interface LocalConnection {
    * TTL has timed out, and a re-assert keeps the deadline it had.
    */
   lastBeatAt: number;
+  /** When this pod last kept its place (see keepPlaces); an `end` keeps it too. */
+  keptAt: number;
 }
 
 /**
@@ -59,7 +61,9 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
    * open. A dead pod's run out by themselves.
    */
   onApplicationBootstrap(): void {
-    this.keepTimer = setInterval(() => this.keepPlaces(), Math.max(50, Math.floor(this.config.presenceTtlMs / 4)));
+    // Looked at sixteen times a TTL, each connection renewed once a quarter: spread over the TTL as the
+    // connections ended or went silent, not all of a pod's in one burst.
+    this.keepTimer = setInterval(() => this.keepPlaces(), Math.max(50, Math.floor(this.config.presenceTtlMs / 16)));
     this.keepTimer.unref();
   }
 
@@ -73,7 +77,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   connect(streamerId: string, connectionId: string): Promise<StoreResult> {
-    const local: LocalConnection = { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now() };
+    const local: LocalConnection = { streamerId, meta: undefined, ended: false, lastBeatAt: Date.now(), keptAt: 0 };
     this.local.set(connectionId, local);
     // Live again: an `end` that never reached the store must not end this stream when it is replayed.
     this.unrecorded.delete(`end ${streamerId}`);
@@ -98,6 +102,11 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     return local === undefined ? renewed : renewed.then((result) => answered(local, result));
   }
 
+  /** A connection of this pod closing that the store holds no place for: nothing to record, nothing to keep. */
+  forget(connectionId: string): void {
+    this.local.delete(connectionId);
+  }
+
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
     this.local.delete(connectionId);
     const close = (): Promise<StoreResult> => this.queue.run(connectionId, () => this.store.disconnect(streamerId, connectionId));
@@ -108,7 +117,12 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   end(streamerId: string, connectionId: string): Promise<StoreResult> {
-    for (const local of this.local.values()) if (local.streamerId === streamerId) local.ended = true;
+    // Its connections stay open, parked by the store for a TTL: this pod renews that from now on.
+    for (const local of this.local.values()) {
+      if (local.streamerId !== streamerId) continue;
+      local.ended = true;
+      local.keptAt = Date.now();
+    }
     const sentAt = Date.now();
     return this.queue.run(connectionId, () => this.store.end(streamerId)).catch((error: unknown) => {
       // Sent again after the outage, it ends the stream of then, not one the streamer began since on
@@ -192,6 +206,8 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     const now = Date.now();
     for (const [connectionId, local] of this.local) {
       if (!local.ended && now - local.lastBeatAt < this.config.presenceTtlMs / 2) continue;
+      if (now - local.keptAt < this.config.presenceTtlMs / 4) continue;
+      local.keptAt = now;
       // A failure is left to the next round: a place lasts three of them.
       this.queue.run(connectionId, () => this.park(connectionId, local)).catch(() => undefined);
     }
@@ -201,7 +217,9 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
   private async park(connectionId: string, local: LocalConnection): Promise<void> {
     if (this.local.get(connectionId) !== local) return;
     const result = await this.store.heartbeat(local.streamerId, connectionId, undefined, this.config.presenceTtlMs);
-    if (result.refused !== undefined && this.local.get(connectionId) === local) this.placeLost(local.streamerId, connectionId);
+    if (result.refused === undefined || this.local.get(connectionId) !== local) return;
+    this.local.delete(connectionId);
+    this.placeLost(local.streamerId, connectionId);
   }
 
   /** Sends again what `unrecorded` holds; what fails again stays for the next recovery. */

@@ -136,7 +136,7 @@ export function close(record: StreamerRecord, connectionId: string, now: number,
     // restarted empty) while the connection was live, and viewers may still hold it online. It is online
     // again for the grace, silently (they have that already), so the grace's end logs the offline.
     const state: PresenceState = { streamerId: record.state.streamerId, status: 'online', since: now, version: nextVersion(0, now) };
-    return chain(record, expired.events, { state, connections: { [connectionId]: closing } }, null);
+    return chain(record, expired.events, { state, connections: { ...expired.next.connections, [connectionId]: closing } }, null);
   }
   const lease = expired.next.connections[connectionId];
   if (lease === undefined || lease.closed) return expired;
@@ -193,7 +193,7 @@ function park(record: StreamerRecord, expired: Transition, connectionId: string,
  */
 export function expire(record: StreamerRecord, now: number, timing: PresenceTiming): Transition {
   // The common case (a heartbeat, no lease ran out) allocates nothing but its answer.
-  if (!anyRunOut(record, now)) return { previous: record, next: record, events: [] };
+  if (!anyDue(record, now)) return { previous: record, next: record, events: [] };
   let last: ConnectionLease | null = null;
   let live = false;
   let kept: Record<string, ConnectionLease> | null = null;
@@ -214,11 +214,13 @@ export function expire(record: StreamerRecord, now: number, timing: PresenceTimi
   }
   const connections = kept ?? {};
   const current = record.state;
-  if (last === null || live || current.status === 'offline') {
+  if (live || current.status === 'offline') {
     return { previous: record, next: { state: current, connections }, events: [] };
   }
-  const reason: PresenceReason = last.closed ? 'disconnected' : 'timeout';
-  const offline = event(current, 'offline', reason, last.liveUntil, now, undefined);
+  // No live lease is left. None ran out just now only in a record left online with parked places alone,
+  // by a pod of an earlier version that read them as live leases (a rolling update): offline as of now.
+  const reason: PresenceReason = last?.closed === true ? 'disconnected' : 'timeout';
+  const offline = event(current, 'offline', reason, last?.liveUntil ?? now, now, undefined);
   return { previous: record, next: { state: stateOf(offline), connections }, events: [offline] };
 }
 
@@ -231,7 +233,7 @@ export function expire(record: StreamerRecord, now: number, timing: PresenceTimi
 export function settleLost(record: StreamerRecord, since: number, now: number): Transition {
   if (!isForgotten(record)) return { previous: record, next: record, events: [] };
   const offline = event(record.state, 'offline', 'timeout', since, now, undefined);
-  return chain(record, [], { state: stateOf(offline), connections: {} }, offline);
+  return chain(record, [], { state: stateOf(offline), connections: record.connections }, offline);
 }
 
 /**
@@ -245,9 +247,15 @@ function isForgotten(record: StreamerRecord): boolean {
   return true;
 }
 
-function anyRunOut(record: StreamerRecord, now: number): boolean {
-  for (const id in record.connections) if (record.connections[id]!.liveUntil <= now) return true;
-  return false;
+/** Whether `expire` has anything to do: a lease or place ran out, or an online record holds no live lease. */
+function anyDue(record: StreamerRecord, now: number): boolean {
+  let live = false;
+  for (const id in record.connections) {
+    const lease = record.connections[id]!;
+    if (lease.liveUntil <= now) return true;
+    if (lease.parked !== true) live = true;
+  }
+  return !live && record.state.status === 'online';
 }
 
 /** Places taken: open connections, with a live lease or parked (a closed one, in its grace, takes none). */

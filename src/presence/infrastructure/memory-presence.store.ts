@@ -160,7 +160,13 @@ export class MemoryPresenceStore implements PresenceStore {
       if (at > now) break;
       this.forgettable.delete(streamerId);
       const record = this.records.get(streamerId);
-      if (record === undefined || record.state.version !== version || rules.nextDeadline(record) !== null) continue;
+      if (record === undefined || record.state.version !== version) continue;
+      if (rules.nextDeadline(record) !== null) {
+        // Still holding a connection (an open socket parked after its `end`): looked at again a retention
+        // later. Its place going makes no event, so nothing else would put it back in line.
+        this.forgettable.set(streamerId, { at: now + OFFLINE_RETENTION_MS, streamerId, version });
+        continue;
+      }
       this.records.delete(streamerId);
       this.timelines.delete(streamerId);
     }

@@ -41,6 +41,8 @@ export interface StreamerSocketData {
   placeHeld?: boolean;
   /** Still catching up on its first occupancy count: the streamer's notices skip it (occupancy-first-notice.ts). */
   occupancyQuiet?: boolean;
+  /** The store holds no place for it (refused over the cap): its close has nothing to record there. */
+  placeLost?: boolean;
 }
 
 export interface ViewerSocketData {

@@ -158,6 +158,9 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     this.releasePlace(socket);
     if (socket.data.identity === undefined) return;
     this.logger.log({ msg: 'streamer disconnected', streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId });
+    // A close of a connection the store holds nothing of would find a record it lost, and make the
+    // streamer online for the grace (streamer-record.ts `close`).
+    if (socket.data.placeLost === true) return this.presence.forget(socket.data.connectionId);
     await this.presence.disconnect(socket.data.identity.id, socket.data.connectionId).catch((error: unknown) => {
       // Replayed once the store is back (PresenceService.reassertLocal); its lease may run out by the TTL first.
       const line = { msg: 'disconnect not recorded: store unavailable', socketId: socket.id, error: String(error) };
@@ -201,6 +204,7 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
   private overCap(socket: StreamerSocket, event: 'heartbeat' | 'keep'): HeartbeatAck {
     const line = { msg: 'refused', code: 'too_many_connections', event, streamerId: socket.data.identity.id, socketId: socket.id, pod: this.config.podId };
     refusalLog.write('too_many_connections', line, Date.now());
+    socket.data.placeLost = true;
     socket.conn.close();
     // Never delivered (the transport is closing); the handler's type wants an answer.
     return ackError('unavailable', 'this connection lost its place; reconnect');

@@ -162,6 +162,28 @@ describe('MemoryPresenceStore retention of offline streamers', () => {
     expect(back.version).toBeGreaterThan(ended.version);
   });
 
+  it('a streamer whose socket stays open, parked, past the retention is forgotten a retention after the socket went', async () => {
+    const clock = { now: T0 };
+    const hour = 3_600_000;
+    const store = new MemoryPresenceStore({ presenceTtlMs: hour, reconnectGraceMs: 300 }, () => clock.now);
+    await store.connect('lingering', 'c');
+    await store.end('lingering');
+    // Its pod keeps the open socket's place all week long.
+    for (let t = 0; t <= WEEK; t += hour / 2) {
+      clock.now = T0 + t;
+      await store.heartbeat('lingering', 'c', undefined, hour);
+      await store.expireDue(10);
+    }
+    clock.now = T0 + WEEK + 1;
+    await store.expireDue(10);
+    expect((await store.getMany(['lingering']))[0]!.version).toBeGreaterThan(0);
+    await store.disconnect('lingering', 'c');
+    clock.now = T0 + 2 * WEEK + 2;
+    await store.expireDue(10);
+    expect((await store.getMany(['lingering']))[0]!.version).toBe(0);
+    expect(store.forgettableCount).toBe(0);
+  });
+
   it('a streamer flapping online and offline is remembered once, not once per transition', async () => {
     const { store, clock } = storeWithClock();
     for (let i = 0; i < 20_000; i += 1) {

@@ -397,6 +397,14 @@ describe.each(TIMINGS)('streamer record rules, %s', (_name, timing) => {
 describe('streamer record rules, edge cases', () => {
   const timing: PresenceTiming = { presenceTtlMs: 110_000, reconnectGraceMs: 10_000 };
 
+  it('a record left online with parked places alone (an older pod read them as leases) goes offline at once, as of now', () => {
+    const online = connect(emptyRecord(STREAMER), 'a', T0, timing).next;
+    const left = { state: online.state, connections: { b: { liveUntil: T0 + 200_000, closed: false, parked: true as const } } };
+    const transition = expire(left, T0 + 5, timing);
+    expect(transition.events).toEqual([{ streamerId: STREAMER, status: 'offline', since: T0 + 5, version: (T0 + 5) * 1000, reason: 'timeout' }]);
+    expect(transition.next.connections).toEqual(left.connections);
+  });
+
   it('returns the very same record when nothing is due', () => {
     const record = connect(emptyRecord(STREAMER), 'a', T0, timing).next;
     const transition = expire(record, T0 + 1, timing);

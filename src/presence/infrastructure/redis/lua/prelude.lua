@@ -185,10 +185,15 @@ local function expire(rec, now, events)
   for _, cid in ipairs(parking) do
     set_lease(rec, cid, { closed = false, parked = true, live_until = rec.leases[cid].live_until + CTX.ttl })
   end
-  if last ~= nil and not live and rec.status == 'online' then
-    local reason = 'timeout'
-    if last.closed then reason = 'disconnected' end
-    emit(rec, events, 'offline', reason, last.live_until, now, false)
+  -- No live lease is left. None ran out just now only in a record left online with parked places alone,
+  -- by a pod of an earlier version that read them as live leases (a rolling update): offline as of now.
+  if not live and rec.status == 'online' then
+    local reason, since = 'timeout', now
+    if last ~= nil then
+      since = last.live_until
+      if last.closed then reason = 'disconnected' end
+    end
+    emit(rec, events, 'offline', reason, since, now, false)
   end
 end
 
