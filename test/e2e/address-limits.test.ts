@@ -75,60 +75,58 @@ test('one address holds at most 150 subscriptions on a pod, over all its sockets
 // An address's accepted subscriptions are joined one request per turn of the event loop (finding 18);
 // what a socket sends in one burst must still end as if handled in order.
 describe('a burst of requests from one address, taken one per turn', () => {
-  const burst = (socket: Socket, requests: Array<['subscribe' | 'unsubscribe', string[]]>) =>
-    Promise.all(requests.map(([event, streamerIds]) => socket.timeout(5_000).emitWithAck(event, { streamerIds })));
+  /** Sends the requests at once: their acks, and the order in which the answers came. */
+  const burst = async (socket: Socket, requests: Array<['subscribe' | 'unsubscribe', string[]]>) => {
+    const answered: number[] = [];
+    const acks = await Promise.all(
+      requests.map(async ([event, streamerIds], i) => {
+        const ack = await socket.timeout(5_000).emitWithAck(event, { streamerIds });
+        answered.push(i);
+        return ack;
+      }),
+    );
+    return { acks, answered };
+  };
+
+  /** Two streamers come online together: the viewer hears `heard`, and nothing of `unheard`. */
+  const expectOnlyHeard = async (events: EventRecorder<PresenceEvent>, heard: string, unheard: string) => {
+    const streamers = [await beatingStreamer(app.url, unheard), await beatingStreamer(app.url, heard)];
+    await events.waitFor((event) => event.streamerId === heard && event.status === 'online');
+    await sleep(300); // the two came online together; the other's event would be here by now
+    expect(events.payloads().filter((event) => event.streamerId === unheard)).toEqual([]);
+    for (const s of streamers) {
+      s.stop();
+      s.socket.close();
+    }
+  };
 
   test('an unsubscribe sent right behind its subscribe wins: no event for that streamer', async () => {
     const viewer = await connectViewer(app.url, undefined, { extraHeaders: from('203.0.113.30') });
     const events = new EventRecorder<PresenceEvent>(viewer, 'presence');
-    const acks = await burst(viewer, [
+    const { acks } = await burst(viewer, [
       ['subscribe', ['turns-kept']],
       ['subscribe', ['turns-dropped']],
       ['subscribe', ['turns-kept-2']],
       ['unsubscribe', ['turns-dropped']],
     ]);
     expect(acks.map((ack) => ack.ok)).toEqual([true, true, true, true]);
-    const dropped = await beatingStreamer(app.url, 'turns-dropped');
-    const kept = await beatingStreamer(app.url, 'turns-kept-2');
-    await events.waitFor((event) => event.streamerId === 'turns-kept-2' && event.status === 'online');
-    await sleep(300); // the two came online together; the dropped one's event would be here by now
-    expect(events.payloads().filter((event) => event.streamerId === 'turns-dropped')).toEqual([]);
-    for (const s of [dropped, kept]) {
-      s.stop();
-      s.socket.close();
-    }
+    await expectOnlyHeard(events, 'turns-kept-2', 'turns-dropped');
     viewer.close();
   });
 
   test("a socket's answers come in the order of its requests, and each id ends as its last request left it", async () => {
     const viewer = await connectViewer(app.url, undefined, { extraHeaders: from('203.0.113.32') });
     const events = new EventRecorder<PresenceEvent>(viewer, 'presence');
-    const answered: number[] = [];
-    const requests: Array<['subscribe' | 'unsubscribe', string[]]> = [
+    const { acks, answered } = await burst(viewer, [
       ['subscribe', ['order-a']],
       ['subscribe', ['order-b']], // waits for the address's next turn
       ['unsubscribe', ['order-b']],
       ['subscribe', ['order-b']],
       ['unsubscribe', ['order-a']],
-    ];
-    const acks = await Promise.all(
-      requests.map(async ([event, streamerIds], i) => {
-        const ack = await viewer.timeout(5_000).emitWithAck(event, { streamerIds });
-        answered.push(i);
-        return ack;
-      }),
-    );
+    ]);
     expect(acks.map((ack) => ack.ok)).toEqual([true, true, true, true, true]);
     expect(answered).toEqual([0, 1, 2, 3, 4]);
-    const a = await beatingStreamer(app.url, 'order-a');
-    const b = await beatingStreamer(app.url, 'order-b');
-    await events.waitFor((event) => event.streamerId === 'order-b' && event.status === 'online');
-    await sleep(300); // the two came online together; order-a's event would be here by now
-    expect(events.payloads().filter((event) => event.streamerId === 'order-a')).toEqual([]);
-    for (const s of [a, b]) {
-      s.stop();
-      s.socket.close();
-    }
+    await expectOnlyHeard(events, 'order-b', 'order-a');
     viewer.close();
   });
 });

@@ -170,18 +170,13 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
         this.queue
           .run(connectionId, async () => {
             if (this.local.get(connectionId) !== local) return;
-            // Looked at when its turn comes: an `end` that got there first stands. A connection silent for
-            // the TTL has timed out (its offline may be out already): re-asserting it would revive it. Both
-            // keep their places (a store that lost its data lost those too).
-            if (local.ended || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) {
-              const release = await slot();
-              await this.park(connectionId, local).finally(release);
-              return;
-            }
             const release = await slot();
             try {
-              // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent. Measured
-              // once its slot came (the wait may have taken it past the deadline: the store then renews nothing).
+              // Looked at once its slot came: an `end` that got there first stands. A connection silent for
+              // the TTL has timed out (its offline may be out already): re-asserting it would revive it.
+              // Both keep their places (a store that lost its data lost those too).
+              if (local.ended || Date.now() - local.lastBeatAt >= this.config.presenceTtlMs) return await this.park(connectionId, local);
+              // The deadline it had (last heartbeat + TTL), not a fresh TTL: a silent app stays silent.
               await this.store.heartbeat(local.streamerId, connectionId, local.meta, Math.max(0, Date.now() - local.lastBeatAt));
               done += 1;
             } finally {
