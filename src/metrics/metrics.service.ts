@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PresenceEvent } from '../presence/domain/presence-state.js';
 import type { GroupBacklog } from '../presence/domain/transition-log.port.js';
+import { registerProcessHandleGauges } from './process-handle-gauges.js';
 
 /**
  * The Prometheus metrics of this pod, in a registry of its own (not prom-client's global one, so two
@@ -139,6 +140,7 @@ export class MetricsService {
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.registry.setDefaultLabels({ pod: config.podId });
     collectDefaultMetrics({ register: this.registry });
+    registerProcessHandleGauges(this.registry);
   }
 
   /** Where the webhook backlog gauges read from, when webhooks are on. */

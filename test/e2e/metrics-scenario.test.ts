@@ -1,5 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { startApp } from '../helpers/app-process.js';
-import { connectError } from '../helpers/clients.js';
+import { connectError, connectViewer } from '../helpers/clients.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, GRACE_MS, streamer, watch } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
@@ -51,4 +52,28 @@ test('/metrics after a scripted scenario shows exactly the counts the scenario p
   expect(valueOf(samples, 'presence_fanout_latency_seconds_count', pod)).toBe(5);
   expect(valueOf(samples, 'presence_offline_lag_seconds_count', pod)).toBe(1);
   expect(valueOf(samples, 'presence_offline_lag_seconds_bucket', { ...pod, le: '1' })).toBe(1);
+});
+
+test('/metrics counts the pod\'s open descriptors and active handles as prom-client does, each connection among them', async () => {
+  const app = await startApp({ env: { ...FAST_TIMING, POD_NAME: 'pod-handles' } });
+  const read = async () => parsePrometheus(await (await fetch(`${app.url}/metrics`)).text());
+  const descriptors = () => readdirSync(`/proc/${app.pid}/fd`).length;
+  const before = await read();
+  const viewers = await Promise.all(Array.from({ length: 30 }, () => connectViewer(app.url)));
+  await read();
+  // The pod's own count (one `stat`) against the directory listed from here, just before and after
+  // the scrape (whose HTTP connection opens meanwhile, if it is not the one kept from before).
+  const listedBefore = descriptors();
+  const during = await read();
+  const listedAfter = descriptors();
+  expect([listedBefore, listedAfter]).toContain(valueOf(during, 'process_open_fds'));
+  expect(valueOf(during, 'process_open_fds') - valueOf(before, 'process_open_fds')).toBeGreaterThanOrEqual(30);
+  const total = valueOf(during, 'nodejs_active_handles_total');
+  const byType = during.filter((sample) => sample.name === 'nodejs_active_handles');
+  expect(byType.reduce((sum, sample) => sum + sample.value, 0)).toBe(total);
+  expect(total - valueOf(before, 'nodejs_active_handles_total')).toBeGreaterThanOrEqual(30);
+  expect(valueOf(during, 'nodejs_active_handles', { type: 'Socket' }) - valueOf(before, 'nodejs_active_handles', { type: 'Socket' })).toBeGreaterThanOrEqual(30);
+  // Each name once: the defaults they replace are gone, not exported beside them.
+  for (const name of ['process_open_fds', 'nodejs_active_handles_total']) expect(during.filter((sample) => sample.name === name)).toHaveLength(1);
+  for (const viewer of viewers) viewer.close();
 });
