@@ -16,22 +16,28 @@ export const REPLACED_DEFAULT_METRICS = ['process_open_fds', 'nodejs_active_hand
  * 21-27 ms to 12-16 ms.
  */
 export function registerProcessHandleGauges(registry: Registry): void {
+  // Where prom-client registers none (no /proc, or a Node without the handle list), nor does this.
+  if (process.platform !== 'linux' || typeof (process as { _getActiveHandles?: unknown })._getActiveHandles !== 'function') return;
   for (const name of REPLACED_DEFAULT_METRICS) registry.removeSingleMetric(name);
-  // A scrape collects the two gauges in the order they are registered: the by-type one lists the
-  // handles, and the total takes what it counted (or lists them itself when collected alone).
+  // A scrape collects every gauge in one synchronous pass, in the order they are registered: the
+  // by-type one lists the handles, and the total takes what it counted in the same pass (or lists them
+  // itself when collected alone). The count is dropped once the pass is over.
   let counted: HandleCount | null = null;
 
-  // prom-client has it on Linux only: there is no /proc elsewhere.
-  if (process.platform === 'linux') {
-    new Gauge({
-      name: 'process_open_fds',
-      help: 'Number of open file descriptors.',
-      registers: [registry],
-      collect() {
+  new Gauge({
+    name: 'process_open_fds',
+    help: 'Number of open file descriptors.',
+    registers: [registry],
+    collect() {
+      // A failed count keeps the last value, as prom-client's does: a throw here would fail the whole
+      // scrape, and the listing fails exactly when the pod is out of descriptors.
+      try {
         this.set(openDescriptors());
-      },
-    });
-  }
+      } catch {
+        // the last value stands
+      }
+    },
+  });
   new Gauge({
     name: 'nodejs_active_handles',
     help: 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.',
@@ -39,6 +45,9 @@ export function registerProcessHandleGauges(registry: Registry): void {
     registers: [registry],
     collect() {
       counted = countHandles();
+      queueMicrotask(() => {
+        counted = null;
+      });
       this.reset();
       for (const [type, count] of counted.byType) this.set({ type }, count);
     },
@@ -49,7 +58,6 @@ export function registerProcessHandleGauges(registry: Registry): void {
     registers: [registry],
     collect() {
       this.set((counted ?? countHandles()).total);
-      counted = null;
     },
   });
 }
@@ -65,14 +73,20 @@ function countHandles(): HandleCount {
   const byType = new Map<string, number>();
   for (const handle of handles) {
     // As prom-client: a handle without a constructor counts in the total only.
-    const type = (handle as { constructor?: { name: string } } | null)?.constructor?.name;
-    if (type !== undefined) byType.set(type, (byType.get(type) ?? 0) + 1);
+    const constructor = (handle as { constructor?: { name?: string } } | null)?.constructor;
+    if (constructor === undefined) continue;
+    const type = String(constructor.name);
+    byType.set(type, (byType.get(type) ?? 0) + 1);
   }
   return { byType, total: handles.length };
 }
 
-/** Open descriptors of this process, as prom-client counts them (not the one a directory read opens). */
-export function openDescriptors(): number {
-  const { size } = statSync('/proc/self/fd');
-  return size > 0 ? size : readdirSync('/proc/self/fd').length - 1;
+/**
+ * Open descriptors of this process, as prom-client counts them (not the one a directory read opens).
+ * `dir` is for the test of the older kernels' way (`/proc/self/fdinfo` has one entry per descriptor, and
+ * size 0).
+ */
+export function openDescriptors(dir = '/proc/self/fd'): number {
+  const { size } = statSync(dir);
+  return size > 0 ? size : readdirSync(dir).length - 1;
 }
