@@ -47,6 +47,22 @@ describe.each(TIMINGS)('streamer record rules, %s', (_name, timing) => {
     });
   });
 
+  describe('re-assert (a heartbeat sent for a client silent for silentForMs)', () => {
+    // The deadline the store already holds is never moved earlier, alone or beside another connection.
+    it.each([['one connection', ['a']], ['two connections', ['a', 'b']]])('%s: the lease runs out at now + TTL − silentForMs, never earlier than it did', (_case, ids) => {
+      let record = emptyRecord(STREAMER);
+      for (const id of ids) record = connect(record, id, T0, timing).next;
+      const now = T0 + ttl / 2;
+      // Silent for a quarter of the TTL: renewed to now + 3/4 TTL, past the connect's T0 + TTL.
+      expect(heartbeat(record, 'a', now, timing, undefined, ttl / 4).next.connections.a).toEqual({ liveUntil: now + ttl - ttl / 4, closed: false });
+      // Silent for three quarters (longer than the pod knew): now + TTL/4 would come before T0 + TTL, so that stands.
+      const kept = heartbeat(record, 'a', now, timing, undefined, (ttl * 3) / 4);
+      expect(kept.next.connections.a).toEqual({ liveUntil: T0 + ttl, closed: false });
+      expect(kept.events).toEqual([]);
+      expect(kept.next.state).toBe(record.state);
+    });
+  });
+
   describe('TTL expiry', () => {
     it('gives nothing 1 ms before the deadline', () => {
       const { events } = run([at.connect('a', T0), at.expire(T0 + ttl - 1)], timing);
