@@ -48,6 +48,8 @@ export interface AppProcess {
   kill9(): Promise<void>;
   /** Resolves with the exit code (null when a signal ended it) once the process exits by itself. */
   waitForExit(): Promise<number | null>;
+  /** The same, with the signal that ended it (null when it exited with a code). */
+  exitStatus(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /**
    * Resolves with the first line from index `fromLine` on (already printed or yet to come) that
    * matches `regex`; rejects after `timeoutMs`, or if the process exits first.
@@ -145,6 +147,10 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
     },
     async waitForExit() {
       return (await exited).code;
+    },
+    async exitStatus() {
+      const { code, signal } = await exited;
+      return { code, signal };
     },
     waitForLine,
   };

@@ -76,8 +76,11 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     const app = await slots.start(slot, { redisUrl: redis.url, env, ...(process.env.SOAK_APP_ENTRY ? { entry: process.env.SOAK_APP_ENTRY } : {}) });
     runsOf[slot] = (runsOf[slot] ?? 0) + 1;
     podRuns.push({ label: `pod-${slot} run ${runsOf[slot]}`, app });
-    void app.waitForExit().then((code) => {
-      if (!expectedExits.has(app)) crashes.push(`pod-${slot} exited by itself (code ${code})`);
+    void app.exitStatus().then(({ code, signal }) => {
+      if (expectedExits.has(app)) return;
+      // What a dying Node prints itself (V8's "FATAL ERROR", an uncaught throw's stack) is not a JSON line.
+      const last = app.lines.filter((line) => !line.startsWith('{')).slice(-3).join(' | ');
+      crashes.push(`pod-${slot} exited by itself (code ${code}, signal ${signal})${last === '' ? '' : `: ${last}`}`);
     });
   };
   await Promise.all(Array.from({ length: PODS }, (_, slot) => startPod(slot)));
@@ -322,8 +325,10 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   mkdirSync(OUTPUT, { recursive: true });
   writeFileSync(`${OUTPUT}soak.svg`, chartSvg(samples));
   writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples, cpuWindows }, null, 1));
-  // What the pods warned of, to explain a failure after the fact (the info lines are one per transition).
-  writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter((line) => /"level":"(warn|error|fatal)"/.test(line)).map((line) => `${label}: ${line}`)).join('\n'));
+  // What the pods warned of, to explain a failure after the fact (the info lines are one per transition),
+  // and whatever they printed that is not a log line (a crash's own words).
+  const worthKeeping = (line: string): boolean => /"level":"(warn|error|fatal)"/.test(line) || !line.startsWith('{');
+  writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter(worthKeeping).map((line) => `${label}: ${line}`)).join('\n'));
   // Each failure's own evidence, from every line the pods wrote (kept in memory by the app helper).
   const findings = [...verdict.falseOffline, ...verdict.ghosts, ...verdict.lostToViewers];
   writeFileSync(
