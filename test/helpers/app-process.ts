@@ -2,7 +2,7 @@ import { type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { faketimeEnv } from './faketime.js';
-import { spawnTracked, terminate, waitForExit } from './spawn.js';
+import { type ExitStatus, spawnTracked, terminate, waitForExit } from './spawn.js';
 
 /** The built app entry (`npm run build` makes it; `npm test` builds before running Jest). */
 export const APP_ENTRY = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
@@ -49,7 +49,7 @@ export interface AppProcess {
   /** Resolves with the exit code (null when a signal ended it) once the process exits by itself. */
   waitForExit(): Promise<number | null>;
   /** The same, with the signal that ended it (null when it exited with a code). */
-  exitStatus(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  exitStatus(): Promise<ExitStatus>;
   /**
    * Resolves with the first line from index `fromLine` on (already printed or yet to come) that
    * matches `regex`; rejects after `timeoutMs`, or if the process exits first.
@@ -148,10 +148,7 @@ export async function startApp(options: StartAppOptions = {}): Promise<AppProces
     async waitForExit() {
       return (await exited).code;
     },
-    async exitStatus() {
-      const { code, signal } = await exited;
-      return { code, signal };
-    },
+    exitStatus: () => exited,
     waitForLine,
   };
 }
