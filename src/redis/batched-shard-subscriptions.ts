@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import calculateSlot from 'cluster-key-slot';
+import { InFlightFence } from './in-flight-fence.js';
 import type { RedisClient } from './redis-client.js';
 
 const logger = new Logger('BatchedShardSubscriptions');
@@ -15,12 +16,12 @@ type Operation = 'ssubscribe' | 'sunsubscribe';
  * name channels of one slot (ioredis sends it to that slot's primary), so a run is split by slot there.
  *
  * It also keeps the commands in flight, so `settled()` can tell when every subscription asked for so far
- * is in force (Redis has answered it) whatever node it went to.
+ * is in force (Redis has answered it) whatever node it went to (InFlightFence).
  */
 export class BatchedShardSubscriptions {
   private queue: Array<{ operation: Operation; channel: string }> = [];
   private scheduled = false;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly inFlight = new InFlightFence();
   private readonly send: (operation: Operation, channels: string[]) => void;
 
   constructor(client: RedisClient) {
@@ -33,8 +34,7 @@ export class BatchedShardSubscriptions {
         const command = send[operation](...group).catch((error: unknown) =>
           logger.warn({ msg: 'shard subscription failed', operation, channels: group.length, error: error instanceof Error ? error.message : String(error) }),
         );
-        this.inFlight.add(command);
-        void command.finally(() => this.inFlight.delete(command));
+        this.inFlight.track(command);
       }
     };
     for (const operation of ['ssubscribe', 'sunsubscribe'] as const) {
@@ -63,10 +63,10 @@ export class BatchedShardSubscriptions {
     }
   }
 
-  /** Resolves once every (un)subscription asked for so far has been answered (or has failed). */
-  async settled(): Promise<void> {
+  /** Resolves once every (un)subscription asked for so far has been answered (or has failed), or after `timeoutMs`. */
+  settled(timeoutMs: number): Promise<void> {
     this.flush();
-    await Promise.all([...this.inFlight]);
+    return this.inFlight.settled(timeoutMs);
   }
 }
 

@@ -126,7 +126,7 @@ export class RedisConnections {
    * resync covers the rest).
    */
   async subscriptionsSettled(): Promise<void> {
-    await this.within(this.subscriptions.settled());
+    await this.subscriptions.settled(COMMAND_TIMEOUT_MS);
   }
 
   /**
