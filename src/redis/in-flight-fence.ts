@@ -7,7 +7,7 @@
  * and callers keep coming all that time, one per viewer subscribe. A `Promise.all` over the commands in
  * flight, as before, left a reaction on each of them per caller that outlived the caller's timeout:
  * memory grew with callers × commands, hundreds of MB within a minute at full scale (RELIABILITY,
- * finding 19; test/integration/redis-frozen-memory.test.ts).
+ * finding 19; test/integration/redis-outage-memory.test.ts).
  */
 export class InFlightFence {
   private sent = 0;

@@ -25,7 +25,7 @@ beforeAll(async () => {
   redis = await startRedis();
   inspectPort = await freePort();
   app = await startApp({
-    env: { ...FAST_TIMING, REDIS_KEY_PREFIX: `frozen-memory-${process.pid}:`, NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
+    env: { ...FAST_TIMING, REDIS_KEY_PREFIX: `outage-memory-${process.pid}:`, NODE_OPTIONS: `--inspect=127.0.0.1:${inspectPort}` },
     redisUrl: redis.url,
   });
   await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
