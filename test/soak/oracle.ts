@@ -132,7 +132,12 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         if (checkAt > endAt || isAway(viewer, span.until, checkAt)) continue;
         // Live again by then (a new span began after this one): not a ghost of this one.
         if (streamerSpans.some((next) => next.from > span.from && next.from > span.until - 1_000 && next.from <= checkAt)) continue;
-        if (viewAt(sightings, checkAt)?.status === 'online') ghosts.push(`${viewer.label}: ${streamerId} online ${ghostAfter} ms after its ${span.ending} at ${span.until}`);
+        const view = viewAt(sightings, checkAt);
+        if (view?.status !== 'online') continue;
+        // The online it shows is the next span's: the server decided that connect a few ms before the
+        // driver, which dates a span by the connect's answer, recorded its start (and after checkAt).
+        if (streamerSpans.some((next) => next.from > span.until && Math.abs(next.from - view.since) <= 1_000)) continue;
+        ghosts.push(`${viewer.label}: ${streamerId} online ${ghostAfter} ms after its ${span.ending} at ${span.until}`);
       }
       for (const transition of loggedOf.get(streamerId) ?? []) {
         const settledAt = transition.at + 1_000 + timing.slackMs;

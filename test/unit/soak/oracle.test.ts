@@ -34,6 +34,21 @@ test('a span shorter than a second is judged too: its own start is not a new spa
   expect(judge(short, [viewer([{ ...online, since: T + 59_500, at: T + 59_550 }])], [], timing, END).ghosts).toHaveLength(1);
 });
 
+test('the online of the next span, decided by the server a few ms before the driver dated that span, is not a ghost of the one before; the old online still is', () => {
+  // Crashed at 60 s: judged at 60 + 5 + 1 + 1 s. The streamer connects again then: the server's connect
+  // is dated 5 ms before the span the driver records, and reaches the viewer 2 ms before the judging.
+  const crashed: LiveSpan[] = [
+    { streamerId: 's', from: T + 10_000, until: T + 60_000, ending: 'crash' },
+    { streamerId: 's', from: T + 67_001, until: T + 90_000, ending: 'end' },
+  ];
+  const closed: Sighting = { ...offline, reason: 'disconnected', since: T + 62_000, at: T + 62_050 };
+  const again: Sighting = { ...online, version: 3, since: T + 66_996, at: T + 66_998 };
+  const ended: Sighting = { ...offline, version: 4, since: T + 90_000, at: T + 90_040 };
+  expect(judge(crashed, [viewer([online, closed, again, ended])], [], timing, END).ghosts).toEqual([]);
+  // Never shown offline: the online it still holds is the crashed span's.
+  expect(judge(crashed, [viewer([online, ended])], [], timing, END).ghosts).toEqual([`v: s online 7000 ms after its crash at ${T + 60_000}`]);
+});
+
 test('one version as two different events is a duplicate; the same event twice is a repeat', () => {
   const twin: Sighting = { ...offline, reason: 'timeout' };
   expect(judge(spans, [viewer([online, offline, twin])], logged, timing, END).duplicateDistinct).toHaveLength(1);
