@@ -115,7 +115,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    * than the rest (a Cluster's sharded subscribers). Clients drop what they already have (same version).
    */
   private async recover(msg: string, downSince: number | null = null): Promise<void> {
-    await this.steps.runBeforeReassert();
+    await this.steps.runBeforeReassert(downSince);
     const reasserted = await this.presence.reassertLocal();
     // After the re-asserts: they are claims too. A loss is found once per pod (the epoch moves on).
     if (downSince !== null) await this.lost.afterOutage().catch(() => false);
@@ -133,7 +133,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     let replayed = 0;
     try {
       await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
-        const entries = shards.flat().sort(byLogOrder);
+        const entries = shards.flat().filter((entry) => entry.viewersHad !== true).sort(byLogOrder);
         for (const entry of entries) this.broadcaster.publishLocal(entry.event);
         replayed += entries.length;
       }, { maxPages: REPLAY_MAX_PAGES });
