@@ -115,7 +115,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    * than the rest (a Cluster's sharded subscribers). Clients drop what they already have (same version).
    */
   private async recover(msg: string, downSince: number | null = null): Promise<void> {
-    await this.steps.runBeforeReassert(downSince);
+    await this.steps.runBeforeReassert();
     const reasserted = await this.presence.reassertLocal();
     // After the re-asserts: they are claims too. A loss is found once per pod (the epoch moves on).
     if (downSince !== null) await this.lost.afterOutage().catch(() => false);
@@ -127,13 +127,21 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     if (downSince !== null) setTimeout(() => void this.replay(downSince - REPLAY_MARGIN_MS), REPLAY_AGAIN_MS).unref();
   }
 
-  /** Emits to this pod's viewers every logged event since `from` (ms, the log's clock); how many. */
+  /**
+   * Emits to this pod's viewers every logged event decided since `from` (ms, the log's clock); how many.
+   * Read from there by position, and by decision time too: an entry appended again after Redis lost its
+   * data (webhook-log-mirror.ts) sits at a new position but was decided when it was, and one decided
+   * before this pod's outage reached its viewers then. After a receiver outage the log gets its whole
+   * backlog again, which each replay sent to every viewer of those streamers (RELIABILITY, finding 21).
+   * The viewer relay still delivers those entries once, cluster-wide, for any that no relay had
+   * delivered before the loss.
+   */
   private async replay(from: number): Promise<number> {
     const position = Array.from({ length: this.log.shardCount }, () => `${Math.max(0, from)}-0`);
     let replayed = 0;
     try {
       await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
-        const entries = shards.flat().filter((entry) => entry.viewersHad !== true).sort(byLogOrder);
+        const entries = shards.flat().filter((entry) => entry.at >= from).sort(byLogOrder);
         for (const entry of entries) this.broadcaster.publishLocal(entry.event);
         replayed += entries.length;
       }, { maxPages: REPLAY_MAX_PAGES });

@@ -21,14 +21,6 @@ const PAGE = 1_000;
  * @default 100000
  */
 export const MIRROR_MAX = 100_000;
-/**
- * An entry decided this long before the outage began had been sent to viewers: the viewer relay takes
- * each entry within milliseconds of its append, and another pod takes over a stalled one's within
- * seconds (viewer-relay.ts, STALLED_AFTER_MS). Appended again, it is marked for the webhooks alone
- * (LogEntry.viewersHad). Generous, for `at` is on Redis's clock and the outage's start on this pod's.
- * @default 10000
- */
-export const SENT_TO_VIEWERS_AFTER_MS = 10_000;
 
 /**
  * A copy, in this pod's memory, of every entry of the transition log that the webhook group has not
@@ -52,8 +44,6 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   private mustReread = false;
   /** A restore failed part-way: tried again from the loop until it succeeds (it is idempotent). */
   private mustRestore = false;
-  /** The outage the restore to try again follows (see restoreLost). */
-  private restoreAfter: number | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
 
@@ -72,7 +62,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   onApplicationBootstrap(): void {
-    this.recovery.addBeforeReassert((downSince) => this.restoreLost(downSince));
+    this.recovery.addBeforeReassert(() => this.restoreLost());
     this.running = true;
     this.loop = this.run();
   }
@@ -86,7 +76,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     let prunedAt = 0;
     while (this.running) {
       try {
-        if (this.mustRestore) await this.restoreLost(this.restoreAfter);
+        if (this.mustRestore) await this.restoreLost();
         if (!this.pods.keepsLog()) {
           // Only a few pods keep the copy (LOG_KEEPERS); one that stops being one holds nothing.
           this.copies = [];
@@ -186,26 +176,20 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
    * appended one still has it (RecentAppends), unless it died in the same seconds. Without them, a
    * streamer that ended in that moment would be settled offline a second time (lost-streamers.ts), and
    * its webhook would be lost when its shard's dispatcher had died (RELIABILITY.md, finding 9).
-   *
-   * `downSince`, when this pod first found Redis unusable: what was decided SENT_TO_VIEWERS_AFTER_MS
-   * before it goes back for the webhooks alone (LogEntry.viewersHad); null marks nothing.
    */
-  async restoreLost(downSince: number | null = null): Promise<void> {
+  async restoreLost(): Promise<void> {
     const retrying = this.mustRestore;
     this.mustRestore = false;
     try {
       const lost = await this.lostShards();
       const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
-      const sentBefore = downSince === null ? -Infinity : downSince - SENT_TO_VIEWERS_AFTER_MS;
-      const marked = entries.map((entry): LogEntry => (entry.at < sentBefore ? { ...entry, viewersHad: true } : entry));
-      const restored = await this.log.restore(inIdOrderPerShard(marked));
+      const restored = await this.log.restore(inIdOrderPerShard(entries));
       if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, pod: this.config.podId });
       // What was appended again (here or by another pod) is in the log under new ids: read it from there.
       if (lost.some(Boolean)) this.mustReread = true;
     } catch (error) {
       this.mustRestore = true;
-      this.restoreAfter = downSince;
       if (!retrying) this.logger.warn({ msg: 'webhooks the log lost not appended again yet; retrying', error: error instanceof Error ? error.message : String(error), pod: this.config.podId });
     }
   }

@@ -7,18 +7,14 @@ import { Injectable } from '@nestjs/common';
  */
 @Injectable()
 export class RecoverySteps {
-  private readonly beforeReassert: Array<(downSince: number | null) => Promise<void>> = [];
+  private readonly beforeReassert: Array<() => Promise<void>> = [];
 
-  /**
-   * `step` runs at every recovery, before the re-asserts, with when this pod first found the store
-   * unusable (its clock; null for a recovery that followed no outage, such as a new shard layout). A
-   * failure of it does not stop the recovery.
-   */
-  addBeforeReassert(step: (downSince: number | null) => Promise<void>): void {
+  /** `step` runs at every recovery, before the re-asserts; a failure of it does not stop the recovery. */
+  addBeforeReassert(step: () => Promise<void>): void {
     this.beforeReassert.push(step);
   }
 
-  async runBeforeReassert(downSince: number | null): Promise<void> {
-    for (const step of this.beforeReassert) await step(downSince).catch(() => undefined);
+  async runBeforeReassert(): Promise<void> {
+    for (const step of this.beforeReassert) await step().catch(() => undefined);
   }
 }

@@ -14,13 +14,6 @@ export interface LogEntry {
   readonly at: number;
   /** The pod whose store call made it (for a `timeout`, the pod whose sweeper claimed the lease). */
   readonly pod: string;
-  /**
-   * Set on an entry appended again after the log lost it (`TransitionLog.restore`) that had been sent to
-   * viewers before the loss, and is back for the webhooks alone: the viewer relay and the replay after an
-   * outage skip it. Sent again, the webhook backlog of a receiver outage reached every viewer of its
-   * streamers up to three times over, in the seconds after Redis came back (RELIABILITY, finding 21).
-   */
-  readonly viewersHad?: true;
 }
 
 /** Where a reader is in each shard: the id of the last entry it has, or null for "before the oldest kept". */

@@ -182,7 +182,7 @@ export class RedisTransitionLog implements TransitionLog {
           // The fields lua/prelude.lua `emit` writes, with the original decision time and pod.
           const { streamerId, status, since, version, reason } = entry.event;
           const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
-          const fields = ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod, ...(entry.viewersHad ? ['vh', '1'] : [])];
+          const fields = ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod];
           const restored = `${stream.slice(0, -'log'.length)}restored`;
           return this.named('restore', () => RESTORE.run(this.redis, [stream, restored], [entry.id, `${streamerId}:${version}`, this.retentionMs, ...fields]));
         }),
@@ -330,5 +330,5 @@ function decodeEntry(shard: number, [id, flat]: RawEntry): LogEntry {
   const base = { streamerId: f.id!, status: f.st as PresenceStatus, since: Number(f.since), version: Number(f.v) };
   const reason = f.r as PresenceReason;
   const event: PresenceEvent = f.m ? { ...base, meta: JSON.parse(f.m) as Meta, reason } : { ...base, reason };
-  return { shard, id, event, at: Number(f.at), pod: f.pod!, ...(f.vh === '1' ? { viewersHad: true as const } : {}) };
+  return { shard, id, event, at: Number(f.at), pod: f.pod! };
 }
