@@ -23,6 +23,14 @@ const LAYOUT_SYNC_MS = 1_000;
  * interval and a command timeout (2 s), and the log's clock (Redis's) may differ a little from the pod's.
  */
 const REPLAY_MARGIN_MS = 3_000;
+/**
+ * An entry appended again after Redis lost its data (webhook-log-mirror.ts) is replayed when it was
+ * decided at most this long before the pod noticed the outage; older ones had reached its viewers (see
+ * `replay`). Wider than REPLAY_MARGIN_MS: what is appended again includes the pods' last 5 s of appends
+ * (RecentAppends), which no relay may have delivered, and a stalled relay's entries wait 2 s for another
+ * to take them over (viewer-relay.ts, STALLED_AFTER_MS), plus a second for its sweep.
+ */
+export const RESTORED_REPLAY_MARGIN_MS = 10_000;
 const REPLAY_AGAIN_MS = 2_000;
 /** After a loss, a streamer nothing claimed for the TTL and this long is settled offline (lost-streamers.ts). */
 const LOST_SETTLE_MARGIN_MS = 1_000;
@@ -122,26 +130,28 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     // Counts are written under the shard's keys, which a restart emptied or a new layout has not seen.
     this.occupancy.markAll();
     this.broadcaster.resync();
-    const replayed = downSince === null ? 0 : await this.replay(downSince - REPLAY_MARGIN_MS);
+    const replayed = downSince === null ? 0 : await this.replay(downSince);
     this.logger.log({ msg, reasserted, replayed });
-    if (downSince !== null) setTimeout(() => void this.replay(downSince - REPLAY_MARGIN_MS), REPLAY_AGAIN_MS).unref();
+    if (downSince !== null) setTimeout(() => void this.replay(downSince), REPLAY_AGAIN_MS).unref();
   }
 
   /**
-   * Emits to this pod's viewers every logged event decided since `from` (ms, the log's clock); how many.
-   * Read from there by position, and by decision time too: an entry appended again after Redis lost its
-   * data (webhook-log-mirror.ts) sits at a new position but was decided when it was, and one decided
-   * before this pod's outage reached its viewers then. After a receiver outage the log gets its whole
-   * backlog again, which each replay sent to every viewer of those streamers (RELIABILITY, finding 21).
-   * The viewer relay still delivers those entries once, cluster-wide, for any that no relay had
-   * delivered before the loss.
+   * Emits to this pod's viewers what the log holds since shortly before `downSince` (ms; the log's clock
+   * is taken for the pod's); how many. Read from REPLAY_MARGIN_MS before it by position, and by decision
+   * time as well: an entry appended again after Redis lost its data sits at a new position but was
+   * decided when it was, and one decided well before the outage (RESTORED_REPLAY_MARGIN_MS) had reached
+   * this pod's viewers then. After a receiver outage the log gets its whole backlog again, which each
+   * replay sent to every viewer of those streamers (RELIABILITY, finding 21). The viewer relay still
+   * delivers those entries once, cluster-wide.
    */
-  private async replay(from: number): Promise<number> {
-    const position = Array.from({ length: this.log.shardCount }, () => `${Math.max(0, from)}-0`);
+  private async replay(downSince: number): Promise<number> {
+    const from = Math.max(0, downSince - REPLAY_MARGIN_MS);
+    const decidedFrom = downSince - RESTORED_REPLAY_MARGIN_MS;
+    const position = Array.from({ length: this.log.shardCount }, () => `${from}-0`);
     let replayed = 0;
     try {
       await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
-        const entries = shards.flat().filter((entry) => entry.at >= from).sort(byLogOrder);
+        const entries = shards.flat().filter((entry) => entry.at >= decidedFrom).sort(byLogOrder);
         for (const entry of entries) this.broadcaster.publishLocal(entry.event);
         replayed += entries.length;
       }, { maxPages: REPLAY_MAX_PAGES });

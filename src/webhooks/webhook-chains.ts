@@ -100,10 +100,16 @@ export class WebhookChains {
     for (const [key, entry] of this.unacked) if (entry.shard === shard) this.unacked.delete(key);
   }
 
-  /** Acknowledgements that failed, tried again. */
+  /**
+   * Acknowledgements that failed, tried again in order, until one fails again: the rest wait for the
+   * next round. Each failure is mostly Redis not answering, a command timeout each; trying all of them
+   * held the dispatcher's loop, and with it a shutdown, for up to 500 timeouts in a row.
+   */
   async retryAcks(): Promise<void> {
     for (const [key, entry] of [...this.unacked]) {
-      await this.deps.ack(entry).then(() => this.unacked.delete(key), () => undefined);
+      const acked = await this.deps.ack(entry).then(() => true, () => false);
+      if (!acked) return;
+      this.unacked.delete(key);
     }
   }
 

@@ -13,8 +13,12 @@ import { sleep, waitUntil } from '../helpers/timing.js';
 useCleanup();
 
 const DRAIN_MS = 1_000;
-/** The drain, the 2 s wait for settled calls, the service's bound on what follows, and room for a busy machine. */
-const EXIT_WITHIN_MS = DRAIN_MS + 2_000 + 5_000 + 3_000;
+/**
+ * What Kubernetes leaves a pod after its drain (k8s/base/deployment.yaml: terminationGracePeriodSeconds
+ * 40, preStop 5 s, DRAIN_MS 20 s). Measured here: 2.6 s with Redis killed, 7.1 s frozen (its calls wait
+ * out their timeouts one after another).
+ */
+const EXIT_WITHIN_MS = DRAIN_MS + 15_000;
 
 async function podWithClients(redis: RedisServer, name: string): Promise<{ app: AppProcess; stopBeats: Array<() => void> }> {
   const app = await startApp({ env: { ...FAST_TIMING, DRAIN_MS: String(DRAIN_MS), REDIS_KEY_PREFIX: `${name}-${process.pid}:` }, redisUrl: redis.url });

@@ -142,3 +142,28 @@ test('a failed acknowledgement is retried, and the entry is not sent again meanw
   await chains.retryAcks();
   expect(acks).toHaveLength(2);
 });
+
+test('acknowledgements tried again stop at the first that fails again: the rest wait for the next round', async () => {
+  let ackWorks = false;
+  const acks: string[] = [];
+  const { chains, attempts } = harness({
+    ack: async (e) => {
+      acks.push(e.id);
+      if (!ackWorks) throw new Error('redis down');
+    },
+  });
+  const held = [entry('a', 1), entry('b', 1), entry('c', 1)];
+  for (const e of held) chains.hold(e);
+  await settle();
+  for (const attempt of attempts) attempt.answer(true);
+  await settle();
+  expect(acks).toHaveLength(3);
+
+  await chains.retryAcks();
+  expect(acks).toHaveLength(4);
+  ackWorks = true;
+  await chains.retryAcks();
+  expect(acks.slice(4)).toEqual(held.map((e) => e.id));
+  await chains.retryAcks();
+  expect(acks).toHaveLength(7);
+});
