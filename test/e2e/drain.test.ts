@@ -15,6 +15,7 @@ test('SIGTERM: readiness fails at once, new connections are refused, sockets clo
   const viewers = await Promise.all(Array.from({ length: 5 }, () => connectViewer(app.url)));
   const streamers = await Promise.all(Array.from({ length: 5 }, (_, i) => streamer(app.url, `drain-${i}`)));
   const sockets = [...viewers, ...streamers];
+  const viewerIds = viewers.map((viewer) => viewer.id);
   const reasons: string[] = [];
   const closedAt: number[] = [];
   for (const socket of sockets) {
@@ -42,6 +43,9 @@ test('SIGTERM: readiness fails at once, new connections are refused, sockets clo
   // as fast as batches allow (one per 100 ms step: done in 900 ms).
   expect(Math.max(...closedAt) - Math.min(...closedAt)).toBeGreaterThanOrEqual(drainMs * 0.7);
   expect(Math.max(...closedAt) - signalledAt).toBeLessThan(drainMs + 5_000);
+  // The pod says when it let each viewer go: a client may learn of it seconds later (RELIABILITY, finding 22).
+  const letGo = app.lines.filter((line) => line.includes('"viewer disconnected"'));
+  expect(viewerIds.map((id) => letGo.some((line) => line.includes(`"socketId":"${id}"`)))).toEqual(viewerIds.map(() => true));
 });
 
 test('while draining, a new handshake gets 503 with Retry-After on both transports (an Origin refusal stays 403), and open sessions go on until closed', async () => {

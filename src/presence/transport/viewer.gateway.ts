@@ -97,6 +97,8 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   handleDisconnect(socket: ViewerSocket): void {
     this.metrics.connections.dec({ namespace: '/viewer' });
     if (socket.data.subscriptions === undefined) return;
+    // As "viewer connected": when the pod let go of it, which its client may learn seconds later.
+    this.logger.log({ msg: 'viewer disconnected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
     this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
     // Released once: a subscribe still waiting (for its turn, or for Redis) finds nothing to give back.
     socket.data.subscriptions.clear();
