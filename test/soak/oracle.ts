@@ -50,6 +50,21 @@ export interface ViewerRecord {
   readonly away: ReadonlyArray<{ readonly from: number; readonly until: number }>;
 }
 
+/**
+ * The viewer's away spans, each begun no later than a pod let go of one of its sockets (`closedAt`, from
+ * the pods' "viewer disconnected" lines). The client dates a span by when it noticed the close, which a
+ * starved generator did seconds late, and every transition in between counted as lost to a viewer that
+ * was in fact gone (RELIABILITY, finding 22). A close inside a span already begun changes nothing.
+ */
+export function awayFromPodSide(viewer: ViewerRecord, closedAt: readonly number[]): ViewerRecord {
+  const away = viewer.away.map((span) => ({ ...span }));
+  for (const at of closedAt) {
+    const next = away.find((span) => span.until > at);
+    if (next !== undefined && at < next.from) next.from = at;
+  }
+  return { ...viewer, away };
+}
+
 export interface OracleTiming {
   readonly ttlMs: number;
   /** How late a delivery may be, on top of the contract's 1 s (the soak's machine is busy). */

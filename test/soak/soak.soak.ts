@@ -14,7 +14,7 @@ import { sleep, waitUntil } from '../helpers/timing.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { CpuSplit, type CpuWindow, describeWindow } from './cpu-split.js';
-import { judge } from './oracle.js';
+import { awayFromPodSide, judge } from './oracle.js';
 import { startSoakRedis } from './soak-redis.js';
 import { evidence } from './evidence.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
@@ -278,7 +278,17 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   following = false;
   await follow;
   const judgedUntil = Date.now();
-  const verdict = judge(streamers.flatMap((s) => s.spans), viewers.map((v) => v.record(judgedUntil)), [...logged.values()], { ttlMs: TIMING.ttlMs, slackMs: SLACK_MS }, judgedUntil);
+  // When each pod let go of each viewer socket: a starved client notices seconds later (finding 22).
+  const closedAt = new Map<string, number[]>();
+  for (const { app } of podRuns) {
+    for (const line of app.lines) {
+      if (!line.includes('"viewer disconnected"')) continue;
+      const { timestamp, message } = JSON.parse(line) as { timestamp: number; message: { socketId: string } };
+      closedAt.set(message.socketId, [...(closedAt.get(message.socketId) ?? []), timestamp]);
+    }
+  }
+  const records = viewers.map((v) => awayFromPodSide(v.record(judgedUntil), v.socketIds.flatMap((id) => closedAt.get(id) ?? [])));
+  const verdict = judge(streamers.flatMap((s) => s.spans), records, [...logged.values()], { ttlMs: TIMING.ttlMs, slackMs: SLACK_MS }, judgedUntil);
   const acked = new Set(receiver.acknowledged().map((d) => d.id));
   const lostWebhooks = [...logged.keys()].filter((key) => !acked.has(key.replace('/', ':')));
   for (const viewer of viewers) viewer.close();
@@ -336,7 +346,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   writeFileSync(
     `${OUTPUT}evidence.log`,
     evidence(findings, {
-      viewers: viewers.map((v) => ({ ...v.record(judgedUntil), socketIds: v.socketIds })),
+      viewers: viewers.map((v, i) => ({ ...records[i]!, socketIds: v.socketIds })),
       spans: streamers.flatMap((s) => s.spans),
       logged: [...logged.values()],
       podLines: podRuns.map(({ label, app }) => ({ label, lines: app.lines })),

@@ -1,4 +1,4 @@
-import { cutAtLapse, judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
+import { awayFromPodSide, cutAtLapse, judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
 
 // A streamer live from 10 s to 60 s (ended then), one viewer watching it throughout.
 const T = 1_800_000_000_000;
@@ -47,6 +47,23 @@ test('the online of the next span, decided by the server a few ms before the dri
   expect(judge(crashed, [viewer([online, closed, again, ended])], [], timing, END).ghosts).toEqual([]);
   // Never shown offline: the online it still holds is the crashed span's.
   expect(judge(crashed, [viewer([online, ended])], [], timing, END).ghosts).toEqual([`v: s online 7000 ms after its crash at ${T + 60_000}`]);
+});
+
+test('away from when the pod let go of the socket, not from when the starved client noticed: what came between is not lost', () => {
+  // The pod closed the viewer's socket at 30 s; its client noticed at 34.4 s and subscribed again at 40 s.
+  // The offline at 31 s never reached it.
+  const late: ViewerRecord = viewer([online], [{ from: T + 34_400, until: T + 40_000 }]);
+  const flap: LiveSpan[] = [
+    { streamerId: 's', from: T + 10_000, until: T + 31_000, ending: 'end' },
+  ];
+  const logged31 = [{ streamerId: 's', version: 1, at: T + 10_000 }, { streamerId: 's', version: 2, at: T + 31_000 }];
+  const snapshotAfter: Sighting = { streamerId: 's', status: 'offline', version: 2, since: T + 31_000, at: T + 40_000 };
+  const seen = { ...late, sightings: [online, snapshotAfter] };
+  expect(judge(flap, [seen], logged31, timing, END).lostToViewers).toEqual(['v: s v2']);
+  expect(judge(flap, [awayFromPodSide(seen, [T + 30_000])], logged31, timing, END).lostToViewers).toEqual([]);
+  // A close the client noticed in time, or one inside a span already begun, changes nothing.
+  expect(awayFromPodSide(seen, [T + 36_000]).away).toEqual(seen.away);
+  expect(awayFromPodSide(seen, [T + 50_000]).away).toEqual(seen.away);
 });
 
 test('one version as two different events is a duplicate; the same event twice is a repeat', () => {
