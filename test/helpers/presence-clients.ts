@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
 import { connectStreamer, connectViewer, EventRecorder } from './clients.js';
+import { sleep } from './timing.js';
 import { signToken } from './tokens.js';
 
 /**
@@ -36,6 +37,27 @@ export async function watch(url: string, ids: string[]): Promise<Watcher> {
 /** Connects `streamerId` with a freshly signed streamer token. */
 export function streamer(url: string, streamerId: string, opts: Parameters<typeof connectStreamer>[2] = {}): Promise<Socket> {
   return connectStreamer(url, signToken({ sub: streamerId, role: 'streamer' }), opts);
+}
+
+/**
+ * A stream of three transitions: `streamerId` connects (online), heartbeats with a meta (meta), stays live
+ * for `liveMs` heartbeating every HEARTBEAT_MS (its lease never runs out, so the only offline is its end),
+ * then sends `end` (ended) and closes. Throws unless each heartbeat is answered `ok` and `end` exactly `{ ok: true }`.
+ */
+export async function streamerSession(url: string, streamerId: string, liveMs = 0): Promise<void> {
+  const socket = await streamer(url, streamerId);
+  const heartbeat = async (payload: unknown): Promise<void> => {
+    const ack = (await socket.timeout(5_000).emitWithAck('heartbeat', payload)) as { ok?: boolean };
+    if (ack?.ok !== true) throw new Error(`${streamerId}: heartbeat answered ${JSON.stringify(ack)}`);
+  };
+  await heartbeat({ meta: { title: `${streamerId} live` } });
+  for (const until = Date.now() + liveMs; Date.now() < until; ) {
+    await sleep(Math.min(HEARTBEAT_MS, until - Date.now()));
+    await heartbeat({});
+  }
+  const ended: unknown = await socket.timeout(5_000).emitWithAck('end');
+  if (JSON.stringify(ended) !== '{"ok":true}') throw new Error(`${streamerId}: end answered ${JSON.stringify(ended)}, not {"ok":true}`);
+  socket.close();
 }
 
 /** Heartbeats every `everyMs` until the returned function is called. */

@@ -5,25 +5,16 @@
 // restart held 17,709 of a run's 18,748 same-version repeats, and at full scale 184,466 (RELIABILITY,
 // finding 21). The replays now leave out what was decided before the outage; the relay's delivery
 // stays, for an entry no relay had delivered before the loss.
-import type { Socket } from 'socket.io-client';
 import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
 import { RESTORED_REPLAY_MARGIN_MS } from '../../src/redis/redis-recovery.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, streamer, watch, type Watcher } from '../helpers/presence-clients.js';
+import { FAST_TIMING, streamerSession, watch, type Watcher } from '../helpers/presence-clients.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
-
-/** Online (connected), a meta change, then ended: three transitions. */
-async function session(url: string, id: string): Promise<void> {
-  const socket: Socket = await streamer(url, id);
-  expect(await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: `${id} live` } })).toMatchObject({ ok: true });
-  expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
-  socket.close();
-}
 
 /** How many times the viewer was sent each transition of `id`, by version. */
 function timesSent(viewer: Watcher, id: string): number[] {
@@ -43,11 +34,11 @@ test('Redis restarted empty while the receiver is down: every webhook delivered;
   const recent = 'backlog-recent';
   const viewers = await Promise.all(pods.map((app) => watch(app.url, [...old, recent])));
 
-  for (const [i, id] of old.entries()) await session(pods[i % 2]!.url, id);
+  for (const [i, id] of old.entries()) await streamerSession(pods[i % 2]!.url, id);
   await waitUntil(() => viewers.every((viewer) => old.every((id) => timesSent(viewer, id).length === 3)), 5_000);
   // Decided well before the outage: older than what the replays take of the entries appended again.
   await sleep(RESTORED_REPLAY_MARGIN_MS + 1_000);
-  await session(pods[0]!.url, recent);
+  await streamerSession(pods[0]!.url, recent);
   await waitUntil(() => viewers.every((viewer) => timesSent(viewer, recent).length === 3), 5_000);
 
   await redis.kill9();

@@ -2,11 +2,10 @@
 // `standardwebhooks` package: a receiver down for 30 s gets everything afterwards, each webhook-id
 // acknowledged once, per streamer in version order, while the pods hold a bounded window in memory (the
 // log is the buffer); a receiver that never says 2xx sees its events dead-lettered after the retention.
-import type { Socket } from 'socket.io-client';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { FAST_TIMING, HEARTBEAT_MS, streamer } from '../helpers/presence-clients.js';
+import { FAST_TIMING, streamerSession } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
@@ -28,19 +27,6 @@ async function inParallel(ids: string[], parallel: number, work: (id: string) =>
   await Promise.all(Array.from({ length: parallel }, async () => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) await work(id);
   }));
-}
-
-/** Online (connected), a meta change, then ended: three transitions. */
-async function session(url: string, id: string, liveMs = 0): Promise<void> {
-  const socket: Socket = await streamer(url, id);
-  expect(await socket.timeout(5_000).emitWithAck('heartbeat', { meta: { title: `${id} live` } })).toMatchObject({ ok: true });
-  // Live for liveMs, heartbeating as an app does: its lease never runs out, so the only offline is its end.
-  for (const until = Date.now() + liveMs; Date.now() < until; ) {
-    await sleep(Math.min(HEARTBEAT_MS, until - Date.now()));
-    expect(await socket.timeout(5_000).emitWithAck('heartbeat', {})).toMatchObject({ ok: true });
-  }
-  expect(await socket.timeout(5_000).emitWithAck('end')).toEqual({ ok: true });
-  socket.close();
 }
 
 /** A streamer's latest webhook outcome per transition, as the operators' console reads it. */
@@ -66,7 +52,7 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
     const downAt = Date.now();
     // Sessions on both pods; 2,400 transitions in all, far more than a pod's window.
     const ids = Array.from({ length: 800 }, (_, i) => `hook-${i}`);
-    await inParallel(ids, 16, (id) => session(pods[Number(id.split('-')[1]) % 2]!.url, id));
+    await inParallel(ids, 16, (id) => streamerSession(pods[Number(id.split('-')[1]) % 2]!.url, id));
     const transitions = ids.length * 3;
 
     // While it is down: the log holds the backlog, the pods at most their window each.
@@ -134,7 +120,7 @@ test('a receiver that never answers 2xx: first retry within 2 s, dead-lettered a
     env: { ...FAST_TIMING, EVENT_LOG_RETENTION_MS: String(retentionMs), WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: receiver.secret },
   });
   const startedAt = Date.now();
-  await session(app.url, 'hook-dead');
+  await streamerSession(app.url, 'hook-dead');
   await waitUntil(async () => (await metric(app, 'presence_webhook_dead_letters_total')) === 3, retentionMs + 5_000, 200);
   expect(Date.now() - startedAt).toBeGreaterThanOrEqual(retentionMs);
   expect(app.lines.filter((line) => line.includes('webhook dead-lettered'))).toHaveLength(3);
@@ -161,7 +147,7 @@ test('a pod dies holding undelivered webhooks: the other takes its shards over a
   // Both pods register and settle on about half the shards each (leases are refreshed every second).
   await sleep(2_500);
   const ids = Array.from({ length: 100 }, (_, i) => `crash-hook-${i}`);
-  await inParallel(ids, 8, (id) => session(survivor!.url, id));
+  await inParallel(ids, 8, (id) => streamerSession(survivor!.url, id));
   await waitUntil(async () => (await metric(doomed!, 'presence_webhook_held_entries')) > 0, 10_000, 200);
 
   await doomed!.kill9();
@@ -193,7 +179,7 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
   // The last one is live long enough for the pods following the log (every 500 ms) to know it online,
   // and Redis is killed within milliseconds of its end: their copies lack the end, and only the
   // dispatchers that hold it can append it again (without, it was settled offline a second time).
-  for (const [i, id] of ids.entries()) await session(pods[i % 2]!.url, id, i === ids.length - 1 ? 1_200 : 0);
+  for (const [i, id] of ids.entries()) await streamerSession(pods[i % 2]!.url, id, i === ids.length - 1 ? 1_200 : 0);
   const held = async (): Promise<number[]> => Promise.all(pods.map((app) => metric(app, 'presence_webhook_held_entries')));
   await waitUntil(async () => (await held()).reduce((a, b) => a + b) === ids.length * 3, 10_000, 5);
   await redis.kill9();
@@ -228,7 +214,7 @@ test('a pod SIGKILLed holding webhooks, then Redis restarted empty, receiver dow
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
   await sleep(3_000);
   const ids = Array.from({ length: 12 }, (_, i) => `killed-held-${i}`);
-  for (const [i, id] of ids.entries()) await session(pods[i % 2]!.url, id);
+  for (const [i, id] of ids.entries()) await streamerSession(pods[i % 2]!.url, id);
   const held = async (app: AppProcess): Promise<number> => metric(app, 'presence_webhook_held_entries');
   await waitUntil(async () => (await held(kept)) + (await held(killed)) === ids.length * 3, 10_000, 100);
   expect(await held(killed)).toBeGreaterThan(0);
