@@ -119,15 +119,23 @@ test('nothing is sent for a shard while its lease is in doubt', async () => {
   expect(attempts.map((a) => a.key)).toEqual(['a:1']);
 });
 
-test('a failed acknowledgement is retried, and the entry is not sent again meanwhile', async () => {
-  let ackWorks = false;
-  const acks: string[] = [];
-  const { chains, attempts } = harness({
-    ack: async (e) => {
-      acks.push(e.id);
-      if (!ackWorks) throw new Error('redis down');
+/** An acknowledgement that fails until `works` is set, recording the id of every entry it was asked for. */
+function flakyAck(): { acks: string[]; works: boolean; ack: ChainDeps['ack'] } {
+  const state = {
+    acks: [] as string[],
+    works: false,
+    ack: async (e: LogEntry) => {
+      state.acks.push(e.id);
+      if (!state.works) throw new Error('redis down');
     },
-  });
+  };
+  return state;
+}
+
+test('a failed acknowledgement is retried, and the entry is not sent again meanwhile', async () => {
+  const redis = flakyAck();
+  const { acks } = redis;
+  const { chains, attempts } = harness({ ack: redis.ack });
   const first = entry('a', 1);
   chains.hold(first);
   await settle();
@@ -136,7 +144,7 @@ test('a failed acknowledgement is retried, and the entry is not sent again meanw
   chains.hold(first); // read back from the log, still pending there
   await settle();
   expect(attempts).toHaveLength(1);
-  ackWorks = true;
+  redis.works = true;
   await chains.retryAcks();
   expect(acks).toEqual([first.id, first.id]);
   await chains.retryAcks();
@@ -144,14 +152,9 @@ test('a failed acknowledgement is retried, and the entry is not sent again meanw
 });
 
 test('acknowledgements tried again stop at the first that fails again: the rest wait for the next round', async () => {
-  let ackWorks = false;
-  const acks: string[] = [];
-  const { chains, attempts } = harness({
-    ack: async (e) => {
-      acks.push(e.id);
-      if (!ackWorks) throw new Error('redis down');
-    },
-  });
+  const redis = flakyAck();
+  const { acks } = redis;
+  const { chains, attempts } = harness({ ack: redis.ack });
   const held = [entry('a', 1), entry('b', 1), entry('c', 1)];
   for (const e of held) chains.hold(e);
   await settle();
@@ -161,7 +164,7 @@ test('acknowledgements tried again stop at the first that fails again: the rest 
 
   await chains.retryAcks();
   expect(acks).toHaveLength(4);
-  ackWorks = true;
+  redis.works = true;
   await chains.retryAcks();
   expect(acks.slice(4)).toEqual(held.map((e) => e.id));
   await chains.retryAcks();
