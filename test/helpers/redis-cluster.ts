@@ -29,6 +29,11 @@ export interface RedisClusterSet {
   primaryOf(slot: number): Promise<RedisServer>;
   /** Resolves once every slot is served by a live primary and every live node says cluster_state:ok. */
   waitHealthy(timeoutMs?: number): Promise<void>;
+  /**
+   * Resolves once a replica of `primary` holds everything written to it so far (replication offsets):
+   * replication is asynchronous, and a primary killed sooner takes its last writes with it.
+   */
+  replicated(primary: RedisServer, timeoutMs?: number): Promise<void>;
 }
 
 /**
@@ -88,6 +93,11 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
         timeoutMs,
         200,
       );
+    },
+    async replicated(primary, timeoutMs = 5_000) {
+      const written = Number(/master_repl_offset:(\d+)/.exec(await primary.cli('INFO', 'replication'))?.[1]);
+      const replicaOffsets = async (): Promise<number[]> => [...(await primary.cli('INFO', 'replication')).matchAll(/slave\d+:[^\n]*offset=(\d+)/g)].map((m) => Number(m[1]));
+      await waitUntil(async () => (await replicaOffsets()).some((offset) => offset >= written), timeoutMs, 20);
     },
   };
   await set.waitHealthy();
