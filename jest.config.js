@@ -20,6 +20,7 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   reporters: ['default', '<rootDir>/test/helpers/summary-reporter.cjs'],
+  testSequencer: '<rootDir>/test/helpers/slowest-first-sequencer.mjs',
   testTimeout: 30000,
   // A server a failed test left open must not keep CI waiting: each file's cleanup already stops what
   // the helpers spawned, and children die with the worker (setpriv --pdeathsig).
