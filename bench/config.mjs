@@ -16,6 +16,7 @@ const FULL = {
   hbSeconds: 15,
   hbWarmupSeconds: 3,
   hbRounds: 3, // bare then service, in each mode, this many times (interleaved against a machine whose load drifts); the median round ratio counts
+  hbSliceMs: 1000, // within a round, bare and service take turns in slices this long, hbSeconds of each in all (phases/throughput.mjs alternatingThroughput)
   hbProcs: 1,
   idleConnections: 5000,
   idleCpuSeconds: 30, // idle connections' CPU (pings) measured this long, and the server's background as long before

@@ -9,7 +9,7 @@ import { DEFAULT_TIMING, parseConfig, SCALED_TIMING } from './config.mjs';
 import { describeMachine, machineLine } from './machine.mjs';
 import { idleMemory } from './phases/memory.mjs';
 import { heapDiff } from './phases/heap-diff.mjs';
-import { heartbeatThroughput, interleavedRounds } from './phases/throughput.mjs';
+import { alternatingThroughput, heartbeatThroughput, interleavedRounds } from './phases/throughput.mjs';
 import { profileHeartbeats, profilePath } from './phases/profile.mjs';
 import { redisCeiling } from './phases/ceiling.mjs';
 import { deliveryPlan } from './phases/plan.mjs';
@@ -92,8 +92,14 @@ async function throughputPhases({ redis, bare, pod, workers, watchFor }) {
         for (const [mode, { bare: baseline, service, redis: modeRedis, serverSide }] of Object.entries(modes)) {
           const args = { ...base, redis: modeRedis, serverSide };
           const watch = (server) => (modeRedis === null ? watchFor(server).filter((w) => w.name !== 'redis') : watchFor(server));
-          runs[mode].bare.push(await heartbeatThroughput({ ...args, server: baseline, end: false, watch: watch(baseline) }));
-          runs[mode].service.push(await heartbeatThroughput({ ...args, server: service, end: true, watch: watch(service) }));
+          const [bareRun, serviceRun] = await alternatingThroughput({
+            ...args,
+            slices: Math.max(1, Math.round(base.durationMs / Math.max(100, config.hbSliceMs))),
+            sliceMs: Math.max(100, config.hbSliceMs),
+            targets: [{ server: baseline, end: false, watch: watch(baseline) }, { server: service, end: true, watch: watch(service) }],
+          });
+          runs[mode].bare.push(bareRun);
+          runs[mode].service.push(serviceRun);
         }
       }
       return { ...interleavedRounds(runs.redis), embedded: interleavedRounds(runs.embedded) };

@@ -1,6 +1,8 @@
 // The closed heartbeat loop: C streamer connections, each sending `heartbeat`, awaiting its ack and
 // sending the next at once. The same code drives the service and the bare baseline server, so the
 // acks per second of the two compare directly. The orchestrator sets the measured window with mark().
+// A generator may hold several sets of connections (`set`, one per server) open at once and drive
+// them in turn: see alternatingThroughput in ../phases/throughput.mjs.
 import { sleep } from './clock.mjs';
 import { paced } from './pace.mjs';
 import { once, rawSocket } from './raw-socket.mjs';
@@ -9,22 +11,27 @@ import { signToken } from './tokens.mjs';
 const ACK_TIMEOUT_MS = 5_000;
 
 export function createHeartbeatLoop(progress) {
-  let sockets = [];
-  let running = false;
-  let loops = [];
-  let rtts = [];
-  let finished = 0;
-  const counts = { acks: 0, errors: 0, timeouts: 0 };
-  progress.heartbeat = counts;
+  // Every set's acks, for the progress line.
+  const total = { acks: 0 };
+  progress.heartbeat = total;
+  const sets = new Map();
+  const setOf = (name = 'default') => {
+    let set = sets.get(name);
+    if (set === undefined) {
+      set = { sockets: [], running: false, loops: [], rtts: [], finished: 0, counts: { acks: 0, errors: 0, timeouts: 0 } };
+      sets.set(name, set);
+    }
+    return set;
+  };
 
   // A plain ack callback, no per-emit timer: the generator must stay cheap next to the server it
   // drives. A lost ack stalls one loop only; stop() gives up on it after ACK_TIMEOUT_MS.
-  function loop(socket) {
+  function loop(set, socket) {
     return new Promise((resolve) => {
       let sent = 0;
       const send = () => {
-        if (!running || !socket.connected) {
-          finished++;
+        if (!set.running || !socket.connected) {
+          set.finished++;
           resolve();
           return;
         }
@@ -33,10 +40,11 @@ export function createHeartbeatLoop(progress) {
       };
       const onAck = (ack) => {
         if (ack?.ok) {
-          counts.acks++;
-          rtts.push(performance.now() - sent);
+          set.counts.acks++;
+          total.acks++;
+          set.rtts.push(performance.now() - sent);
         } else {
-          counts.errors++;
+          set.counts.errors++;
         }
         send();
       };
@@ -46,41 +54,44 @@ export function createHeartbeatLoop(progress) {
 
   return {
     /** Opens `clients` streamer connections to `url` and waits for each one's `session`. */
-    async open({ url, clients, idPrefix, secret, ratePerSec = 500 }) {
+    async open({ url, clients, idPrefix, secret, ratePerSec = 500, set: name }) {
+      const set = setOf(name);
       const ids = Array.from({ length: clients }, (_, i) => `${idPrefix}${i}`);
-      sockets = await paced(ids, ratePerSec, async (id) => {
+      set.sockets = await paced(ids, ratePerSec, async (id) => {
         const socket = rawSocket(url, '/streamer', signToken(id, 'streamer', secret));
         await once(socket, 'session');
         return socket;
       });
-      return { open: sockets.length };
+      return { open: set.sockets.length };
     },
-    start() {
-      running = true;
-      finished = 0;
-      loops = sockets.map((socket) => loop(socket));
-      return { started: loops.length };
+    start({ set: name } = {}) {
+      const set = setOf(name);
+      set.running = true;
+      set.finished = 0;
+      set.loops = set.sockets.map((socket) => loop(set, socket));
+      return { started: set.loops.length };
     },
     /** The counters so far; starts a fresh ack round-trip sample. */
-    mark() {
-      const snapshot = { ...counts, rttMs: rtts, at: Date.now() };
-      rtts = [];
+    mark({ set: name } = {}) {
+      const set = setOf(name);
+      const snapshot = { ...set.counts, rttMs: set.rtts, at: Date.now() };
+      set.rtts = [];
       return snapshot;
     },
-    async stop() {
-      running = false;
-      await Promise.race([Promise.all(loops), sleep(ACK_TIMEOUT_MS + 1_000)]);
+    async stop({ set: name } = {}) {
+      const set = setOf(name);
+      set.running = false;
+      await Promise.race([Promise.all(set.loops), sleep(ACK_TIMEOUT_MS + 1_000)]);
       // A loop still waiting for its ack by now lost it.
-      counts.timeouts += loops.length - finished;
-      loops = [];
-      return { ...counts };
+      set.counts.timeouts += set.loops.length - set.finished;
+      set.loops = [];
+      return { ...set.counts };
     },
-    async close({ end = false } = {}) {
-      if (end) await paced(sockets, 2_000, (socket) => socket.timeout(10_000).emitWithAck('end', {}).catch(() => null));
-      for (const socket of sockets) socket.disconnect();
-      sockets = [];
-      counts.acks = counts.errors = counts.timeouts = 0;
-      rtts = [];
+    async close({ end = false, set: name } = {}) {
+      const set = setOf(name);
+      if (end) await paced(set.sockets, 2_000, (socket) => socket.timeout(10_000).emitWithAck('end', {}).catch(() => null));
+      for (const socket of set.sockets) socket.disconnect();
+      sets.delete(name ?? 'default');
       return { closed: true };
     },
   };
