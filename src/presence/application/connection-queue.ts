@@ -19,6 +19,11 @@ export class ConnectionQueue {
     return result;
   }
 
+  /** Whether an operation of the connection is running or waiting: one started now would have to wait for it. */
+  busy(connectionId: string): boolean {
+    return this.tails.has(connectionId);
+  }
+
   get size(): number {
     return this.tails.size;
   }

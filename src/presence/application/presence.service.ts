@@ -88,7 +88,13 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
-  heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): Promise<StoreResult> {
+  /**
+   * Renews the connection's lease. A store that answers at once (in memory) is asked at once when none of
+   * the connection's operations is in flight, and its answer returned as it is, not as a promise: the
+   * gateway then acks in the same turn of the event loop, with no promise made for the heartbeat
+   * (embedded mode's heartbeat loop: 0.85x the bare server's acks/s before, 0.95x after, `npm run bench`).
+   */
+  heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): StoreResult | Promise<StoreResult> {
     this.metrics.heartbeats.inc();
     // Checked first: nearly always empty, and the key would be a new string to build and hash per heartbeat.
     if (this.unrecorded.size > 0) this.unrecorded.delete(`end ${streamerId}`);
@@ -97,6 +103,15 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
       local.ended = false;
       local.lastBeatAt = Date.now();
       if (meta !== undefined) local.meta = meta;
+    }
+    if (this.store.heartbeatNow !== undefined && !this.queue.busy(connectionId)) {
+      let result: StoreResult;
+      try {
+        result = this.store.heartbeatNow(streamerId, connectionId, meta);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return local === undefined ? result : answered(local, result);
     }
     const renewed = this.queue.run(connectionId, () => this.store.heartbeat(streamerId, connectionId, meta));
     return local === undefined ? renewed : renewed.then((result) => answered(local, result));

@@ -64,6 +64,11 @@ export interface PresenceStore {
    * at now + TTL − silentForMs, never earlier than it already does (`streamer-record.ts` `heartbeat`).
    */
   heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs?: number): Promise<StoreResult>;
+  /**
+   * `heartbeat` of a client, done before it returns: offered by a store whose every operation runs on the
+   * pod's own event loop (in memory), so the pod answers the heartbeat without a promise in between.
+   */
+  heartbeatNow?(streamerId: string, connectionId: string, meta?: Meta): StoreResult;
   disconnect(streamerId: string, connectionId: string): Promise<StoreResult>;
   /**
    * The stream is over (`streamer-record.ts` `end`). An `end` sent again after an outage passes

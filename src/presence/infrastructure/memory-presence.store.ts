@@ -61,6 +61,10 @@ export class MemoryPresenceStore implements PresenceStore {
     return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta, silentForMs));
   }
 
+  heartbeatNow(streamerId: string, connectionId: string, meta?: Meta): StoreResult {
+    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta));
+  }
+
   async disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {
     return this.apply(streamerId, (record, now) => rules.close(record, connectionId, now, this.timing));
   }

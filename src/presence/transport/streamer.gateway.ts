@@ -22,6 +22,7 @@ import { describeConnectionId } from './connection-id.js';
 import { SocketsByStreamer } from './sockets-by-streamer.js';
 import { POD_CHANNEL } from '../application/injection-tokens.js';
 import type { PodChannel } from '../domain/pod-channel.port.js';
+import type { StoreResult } from '../domain/presence-store.port.js';
 import { OccupancyService } from '../application/occupancy.service.js';
 import { PodDirectory } from '../application/pod-directory.js';
 
@@ -178,11 +179,16 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     if (hasExpired(socket.data.identity, Date.now())) return this.refused(socket, 'heartbeat', TOKEN_EXPIRED);
     const parsed = parseHeartbeat(payload);
     if (!parsed.ok) return this.refused(socket, 'heartbeat', parsed);
-    return this.presence.heartbeat(socket.data.identity.id, socket.data.connectionId, parsed.value.meta).then(
-      (result): HeartbeatAck =>
-        result.refused !== undefined ? this.overCap(socket, 'heartbeat') : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs },
+    const renewed = this.presence.heartbeat(socket.data.identity.id, socket.data.connectionId, parsed.value.meta);
+    if (!(renewed instanceof Promise)) return this.heartbeatAck(socket, renewed);
+    return renewed.then(
+      (result) => this.heartbeatAck(socket, result),
       (error: unknown) => this.refused(socket, 'heartbeat', unavailable(error)),
     );
+  }
+
+  private heartbeatAck(socket: StreamerSocket, result: StoreResult): HeartbeatAck {
+    return result.refused !== undefined ? this.overCap(socket, 'heartbeat') : { ok: true, serverTime: result.serverTime, nextHeartbeatMs: this.config.heartbeatIntervalMs };
   }
 
   end(socket: StreamerSocket, payload: unknown): EndAck | Promise<EndAck> {

@@ -33,3 +33,33 @@ test("a re-assert keeps the connection's deadline (last heartbeat + TTL), not a 
   expect(lease!.liveUntil).toBeGreaterThanOrEqual(before + TTL_MS);
   expect(lease!.liveUntil).toBeLessThanOrEqual(answered + TTL_MS);
 });
+
+test('with the memory store a heartbeat is answered before heartbeat() returns, not through a promise', async () => {
+  const { presence } = service();
+  await presence.connect('quick', 'c');
+  const before = Date.now();
+  const answer = presence.heartbeat('quick', 'c', undefined);
+  expect(answer).not.toBeInstanceOf(Promise);
+  expect(answer).toMatchObject({ events: [] });
+  expect((answer as { serverTime: number }).serverTime).toBeGreaterThanOrEqual(before);
+});
+
+test('a heartbeat that arrives while an end of its connection is still in the store waits for it: the stream starts again', async () => {
+  // The store takes the `end` a moment later (as Redis would); the heartbeat that follows it on the same
+  // connection must not be answered at once, ahead of it, or the end would land last and the streamer
+  // who heartbeated after ending would be shown offline.
+  class SlowEnds extends MemoryPresenceStore {
+    override async end(streamerId: string, sentAt?: number) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return super.end(streamerId, sentAt);
+    }
+  }
+  const store = new SlowEnds({ presenceTtlMs: TTL_MS, reconnectGraceMs: 1_000 });
+  const presence = new PresenceService(store, new MetricsService(config), config);
+  await presence.connect('again', 'c');
+  const ended = presence.end('again', 'c');
+  const renewed = presence.heartbeat('again', 'c', undefined);
+  await Promise.all([ended, renewed]);
+  expect((await store.getMany(['again']))[0]).toMatchObject({ status: 'online' });
+  expect((await store.timeline('again', 10)).map((entry) => entry.reason)).toEqual(['connected', 'ended', 'connected']);
+});
