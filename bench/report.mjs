@@ -30,6 +30,8 @@ export function headlineRows(r) {
 
   // Each mode against its own bare server: the median of the rounds' ratios (run interleaved).
   const rounds = get(r, 'config.hbRounds');
+  // Runs from before the turns (bench/phases/throughput.mjs alternatingThroughput) ran whole windows.
+  const slice = get(r, 'config.hbSliceMs');
   let hbService = get(r, 'throughput.service.medianAcksPerSecond') ?? get(r, 'throughput.service.acksPerSecond');
   for (const [mode, path, bareName] of [['Redis mode', 'throughput', 'bare Socket.IO + SET PX'], ['embedded mode', 'throughput.embedded', 'bare Socket.IO + a Map']]) {
     // The rates shown are the median round's own (of an even count, the nearer of the middle two), so
@@ -46,7 +48,7 @@ export function headlineRows(r) {
     const baseline = paired ? bareRounds[at] : get(r, `${path}.bare.medianAcksPerSecond`);
     if (path === 'throughput' && value !== undefined) hbService = value; // the ceiling and Cluster rows compare the same figure
     rows.push({
-      metric: `Heartbeat acks/s, one pod, ${mode} (closed loop, median of ${rounds} interleaved rounds: ${ratios.map(times).join(', ')}` +
+      metric: `Heartbeat acks/s, one pod, ${mode} (closed loop, median of ${rounds} interleaved rounds${slice ? `, the two servers taking ${slice / 1000} s turns` : ''}: ${ratios.map(times).join(', ')}` +
         `${paired ? `; the rates of round ${at + 1}` : ''})`,
       value, baseline, baselineName: bareName, ratio: hbRatio, unit: '/s', target: `≥ ${TARGETS.heartbeatVsBare.toFixed(1)}× bare`,
       met: hbRatio === null || hbRatio === undefined ? null : hbRatio >= TARGETS.heartbeatVsBare, digits: 0,
