@@ -97,7 +97,9 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
     async replicated(primary, timeoutMs = 5_000) {
       const written = Number(/master_repl_offset:(\d+)/.exec(await primary.cli('INFO', 'replication'))?.[1]);
       const replicaOffsets = async (): Promise<number[]> => [...(await primary.cli('INFO', 'replication')).matchAll(/slave\d+:[^\n]*offset=(\d+)/g)].map((m) => Number(m[1]));
-      await waitUntil(async () => (await replicaOffsets()).some((offset) => offset >= written), timeoutMs, 20);
+      await waitUntil(async () => (await replicaOffsets()).some((offset) => offset >= written), timeoutMs, 20).catch(async (error: unknown) => {
+        throw new Error(`no replica of the primary on port ${primary.port} reached offset ${written} within ${timeoutMs} ms (replicas at ${(await replicaOffsets().catch(() => [])).join(', ') || 'none'}): ${String(error)}`);
+      });
     },
   };
   await set.waitHealthy();

@@ -58,11 +58,12 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async heartbeat(streamerId: string, connectionId: string, meta?: Meta, silentForMs = 0): Promise<StoreResult> {
-    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta, silentForMs));
+    return this.heartbeatNow(streamerId, connectionId, meta, silentForMs);
   }
 
-  heartbeatNow(streamerId: string, connectionId: string, meta?: Meta): StoreResult {
-    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta));
+  /** `heartbeat`, answered before it returns; `heartbeat` is this (a subclass overriding this changes both). */
+  heartbeatNow(streamerId: string, connectionId: string, meta?: Meta, silentForMs = 0): StoreResult {
+    return this.apply(streamerId, (record, now) => rules.heartbeat(record, connectionId, now, this.timing, meta, silentForMs));
   }
 
   async disconnect(streamerId: string, connectionId: string): Promise<StoreResult> {

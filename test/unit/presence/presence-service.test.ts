@@ -48,9 +48,10 @@ test('a heartbeat that arrives while an end of its connection is still in the st
   // The store takes the `end` a moment later (as Redis would); the heartbeat that follows it on the same
   // connection must not be answered at once, ahead of it, or the end would land last and the streamer
   // who heartbeated after ending would be shown offline.
+  let storeTakesEnd = (): void => undefined;
   class SlowEnds extends MemoryPresenceStore {
     override async end(streamerId: string, sentAt?: number) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await new Promise<void>((resolve) => (storeTakesEnd = resolve));
       return super.end(streamerId, sentAt);
     }
   }
@@ -59,6 +60,7 @@ test('a heartbeat that arrives while an end of its connection is still in the st
   await presence.connect('again', 'c');
   const ended = presence.end('again', 'c');
   const renewed = presence.heartbeat('again', 'c', undefined);
+  storeTakesEnd();
   await Promise.all([ended, renewed]);
   expect((await store.getMany(['again']))[0]).toMatchObject({ status: 'online' });
   expect((await store.timeline('again', 10)).map((entry) => entry.reason)).toEqual(['connected', 'ended', 'connected']);
