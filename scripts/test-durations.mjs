@@ -1,6 +1,7 @@
 // Writes test/durations.json, the seconds each test file took, from a Jest run's JSON report:
-//   node --experimental-vm-modules node_modules/jest/bin/jest.js --json --outputFile=/tmp/run.json
+//   node --experimental-vm-modules node_modules/jest/bin/jest.js --testPathIgnorePatterns /test/abuse/ --json --outputFile=/tmp/run.json
 //   node scripts/test-durations.mjs /tmp/run.json
+// (the run `npm test` makes first: the abuse suite runs alone afterwards, one file at a time, in any order).
 // test/helpers/slowest-first-sequencer.mjs starts the slowest files first with it (see there why).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';

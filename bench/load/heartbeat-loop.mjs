@@ -18,18 +18,21 @@ export function createHeartbeatLoop(progress) {
   const setOf = (name = 'default') => {
     let set = sets.get(name);
     if (set === undefined) {
-      set = { sockets: [], running: false, loops: [], rtts: [], finished: 0, counts: { acks: 0, errors: 0, timeouts: 0 } };
+      set = { sockets: [], running: false, generation: 0, loops: [], rtts: [], finished: 0, counts: { acks: 0, errors: 0, timeouts: 0 } };
       sets.set(name, set);
     }
     return set;
   };
 
   // A plain ack callback, no per-emit timer: the generator must stay cheap next to the server it
-  // drives. A lost ack stalls one loop only; stop() gives up on it after ACK_TIMEOUT_MS.
+  // drives. A lost ack stalls one loop only; stop() gives up on it after ACK_TIMEOUT_MS. An ack that
+  // comes after that, once the set runs again, ends its old loop: it must not send beside the new one.
   function loop(set, socket) {
+    const generation = set.generation;
     return new Promise((resolve) => {
       let sent = 0;
       const send = () => {
+        if (generation !== set.generation) return;
         if (!set.running || !socket.connected) {
           set.finished++;
           resolve();
@@ -39,6 +42,7 @@ export function createHeartbeatLoop(progress) {
         socket.emit('heartbeat', {}, onAck);
       };
       const onAck = (ack) => {
+        if (generation !== set.generation) return;
         if (ack?.ok) {
           set.counts.acks++;
           total.acks++;
@@ -67,6 +71,7 @@ export function createHeartbeatLoop(progress) {
     start({ set: name } = {}) {
       const set = setOf(name);
       set.running = true;
+      set.generation += 1;
       set.finished = 0;
       set.loops = set.sockets.map((socket) => loop(set, socket));
       return { started: set.loops.length };

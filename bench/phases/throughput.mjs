@@ -80,7 +80,7 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
  * 24,900 acks/s in one window and 44,100 in another minutes later, and from one second to the next
  * 19,000 to 49,000; slices a second apart see the same machine. `targets` are [bare, service], each
  * { server, end, watch }; both are pinned with `serverSide` to CPU 0 for the whole round (the one
- * not driven is idle). Returns one result per target, as heartbeatThroughput's.
+ * not driven is idle), and take turns in both orders. Returns one result per target, as heartbeatThroughput's.
  */
 export async function alternatingThroughput({ targets, redis, workers, clients, warmupMs, slices, sliceMs, settleMs = 250, secret, serverSide = [] }) {
   const share = Math.ceil(clients / workers.length);
@@ -106,7 +106,11 @@ export async function alternatingThroughput({ targets, redis, workers, clients, 
     const t0 = performance.now();
     const stopTicker = ticker(() => `${targets.map(({ server }, i) => `${server.name} ${Math.round(totals[i].acks / Math.max(totals[i].seconds, 1e-3))}`).join(', ')} acks/s, ${Math.round((performance.now() - t0) / 1000)} s`);
     for (let slice = 0; slice < slices; slice++) {
-      for (const [i, { server, watch }] of targets.entries()) {
+      // Each server's leftovers of a slice (its GC, socket flushes) fall into the next one's: the order
+      // turns every slice, so neither always follows the other.
+      const order = slice % 2 === 0 ? [...targets.keys()] : [...targets.keys()].reverse();
+      for (const i of order) {
+        const { server, watch } = targets[i];
         const total = totals[i];
         await call('heartbeat.start', { set: server.name });
         await sleep(settleMs);
