@@ -1,5 +1,5 @@
-// Heartbeat throughput: the closed loop (load/heartbeat-loop.mjs) against one server for a measured
-// window after a warm-up; acks per second, ack round trips, CPU of every process involved, and what
+// Heartbeat throughput: the closed loop (load/heartbeat-loop.mjs) against one server, or two taking
+// turns, for measured windows after a warm-up; acks per second, ack round trips, CPU of every process involved, and what
 // Redis did per heartbeat (background traffic — sweeper, probes — measured just before and subtracted;
 // `redis` null for a server without Redis).
 import { log, ticker } from '../progress.mjs';
@@ -11,64 +11,13 @@ import { pinLoop } from '../pinning.mjs';
 const BACKGROUND_WINDOW_MS = 2_000;
 
 /**
- * `server`: the target; `workers`: heartbeat workers; `watch`: [{ name, pid }] whose CPU to report;
- * `serverSide`: pids pinned with the server to CPU 0 while the loop runs (its Redis), see pinning.mjs;
- * `pinned` false for a server side too big for one CPU (a Redis Cluster's six processes).
+ * The loop against one server, in one window of `durationMs` (alternatingThroughput with one target and
+ * one slice). `watch`: [{ name, pid }] whose CPU to report; `serverSide`: pids pinned with the server to
+ * CPU 0 while the loop runs (its Redis), see pinning.mjs; `pinned` false for a server side too big for
+ * one CPU (a Redis Cluster's six processes).
  */
-export async function heartbeatThroughput({ server, redis, workers, clients, warmupMs, durationMs, secret, end, watch, serverSide = [], pinned = true }) {
-  const share = Math.ceil(clients / workers.length);
-  await Promise.all(workers.map((worker, i) =>
-    worker.call('heartbeat.open', { url: server.url, clients: share, idPrefix: `${server.name}-hb${i}-`, secret }, 120_000)));
-
-  const sample = () => (redis === null ? null : redisSample(redis));
-  const bg0 = await sample();
-  await sleep(BACKGROUND_WINDOW_MS);
-  const bg1 = await sample();
-  const background = redis === null ? null : redisDelta(bg0, bg1);
-
-  const unpin = pinned ? pinLoop({ server: [server.pid, ...serverSide], clients: workers.map((worker) => worker.pid) }) : () => {};
-  await Promise.all(workers.map((worker) => worker.call('heartbeat.start')));
-  await sleep(warmupMs);
-  const acksOf = () => workers.reduce((sum, worker) => sum + (worker.progress.heartbeat?.acks ?? 0), 0);
-  const meter = cpuMeter(watch);
-  const marks0 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
-  const t0 = performance.now();
-  meter.start();
-  const r0 = await sample();
-  let lastAcks = acksOf();
-  const stopTicker = ticker(() => {
-    const acks = acksOf();
-    const line = `${server.name}: ${Math.round((performance.now() - t0) / 1000)}/${durationMs / 1000} s, ${acks - lastAcks} acks/s`;
-    lastAcks = acks;
-    return line;
-  });
-  await sleep(durationMs);
-  stopTicker();
-  const marks1 = await Promise.all(workers.map((worker) => worker.call('heartbeat.mark')));
-  const seconds = (performance.now() - t0) / 1000;
-  const cpu = meter.read();
-  const r1 = await sample();
-  const stopped = await Promise.all(workers.map((worker) => worker.call('heartbeat.stop', {}, 30_000)));
-  unpin();
-  await Promise.all(workers.map((worker) => worker.call('heartbeat.close', { end }, 120_000)));
-
-  const sum = (marks, key) => marks.reduce((total, mark) => total + mark[key], 0);
-  const acks = sum(marks1, 'acks') - sum(marks0, 'acks');
-  const errors = sum(marks1, 'errors') - sum(marks0, 'errors') + sum(marks1, 'timeouts') - sum(marks0, 'timeouts');
-  const result = {
-    clients,
-    seconds: round(seconds, 2),
-    acks,
-    errors,
-    lostAcks: stopped.reduce((total, counts) => total + counts.timeouts, 0),
-    acksPerSecond: round(acks / seconds, 1),
-    ackRoundTripMs: summarize(marks1.flatMap((mark) => mark.rttMs)),
-    cpu,
-    cpuMicrosPerAck: round((cpu[server.name].cpuSeconds * 1e6) / acks, 1),
-    redis: redis === null ? null : redisPerHeartbeat(redisDelta(r0, r1), background, acks),
-  };
-  log(`  ${server.name}: ${result.acksPerSecond} acks/s (${acks} in ${result.seconds} s, ${errors} errors), ack p50 ${result.ackRoundTripMs.p50} ms p99 ${result.ackRoundTripMs.p99} ms; ` +
-    `CPU ${Object.entries(cpu).map(([name, { cores }]) => `${name} ${Math.round(cores * 100)}%`).join(', ')}`);
+export async function heartbeatThroughput({ server, durationMs, end, watch, ...rest }) {
+  const [result] = await alternatingThroughput({ ...rest, targets: [{ server, end, watch }], slices: 1, sliceMs: durationMs });
   return result;
 }
 
@@ -80,9 +29,10 @@ export async function heartbeatThroughput({ server, redis, workers, clients, war
  * 24,900 acks/s in one window and 44,100 in another minutes later, and from one second to the next
  * 19,000 to 49,000; slices a second apart see the same machine. `targets` are [bare, service], each
  * { server, end, watch }; both are pinned with `serverSide` to CPU 0 for the whole round (the one
- * not driven is idle), and take turns in both orders. Returns one result per target, as heartbeatThroughput's.
+ * not driven is idle), unless `pinned` is false, and take turns in both orders. Returns one result per
+ * target: acks/s, ack round trips, CPU of every watched process, and what Redis did per heartbeat.
  */
-export async function alternatingThroughput({ targets, redis, workers, clients, warmupMs, slices, sliceMs, settleMs = 250, secret, serverSide = [] }) {
+export async function alternatingThroughput({ targets, redis, workers, clients, warmupMs, slices, sliceMs, settleMs = 250, secret, serverSide = [], pinned = true }) {
   const share = Math.ceil(clients / workers.length);
   const call = (cmd, args, timeoutMs) => Promise.all(workers.map((worker) => worker.call(cmd, args, timeoutMs)));
   for (const { server } of targets) {
@@ -95,7 +45,7 @@ export async function alternatingThroughput({ targets, redis, workers, clients, 
   const bg1 = await sample();
   const background = redis === null ? null : redisDelta(bg0, bg1);
 
-  const unpin = pinLoop({ server: [...targets.map(({ server }) => server.pid), ...serverSide], clients: workers.map((worker) => worker.pid) });
+  const unpin = pinned ? pinLoop({ server: [...targets.map(({ server }) => server.pid), ...serverSide], clients: workers.map((worker) => worker.pid) }) : () => {};
   const totals = targets.map(({ watch }) => ({ acks: 0, errors: 0, lostAcks: 0, seconds: 0, rtts: [], cpu: Object.fromEntries(watch.map(({ name }) => [name, 0])), redis: null }));
   try {
     for (const { server } of targets) {
