@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
+import { retryDelayMs } from '../../src/webhooks/retry-backoff.js';
 import { registerCleanup } from './cleanup.js';
 
 /** A webhook body as the contract defines it. */
@@ -32,6 +33,8 @@ export interface WebhookReceiver {
   acknowledged(): Delivery[];
   /** Sets what verified deliveries are answered from now on (the status code). */
   answer(status: number): void;
+  /** How long it has answered verified deliveries with a non-2xx status (0 while it answers 2xx). */
+  downForMs(): number;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   const deliveries: Delivery[] = [];
   let status = 200;
+  let downSince: number | null = null;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -75,11 +79,31 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     deliveries,
     acknowledged: () => deliveries.filter((d) => d.status >= 200 && d.status < 300),
     answer(next) {
+      const up = next >= 200 && next < 300;
+      if (up) downSince = null;
+      else downSince ??= Date.now();
       status = next;
     },
+    downForMs: () => (downSince === null ? 0 : Date.now() - downSince),
     async close() {
       unregister();
       await close();
     },
   };
+}
+
+/**
+ * The longest a webhook retry scheduled during an outage of `outageMs` may still be waiting when the
+ * receiver answers 2xx again: the contract's backoff doubles up to 5 min, so after 20 s of failures the
+ * pending retry may be 32 s away (a test that waited a fixed 30 s failed in CI on exactly that).
+ * Retry n is scheduled no sooner than the shortest delays of the n - 1 before it add up to.
+ */
+export function longestPendingRetryMs(outageMs: number): number {
+  let longest = 0;
+  let scheduledNoSoonerThan = 0;
+  for (let retry = 1; scheduledNoSoonerThan <= outageMs; retry += 1) {
+    longest = Math.max(longest, retryDelayMs(retry, 1));
+    scheduledNoSoonerThan += retryDelayMs(retry, 0);
+  }
+  return longest;
 }

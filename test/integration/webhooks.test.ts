@@ -9,7 +9,7 @@ import { FAST_TIMING, streamerSession } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
-import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { longestPendingRetryMs, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
 
@@ -76,9 +76,10 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
     expect(first.attempts).toBeGreaterThanOrEqual(2);
     expect(['hook-a', 'hook-b']).toContain(first.pod);
 
-    receiver.answer(200);
     // Retries of a chain are at most doubling (1, 2, 4 … 32 s apart after a 30 s outage).
-    await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= transitions, 60_000, 500).catch(() => {
+    const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+    receiver.answer(200);
+    await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= transitions, backlogWaitMs, 500).catch(() => {
       throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${transitions} acknowledged`);
     });
     await sleep(1_000);
@@ -151,8 +152,9 @@ test('a pod dies holding undelivered webhooks: the other takes its shards over a
   await waitUntil(async () => (await metric(doomed!, 'presence_webhook_held_entries')) > 0, 10_000, 200);
 
   await doomed!.kill9();
+  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
   receiver.answer(200);
-  await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= 3 * ids.length, 30_000, 250).catch(() => {
+  await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= 3 * ids.length, backlogWaitMs, 250).catch(() => {
     throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${3 * ids.length} acknowledged`);
   });
   expect(survivor!.lines.some((line) => line.includes('webhook shard taken'))).toBe(true);
@@ -189,16 +191,17 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
   // Down a while longer: the leases are refreshed (every second) and move meanwhile.
   await sleep(4_000);
+  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
-  await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
+  await waitUntil(() => acknowledged().size === ids.length * 3, backlogWaitMs, 250).catch(() => {
     throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged (${receiver.acknowledged().map((d) => `${d.id}=${d.body?.data.reason}`).filter((x, i, a) => a.indexOf(x) === i).sort().join(" ")}); pods said: ${pods.flatMap((app) => app.lines.filter((line) => /shard lost|appended again/.test(line))).join(' | ')}`);
   });
   // Nothing more comes: no streamer that ended is settled offline a second time.
   await sleep(1_500);
   expect(receiver.acknowledged().filter((d) => d.body?.data.reason === 'timeout').map((d) => d.id)).toEqual([]);
   expect(acknowledged().size).toBe(ids.length * 3);
-}, 90_000);
+}, 120_000);
 
 // Found by the soak (RELIABILITY.md, finding 4): a pod SIGKILLed while the receiver was down, and Redis
 // restarted empty seconds later. What the killed pod held was in no other pod's memory, and the log no
@@ -226,9 +229,10 @@ test('a pod SIGKILLed holding webhooks, then Redis restarted empty, receiver dow
   await redis.restart();
   await waitUntil(async () => (await fetch(`${kept.url}/readyz`)).status === 200, 15_000, 100);
   await sleep(2_000);
+  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
-  await waitUntil(() => acknowledged().size === ids.length * 3, 45_000, 250).catch(() => {
+  await waitUntil(() => acknowledged().size === ids.length * 3, backlogWaitMs, 250).catch(() => {
     throw new Error(`${acknowledged().size} of ${ids.length * 3} acknowledged; the pod left said: ${kept.lines.filter((line) => /shard|appended again/.test(line)).join(' | ')}`);
   });
-}, 90_000);
+}, 120_000);
