@@ -64,7 +64,7 @@ export class BatchedShardSubscriptions {
   }
 
   /** Resolves once every (un)subscription asked for so far has been answered (or has failed), or after `timeoutMs`. */
-  settled(timeoutMs: number): Promise<void> {
+  settled(timeoutMs: number): Promise<boolean> {
     this.flush();
     return this.inFlight.settled(timeoutMs);
   }

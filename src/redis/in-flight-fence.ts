@@ -26,20 +26,23 @@ export class InFlightFence {
     command.then(answered, answered);
   }
 
-  /** Resolves once every command tracked so far has been answered, or after `timeoutMs`, whichever is first. */
-  settled(timeoutMs: number): Promise<void> {
+  /**
+   * Resolves once every command tracked so far has been answered (true), or after `timeoutMs` (false),
+   * whichever is first.
+   */
+  settled(timeoutMs: number): Promise<boolean> {
     const through = this.sent;
-    if (this.oldestUnanswered() > through) return Promise.resolve();
+    if (this.oldestUnanswered() > through) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         through,
-        release: () => {
+        release: (answered) => {
           clearTimeout(timer);
           this.waiters.delete(waiter);
-          resolve();
+          resolve(answered);
         },
       };
-      const timer = setTimeout(waiter.release, timeoutMs);
+      const timer = setTimeout(() => waiter.release(false), timeoutMs);
       this.waiters.add(waiter);
     });
   }
@@ -59,7 +62,7 @@ export class InFlightFence {
     for (const waiter of this.waiters) {
       // The rest came later still, so they wait on this command or a later one too.
       if (waiter.through >= oldest) break;
-      waiter.release();
+      waiter.release(true);
     }
   }
 
@@ -72,5 +75,5 @@ export class InFlightFence {
 interface Waiter {
   /** The last command sent when it asked. */
   readonly through: number;
-  release(): void;
+  release(answered: boolean): void;
 }

@@ -42,7 +42,7 @@ export class RedisConnections {
   private readonly subscriptions: BatchedShardSubscriptions;
   private readonly publishes: PublishFence;
   private readonly logger = new Logger(RedisConnections.name);
-  private readonly recoveryListeners: Array<(downSince: number) => void> = [];
+  private readonly recoveryListeners: Array<(outage: Outage) => void> = [];
   /** When (this pod's clock) Redis was first seen unusable in the current outage. */
   private downSince: number | null = null;
   /** Connections whose error has been logged since they were last ready. */
@@ -50,6 +50,8 @@ export class RedisConnections {
   private probeTimer: NodeJS.Timeout | null = null;
   private probeOk = false;
   private wasDown = false;
+  /** A connection closed (or a Cluster's subscriber lost a node) in the current outage. */
+  private connectionLost = false;
 
   /**
    * @param keys the deployment's key layout, shared by the store, the logs and the leases (its shard
@@ -115,8 +117,8 @@ export class RedisConnections {
     return null;
   }
 
-  /** Called each time Redis is usable again after having been unusable, with when it stopped being so. */
-  onRecovered(listener: (downSince: number) => void): void {
+  /** Called each time Redis is usable again after having been unusable (see Outage). */
+  onRecovered(listener: (outage: Outage) => void): void {
     this.recoveryListeners.push(listener);
   }
 
@@ -125,8 +127,8 @@ export class RedisConnections {
    * answered it, on whichever node). Gives up after the command timeout (the caller then proceeds; a
    * resync covers the rest).
    */
-  async subscriptionsSettled(): Promise<void> {
-    await this.subscriptions.settled(COMMAND_TIMEOUT_MS);
+  subscriptionsSettled(): Promise<boolean> {
+    return this.subscriptions.settled(COMMAND_TIMEOUT_MS);
   }
 
   /**
@@ -183,6 +185,7 @@ export class RedisConnections {
 
   private markDown(connection: string): void {
     if (!this.wasDown) this.logger.warn({ msg: 'redis connection lost', connection });
+    this.connectionLost = true;
     this.setDown();
   }
 
@@ -194,11 +197,14 @@ export class RedisConnections {
   private async checkRecovered(): Promise<void> {
     if (!this.wasDown || this.problem() !== null) return;
     this.wasDown = false;
-    const downSince = this.downSince ?? Date.now();
+    const since = this.downSince ?? Date.now();
+    const connectionLost = this.connectionLost;
     this.downSince = null;
-    await this.subscriptionsSettled();
-    this.logger.log({ msg: 'redis usable again: re-asserting connections, asking viewers to resync' });
-    for (const listener of this.recoveryListeners) listener(downSince);
+    this.connectionLost = false;
+    const subscribed = await this.subscriptionsSettled();
+    const mayHaveMissedEvents = connectionLost || !subscribed;
+    this.logger.log({ msg: mayHaveMissedEvents ? 'redis usable again: re-asserting connections, asking viewers to resync' : 'redis answering again, no connection lost: re-asserting connections', downForMs: Date.now() - since });
+    for (const listener of this.recoveryListeners) listener({ since, mayHaveMissedEvents });
   }
 
   private named(): Array<[string, RedisClient]> {
@@ -210,6 +216,18 @@ export class RedisConnections {
       ...(this.webhooks === null ? [] : ([['webhooks', this.webhooks]] as Array<[string, RedisClient]>)),
     ];
   }
+}
+
+/** An outage this pod has come through: Redis was unusable from `since` (this pod's clock) until now. */
+export interface Outage {
+  readonly since: number;
+  /**
+   * Whether this pod's viewers may have missed events: a connection closed meanwhile (a restart, a
+   * failover, a network cut), or a subscription asked for meanwhile is still not answered. False when
+   * Redis only stopped answering for a while (stalled, or slow) and every connection stayed up: what was
+   * published meanwhile was queued in Redis, and reaches the subscriber once Redis runs again.
+   */
+  readonly mayHaveMissedEvents: boolean;
 }
 
 /**

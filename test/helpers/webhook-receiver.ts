@@ -65,7 +65,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       response.writeHead(answered, { 'content-type': 'text/plain' }).end(answered < 300 ? 'ok' : 'no');
     });
   });
-  server.keepAliveTimeout = 1_000;
+  // Node's default (5 s), as a backend's would be. At 1 s the server announces `Keep-Alive: timeout=1`,
+  // which Node's client agent takes as too short to reuse: every webhook was a new connection, for the
+  // pods and for the soak's generator (which hosts this receiver) alike.
+  server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const close = () =>
     new Promise<void>((resolve) => {

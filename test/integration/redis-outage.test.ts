@@ -312,6 +312,7 @@ test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, he
     }),
   );
 
+  const beforeFreeze = viewers.map((v) => v.events.count);
   const frozenAt = Date.now();
   redis.freeze();
   await sleep(200);
@@ -358,6 +359,13 @@ test('Redis frozen for two heartbeat intervals: pods live, unready meanwhile, he
     expect(s6Events.map((e) => e.reason)).toEqual(['connected']);
   }
   expect(offlineEventsOf(viewers, [s4, s5])).toEqual([]);
+  // Redis only stalled, and no connection closed: the viewers missed nothing, so they are neither asked
+  // to resync (each would take its snapshot again) nor sent the seconds before the freeze once more
+  // (RELIABILITY, finding 23). s4 and s5 came online within those seconds.
+  for (const [i, viewer] of viewers.entries()) {
+    const repeated = viewer.events.payloads().slice(beforeFreeze[i]).filter((e) => e.streamerId === s4 || e.streamerId === s5);
+    expect({ pod: viewer.pod, resyncs: viewer.resyncs.count, repeated: repeated.map((e) => `${e.streamerId} ${e.reason}`) }).toEqual({ pod: viewer.pod, resyncs: 0, repeated: [] });
+  }
   for (const beat of beats) beat.stop();
 }, 45_000);
 
