@@ -88,7 +88,7 @@ export class PresenceModule {
     const appended: Provider = { provide: RECENT_APPENDS, useValue: () => recentAppends?.entries() ?? [] };
     const fence: Provider = {
       provide: SUBSCRIPTION_FENCE,
-      useValue: redis === null ? async () => {} : () => redis.subscriptionsSettled(),
+      useValue: redis === null ? async () => true : () => redis.subscriptionsSettled(),
     };
     // In-process emits have left the pod once made; through Redis, once the publisher's PING returns.
     const published: Provider = { provide: PUBLISH_FENCE, useValue: redis === null ? async () => {} : () => redis.published() };

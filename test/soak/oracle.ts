@@ -21,13 +21,78 @@ export interface LiveSpan {
  * streamer back. It happens when the client's own timer fires late (a saturated soak generator: up to
  * 20 s late at full scale on 2 cores, RELIABILITY finding 6), through no fault of the service. The live
  * span ends at the lapse and a new one starts at this heartbeat. Null when the heartbeat came in time.
+ *
+ * `transitSlackMs`: a heartbeat also spends time between the app and the store (the load balancer, the
+ * pod, Redis), which on the soak's busy machine is the same slack a delivery gets. One sent within that
+ * of the TTL may arrive after the lease ran out, and the streamer is then offline from the lapse until
+ * it arrives (RELIABILITY, finding 24: a `timeout` and a `connected` 20 ms apart, the heartbeat 4.8 s
+ * after the one before). The offline is still never allowed before the earlier one + TTL.
  */
-export function cutAtLapse(span: LiveSpan, lastSentAt: number, sentAt: number, ttlMs: number): { ended: LiveSpan; next: LiveSpan } | null {
-  if (sentAt - lastSentAt <= ttlMs) return null;
+export function cutAtLapse(span: LiveSpan, lastSentAt: number, sentAt: number, ttlMs: number, transitSlackMs = 0): { ended: LiveSpan; next: LiveSpan } | null {
+  if (sentAt - lastSentAt <= ttlMs - transitSlackMs) return null;
+  const lapsedAt = lastSentAt + ttlMs;
   return {
-    ended: { ...span, until: lastSentAt + ttlMs, ending: 'lapsed' },
-    next: { streamerId: span.streamerId, from: sentAt, until: Number.POSITIVE_INFINITY, ending: 'live' },
+    ended: { ...span, until: lapsedAt, ending: 'lapsed' },
+    next: { streamerId: span.streamerId, from: Math.max(sentAt, lapsedAt), until: Number.POSITIVE_INFINITY, ending: 'live' },
   };
+}
+
+/**
+ * The spans with the last one ended at `end`. One begun by a lapse may start at the lapse, after the
+ * heartbeat that began it (cutAtLapse): an end that came before that was sent while the lapsed span
+ * still ran, so it ends that one there, and the span after it never began.
+ */
+export function endLastSpan(spans: readonly LiveSpan[], end: number, ending: LiveSpan['ending']): LiveSpan[] {
+  const kept = end < spans.at(-1)!.from && spans.length > 1 ? spans.slice(0, -1) : [...spans];
+  const last = kept.at(-1)!;
+  kept[kept.length - 1] = { ...last, until: Math.min(last.until, end), ending };
+  return kept;
+}
+
+/**
+ * A connection the streamer's app did not mean to lose (its pod was killed or drained, or the app moved
+ * networks), and the one that replaced it. The app dates the loss when it notices it, which a starved
+ * generator did seconds late; the pod that let the socket go dates it too (its "streamer disconnected"
+ * line; none when the pod was SIGKILLed). The replacement is dated by the store's admission (the
+ * session's `serverTime`), not by when the app read it.
+ */
+export interface Reconnect {
+  readonly streamerId: string;
+  /** The lost connection's socket id, as the pods log it. */
+  readonly socketId: string;
+  readonly noticedAt: number;
+  /** The last heartbeat the store took on the lost connection, as far as the app knows. */
+  readonly lastBeatAt: number;
+  /** When the store admitted the new connection. */
+  readonly backAt: number;
+}
+
+/**
+ * The spans cut where a reconnect came after the lost connection had stopped keeping its streamer
+ * online: at its close + grace, or at its last heartbeat + TTL when that is sooner (a killed pod's close
+ * never reaches the store). The contract allows the offline in between, and the streamer is live again
+ * from the reconnect. The close is the pod's when it logged one before the app noticed (RELIABILITY,
+ * finding 24: a drained streamer that took 2.4 s to come back on a starved generator counted its
+ * `disconnected` offline as false, the app having noticed the close late). Within 250 ms of the
+ * deadline counts as after it: the store takes a connect some ms after admitting it.
+ */
+export function cutAtReconnects(
+  spans: readonly LiveSpan[],
+  reconnects: readonly Reconnect[],
+  closedAt: ReadonlyMap<string, number>,
+  timing: { readonly ttlMs: number; readonly graceMs: number },
+): LiveSpan[] {
+  const cut = [...spans];
+  for (const reconnect of reconnects) {
+    const lostAt = Math.min(reconnect.noticedAt, closedAt.get(reconnect.socketId) ?? Number.POSITIVE_INFINITY);
+    const deadline = Math.min(lostAt + timing.graceMs, reconnect.lastBeatAt + timing.ttlMs);
+    if (reconnect.backAt <= deadline - 250) continue;
+    const at = cut.findIndex((span) => span.streamerId === reconnect.streamerId && span.from < deadline && deadline < span.until && reconnect.backAt < span.until);
+    if (at === -1) continue;
+    const span = cut[at]!;
+    cut.splice(at, 1, { ...span, until: deadline, ending: 'crash' }, { ...span, from: Math.max(deadline, reconnect.backAt) });
+  }
+  return cut;
 }
 
 /** What one viewer saw of one streamer: events, and states from (re)subscribe snapshots. */

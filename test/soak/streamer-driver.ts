@@ -4,20 +4,28 @@
 // as LiveSpans, with the times the contract then promises.
 import { io, type Socket } from 'socket.io-client';
 import { signToken } from '../helpers/tokens.js';
-import { cutAtLapse, type LiveSpan } from './oracle.js';
+import { cutAtLapse, endLastSpan, type LiveSpan, type Reconnect } from './oracle.js';
 
 export interface SoakTiming {
   readonly heartbeatMs: number;
   readonly ttlMs: number;
   readonly graceMs: number;
+  /** How long a heartbeat may take to reach the store on the soak's busy machine (cutAtLapse). */
+  readonly transitSlackMs: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class StreamerDriver {
+  /** What it meant, before the reconnects are judged (cutAtReconnects, with the pods' close times). */
   readonly spans: LiveSpan[] = [];
+  readonly reconnects: Reconnect[] = [];
   private socket: Socket | null = null;
   private lastAckAt = 0;
+  /** When the store admitted the current connection (its session's `serverTime`). */
+  private admittedAt = 0;
+  /** When the heartbeat that began the current span after a lapse was sent (the span may begin later). */
+  private lapseBeatAt = 0;
   /** When the last heartbeat (or connect, which counts as one) went out on the live connection. */
   private lastSentAt = 0;
   /** Heartbeats this client sent more than a TTL after the one before (cutAtLapse). */
@@ -64,30 +72,32 @@ export class StreamerDriver {
       socket.close();
       return;
     }
-    const from = opened.at;
+    // Live from when the store admitted the connection (the session's serverTime, the same machine's
+    // clock), which a generator stalled for seconds reads well after: a silent app's deadline is a TTL
+    // after the admission, not after the read (RELIABILITY, finding 24).
+    const from = Math.min(opened.at, opened.serverTime);
     this.lastAckAt = from;
-    // The lease began when the store admitted the connection (the session's serverTime, the same machine's
-    // clock), which a generator stalled for seconds reads well before it sees the session.
-    this.lastSentAt = Math.min(from, opened.serverTime);
-    socket.on('session', ({ serverTime }: { serverTime: number }) => {
-      this.lastSentAt = Math.min(this.lastSentAt, serverTime);
-    });
+    this.admittedAt = from;
+    this.lapseBeatAt = from;
+    this.lastSentAt = from;
+    let socketId = socket.id ?? '';
     this.spans.push({ streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' });
-    // A connection lost (a move, a pod killed) and not back within the grace: the contract then allows an
-    // offline, so the span ends there and a new one starts at the reconnect.
-    let lostAt: number | null = null;
+    // A connection lost (a move, a pod killed or drained) is recorded with its replacement; whether that
+    // came too late to keep the streamer online is judged after the run (cutAtReconnects).
+    let lost: { socketId: string; noticedAt: number; lastBeatAt: number } | null = null;
     socket.on('disconnect', () => {
-      lostAt ??= Date.now();
+      lost ??= { socketId, noticedAt: Date.now(), lastBeatAt: this.lastBeatAt() };
     });
     socket.on('connect', () => {
-      const now = Date.now();
-      if (lostAt !== null && now - lostAt > this.timing.graceMs - 250) {
-        this.spans[this.spans.length - 1] = { ...this.current(), until: this.lostUntil(lostAt), ending: 'crash' };
-        this.spans.push({ streamerId: this.id, from: now, until: Number.POSITIVE_INFINITY, ending: 'live' });
-      }
-      lostAt = null;
       // Until its `session` tells when the store admitted it.
-      this.lastSentAt = now;
+      this.lastSentAt = Date.now();
+    });
+    socket.on('session', ({ serverTime }: { serverTime: number }) => {
+      this.lastSentAt = Math.min(this.lastSentAt, serverTime);
+      this.admittedAt = serverTime;
+      socketId = socket.id ?? '';
+      if (lost !== null) this.reconnects.push({ streamerId: this.id, ...lost, backAt: serverTime });
+      lost = null;
     });
     const beat = setInterval(() => this.beat(socket, this.random() < 0.02 ? { title: `t${Math.floor(this.random() * 5)}` } : undefined), this.timing.heartbeatMs);
     try {
@@ -131,8 +141,12 @@ export class StreamerDriver {
       socket.close();
     }
     // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
-    if (lostAt !== null) end = Math.min(end, this.lostUntil(lostAt));
-    this.spans[this.spans.length - 1] = { ...this.current(), until: end, ending };
+    if (lost !== null) end = Math.min(end, this.lostUntil(lost));
+    this.endSpan(end, ending);
+  }
+
+  private endSpan(end: number, ending: LiveSpan['ending']): void {
+    this.spans.splice(0, this.spans.length, ...endLastSpan(this.spans, end, ending));
   }
 
   private current(): LiveSpan {
@@ -143,26 +157,27 @@ export class StreamerDriver {
    * A connection lost at `lostAt` keeps its streamer online until the grace runs out, or sooner by the
    * TTL when its pod died (no close reached Redis: the lease runs out at the last heartbeat + TTL).
    */
-  private lostUntil(lostAt: number): number {
-    return Math.min(lostAt + this.timing.graceMs, this.lastBeatAt() + this.timing.ttlMs);
+  private lostUntil(lost: { noticedAt: number; lastBeatAt: number }): number {
+    return Math.min(lost.noticedAt + this.timing.graceMs, lost.lastBeatAt + this.timing.ttlMs);
   }
 
   /**
-   * The last heartbeat the service took, as far as this client knows: the last one acknowledged, or the
-   * start of the current span (a connect, or the heartbeat that ended a lapse, whose ack a generator
-   * stalled for seconds may drop): never before the span began, so no span ends before it starts.
+   * The last heartbeat the service took, as far as this client knows: the last one acknowledged (dated
+   * when sent), the current connection's admission, or the heartbeat that ended a lapse (whose ack a
+   * generator stalled for seconds may drop). Never before the current span's first heartbeat.
    */
   private lastBeatAt(): number {
-    return Math.max(this.lastAckAt, this.current().from);
+    return Math.max(this.lastAckAt, this.admittedAt, this.lapseBeatAt);
   }
 
   private beat(socket: Socket, meta?: Record<string, string>): void {
     if (!socket.connected) return;
     const sentAt = Date.now();
-    const lapse = cutAtLapse(this.current(), this.lastSentAt, sentAt, this.timing.ttlMs);
+    const lapse = cutAtLapse(this.current(), this.lastSentAt, sentAt, this.timing.ttlMs, this.timing.transitSlackMs);
     if (lapse !== null) {
       this.lapses += 1;
       this.spans.splice(-1, 1, lapse.ended, lapse.next);
+      this.lapseBeatAt = sentAt;
     }
     this.lastSentAt = sentAt;
     socket.timeout(5_000).emit('heartbeat', meta === undefined ? {} : { meta }, (error: Error | null, ack: { ok?: boolean } | undefined) => {

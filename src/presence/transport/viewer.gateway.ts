@@ -9,6 +9,7 @@ import {
 } from '@nestjs/websockets';
 import type { Namespace, Socket } from 'socket.io';
 import { Inject, Logger } from '@nestjs/common';
+import { ThrottledLog } from '../../logging/throttled-log.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { TokenVerifier } from '../../auth/token-verifier.js';
@@ -58,7 +59,8 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     private readonly metrics: MetricsService,
     private readonly broadcaster: ViewerBroadcaster,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<void>,
+    /** True once every channel asked for so far is in force; false when it gave up waiting (COMMAND_TIMEOUT_MS). */
+    @Inject(SUBSCRIPTION_FENCE) private readonly subscriptionsSettled: () => Promise<boolean>,
     private readonly occupancy: OccupancyService,
     private readonly pods: PodDirectory,
   ) {
@@ -73,6 +75,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   // ...and what an address is allowed still comes in bursts (a thousand at once): its accepted
   // requests take one turn of the event loop each, so other clients' messages come between them.
   private readonly turns = new TurnsPerKey();
+  private readonly fenceLog = new ThrottledLog(this.logger);
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
@@ -182,7 +185,11 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     try {
       // In Redis mode the pod subscribes to a room's channel when its first socket joins; the snapshot
       // is read only once that subscription is in force, so no event falls between the two.
-      if (added.length > 0) await this.subscriptionsSettled();
+      // Not in force within the wait: events published to those channels meanwhile miss this pod. Said,
+      // to tell whether that is what viewers lose after Redis restarts empty (RELIABILITY, finding 25).
+      if (added.length > 0 && !(await this.subscriptionsSettled())) {
+        this.fenceLog.write('subscribe-before-channels', { msg: 'subscribe answered before its channels were in force', channels: added.length, pod: this.config.podId }, Date.now(), 'warn');
+      }
       return { ok: true, presence: await this.presence.snapshot(ids) };
     } catch (error) {
       // Undone here alone: the socket's later requests wait for this answer.

@@ -1,4 +1,4 @@
-import { awayFromPodSide, cutAtLapse, judge, type LiveSpan, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
+import { awayFromPodSide, cutAtLapse, cutAtReconnects, endLastSpan, judge, type LiveSpan, type Reconnect, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
 
 // A streamer live from 10 s to 60 s (ended then), one viewer watching it throughout.
 const T = 1_800_000_000_000;
@@ -106,6 +106,32 @@ describe('cutAtLapse: a heartbeat sent over a TTL after the one before', () => {
     });
   });
 
+  test('sent within the transit slack of the TTL: it may arrive after the lease ran out, but no offline is allowed before the last one + TTL', () => {
+    expect(cutAtLapse(live, T + 20_000, T + 24_800, timing.ttlMs, 2_000)).toEqual({
+      ended: { ...live, until: T + 25_000, ending: 'lapsed' },
+      next: { streamerId: 's', from: T + 25_000, until: Number.POSITIVE_INFINITY, ending: 'live' },
+    });
+    // Heartbeats on time (every 2 s) are not excused by the slack.
+    expect(cutAtLapse(live, T + 20_000, T + 22_500, timing.ttlMs, 2_000)).toBeNull();
+    const { ended, next } = cutAtLapse(live, T + 20_000, T + 24_800, timing.ttlMs, 2_000)!;
+    const cut = [ended, { ...next, until: T + 60_000, ending: 'end' as const }];
+    const late = (since: number): Sighting => ({ streamerId: 's', status: 'offline', version: 2, since, reason: 'timeout', at: since + 20 });
+    const back: Sighting = { ...online, version: 3, since: T + 25_320, at: T + 25_340 };
+    // The store took the last one 300 ms after it was sent; the next came 20 ms after the lease ran out.
+    expect(judge(cut, [viewer([online, late(T + 25_300), back, { ...offline, version: 4 }])], [], timing, END).falseOffline).toEqual([]);
+    // An offline before the last heartbeat + TTL is still false, slack or not.
+    expect(judge(cut, [viewer([online, late(T + 23_000), back, { ...offline, version: 4 }])], [], timing, END).falseOffline).toHaveLength(1);
+  });
+
+  test('an `end` sent after the heartbeat but before the lapse it may have come after ends the lapsed span, not one that never began', () => {
+    const { ended, next } = cutAtLapse(live, T + 20_000, T + 24_000, timing.ttlMs, 2_000)!;
+    expect(endLastSpan([ended, next], T + 24_500, 'end')).toEqual([{ ...live, until: T + 24_500, ending: 'end' }]);
+    const endedAt: Sighting = { ...offline, version: 4, since: T + 24_500, at: T + 24_520 };
+    expect(judge(endLastSpan([ended, next], T + 24_500, 'end'), [viewer([online, endedAt])], [], timing, END).falseOffline).toEqual([]);
+    // After the lapse, the span begun by the heartbeat is the one that ends.
+    expect(endLastSpan([ended, next], T + 40_000, 'end')).toEqual([ended, { ...next, until: T + 40_000, ending: 'end' }]);
+  });
+
   test('the offline at the lapse and the online after it are neither a false offline nor a ghost; an offline without a lapse still is', () => {
     const { ended, next } = cutAtLapse(live, T + 20_000, T + 27_000, timing.ttlMs)!;
     const lapsedSpans = [ended, { ...next, until: T + 60_000, ending: 'end' as const }];
@@ -115,5 +141,44 @@ describe('cutAtLapse: a heartbeat sent over a TTL after the one before', () => {
     const verdict = judge(lapsedSpans, [viewer([online, lapsedOffline, back, ended2])], [], timing, END);
     expect([verdict.falseOffline, verdict.ghosts]).toEqual([[], []]);
     expect(judge(spans, [viewer([online, lapsedOffline, back, ended2])], [], timing, END).falseOffline).toHaveLength(1);
+  });
+});
+
+describe('cutAtReconnects: a lost connection replaced after it stopped keeping its streamer online', () => {
+  const soakTiming = { ttlMs: 5_000, graceMs: 2_000 };
+  const noClose = new Map<string, number>();
+  // The streamer's app meant to be live from 10 s to 60 s, then ended; a connection was lost at 30 s.
+  const back: Sighting = { ...online, version: 3, since: T + 32_400, at: T + 32_450 };
+  const ended: Sighting = { ...offline, version: 4 };
+  const offlineAt = (since: number, reason: string): Sighting => ({ streamerId: 's', status: 'offline', version: 2, since, reason, at: since + 50 });
+
+  test('drained by its pod at 30 s, noticed by the starved app at 33 s, back at 32.4 s: the offline at close + grace is allowed', () => {
+    const drained: Reconnect = { streamerId: 's', socketId: 'old', noticedAt: T + 33_000, lastBeatAt: T + 29_500, backAt: T + 32_400 };
+    const seen = viewer([online, offlineAt(T + 32_000, 'disconnected'), back, ended]);
+    const cut = cutAtReconnects(spans, [drained], new Map([['old', T + 30_000]]), soakTiming);
+    expect(cut).toEqual([
+      { ...spans[0]!, until: T + 32_000, ending: 'crash' },
+      { ...spans[0]!, from: T + 32_400 },
+    ]);
+    expect(judge(cut, [seen], [], timing, END).falseOffline).toEqual([]);
+    // Dated by the app alone, the reconnect looks in time, and the offline false.
+    expect(cutAtReconnects(spans, [drained], noClose, soakTiming)).toEqual(spans);
+  });
+
+  test('its pod SIGKILLed (no close logged): the lease ran out a TTL after the last heartbeat, before the reconnect', () => {
+    const killed: Reconnect = { streamerId: 's', socketId: 'old', noticedAt: T + 32_000, lastBeatAt: T + 28_000, backAt: T + 33_500 };
+    const cut = cutAtReconnects(spans, [killed], noClose, soakTiming);
+    expect(cut.map((span) => [span.from - T, span.until - T, span.ending])).toEqual([
+      [10_000, 33_000, 'crash'],
+      [33_500, 60_000, 'end'],
+    ]);
+    expect(judge(cut, [viewer([online, offlineAt(T + 33_000, 'timeout'), { ...back, since: T + 33_500, at: T + 33_550 }, ended])], [], timing, END).falseOffline).toEqual([]);
+  });
+
+  test('back within the grace: nothing is cut, and an offline then is still a false one', () => {
+    const moved: Reconnect = { streamerId: 's', socketId: 'old', noticedAt: T + 30_100, lastBeatAt: T + 29_500, backAt: T + 31_000 };
+    const cut = cutAtReconnects(spans, [moved], new Map([['old', T + 30_000]]), soakTiming);
+    expect(cut).toEqual(spans);
+    expect(judge(cut, [viewer([online, offlineAt(T + 32_000, 'disconnected'), back, ended])], [], timing, END).falseOffline).toHaveLength(1);
   });
 });
