@@ -200,3 +200,28 @@ test('an entry another pod appended and never learnt the id of, taken by this po
     redis.disconnect();
   }
 }, 30_000);
+
+test('restore: more entries than one call carries go back once each, every shard in the order given, the meta and deciding pod kept', async () => {
+  const { redis, log } = await redisWithLog('restore-batches');
+  try {
+    const now = Date.now();
+    // 700 over four shards: 175 each, more than a call's 256 on none but together three calls' worth.
+    const many = Array.from({ length: 700 }, (_, i) => ({ ...entry(i % SHARDS, `many-${i}`, now + i, now + i), id: `${now + i}-${i}` }));
+    many[5] = { ...many[5]!, event: { ...many[5]!.event, meta: { title: 'kept' } }, pod: 'pod-x' };
+    // One shard's alone past a call: 300 more on shard 2.
+    const more = Array.from({ length: 300 }, (_, i) => ({ ...entry(2, `more-${i}`, now + 1_000 + i, now + 1_000 + i), id: `${now + 1_000 + i}-${i}` }));
+    const all = [...many, ...more];
+    expect(await log.restore(all)).toBe(1_000);
+    const read = (await log.readAfter(Array(SHARDS).fill(null), 2_000)).shards;
+    for (let shard = 0; shard < SHARDS; shard += 1) {
+      const given = all.filter((e) => e.shard === shard).map((e) => e.event.streamerId);
+      expect({ shard, streamers: read[shard]!.map((e) => e.event.streamerId) }).toEqual({ shard, streamers: given });
+    }
+    const kept = read.flat().find((e) => e.event.streamerId === 'many-5')!;
+    expect([kept.event, kept.pod]).toEqual([many[5]!.event, 'pod-x']);
+    // Restored once: a second call (another pod's copy of the same entries) appends none.
+    expect(await log.restore(all)).toBe(0);
+  } finally {
+    redis.disconnect();
+  }
+}, 30_000);
