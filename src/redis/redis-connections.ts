@@ -202,7 +202,10 @@ export class RedisConnections {
     this.downSince = null;
     this.connectionLost = false;
     const subscribed = await this.subscriptionsSettled();
-    const mayHaveMissedEvents = connectionLost || !subscribed;
+    // A Cluster's stalled primary may be failed over while it stalls: the client then moves its channels
+    // to the new primary without a '-node' (ioredis stops that shard's subscriber quietly), and what was
+    // published there before they moved is lost here. So on a Cluster every outage is taken as one.
+    const mayHaveMissedEvents = connectionLost || !subscribed || this.subscriber instanceof Cluster;
     this.logger.log({ msg: mayHaveMissedEvents ? 'redis usable again: re-asserting connections, asking viewers to resync' : 'redis answering again, no connection lost: re-asserting connections', downForMs: Date.now() - since });
     for (const listener of this.recoveryListeners) listener({ since, mayHaveMissedEvents });
   }
@@ -223,9 +226,10 @@ export interface Outage {
   readonly since: number;
   /**
    * Whether this pod's viewers may have missed events: a connection closed meanwhile (a restart, a
-   * failover, a network cut), or a subscription asked for meanwhile is still not answered. False when
-   * Redis only stopped answering for a while (stalled, or slow) and every connection stayed up: what was
-   * published meanwhile was queued in Redis, and reaches the subscriber once Redis runs again.
+   * failover, a network cut), a subscription asked for meanwhile is still not answered, or Redis is a
+   * Cluster (see `checkRecovered`). False when one Redis (or a Sentinel set's primary) only stopped
+   * answering for a while (stalled, or slow) and every connection stayed up: what other pods published
+   * meanwhile waits on the connections and reaches the subscriber once Redis runs again.
    */
   readonly mayHaveMissedEvents: boolean;
 }

@@ -183,7 +183,8 @@ export class RedisTransitionLog implements TransitionLog {
 
   async restore(entries: readonly LogEntry[]): Promise<number> {
     // Per stream, in the order given (the callers give each shard's entries in id order), in calls of at
-    // most RESTORE_CHUNK; one stream's calls go out together on one connection, so they run in order.
+    // most RESTORE_CHUNK, one after the other: calls sent together could run out of order, as one whose
+    // EVALSHA found no script (Redis just restarted) runs again as EVAL after the next one ran.
     const byStream = new Map<string, LogEntry[]>();
     for (const entry of entries) {
       const stream = this.streamOf(entry);
@@ -192,17 +193,19 @@ export class RedisTransitionLog implements TransitionLog {
       if (batch === undefined) byStream.set(stream, (batch = []));
       batch.push(entry);
     }
-    const calls: Promise<unknown>[] = [];
-    for (const [stream, batch] of byStream) {
-      const restored = `${stream.slice(0, -'log'.length)}restored`;
-      for (let from = 0; from < batch.length; from += RESTORE_CHUNK) {
-        const args: (string | number)[] = [this.retentionMs, ENTRY_FIELDS];
-        for (const entry of batch.slice(from, from + RESTORE_CHUNK)) args.push(entry.id, `${entry.event.streamerId}:${entry.event.version}`, ...restoredFields(entry));
-        calls.push(this.named('restore', () => RESTORE.run(this.redis, [stream, restored], args)));
-      }
-    }
-    const replies = await Promise.all(calls);
-    return replies.reduce<number>((sum, reply) => sum + Number(reply), 0);
+    const perStream = await Promise.all(
+      [...byStream].map(async ([stream, batch]) => {
+        const restored = `${stream.slice(0, -'log'.length)}restored`;
+        let appended = 0;
+        for (let from = 0; from < batch.length; from += RESTORE_CHUNK) {
+          const args: (string | number)[] = [this.retentionMs, ENTRY_FIELDS];
+          for (const entry of batch.slice(from, from + RESTORE_CHUNK)) args.push(entry.id, `${entry.event.streamerId}:${entry.event.version}`, ...restoredFields(entry));
+          appended += Number(await this.named('restore', () => RESTORE.run(this.redis, [stream, restored], args)));
+        }
+        return appended;
+      }),
+    );
+    return perStream.reduce((sum, appended) => sum + appended, 0);
   }
 
   async acknowledgedBelow(group: string): Promise<(string | null)[]> {
