@@ -33,8 +33,11 @@ export interface WebhookReceiver {
   acknowledged(): Delivery[];
   /** Sets what verified deliveries are answered from now on (the status code). */
   answer(status: number): void;
-  /** How long it has answered verified deliveries with a non-2xx status (0 while it answers 2xx). */
-  downForMs(): number;
+  /**
+   * How long a test may wait, from now, for the backlog once it answers 2xx again: the longest retry
+   * pending after the outage so far (longestPendingRetryMs) and 15 s for the rest, or `atLeastMs`.
+   */
+  backlogWaitMs(atLeastMs: number): number;
   close(): Promise<void>;
 }
 
@@ -87,7 +90,8 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       else downSince ??= Date.now();
       status = next;
     },
-    downForMs: () => (downSince === null ? 0 : Date.now() - downSince),
+    // From how long it has answered verified deliveries with a non-2xx status (0 while it answers 2xx).
+    backlogWaitMs: (atLeastMs) => Math.max(atLeastMs, longestPendingRetryMs(downSince === null ? 0 : Date.now() - downSince) + 15_000),
     async close() {
       unregister();
       await close();

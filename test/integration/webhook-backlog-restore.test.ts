@@ -12,7 +12,7 @@ import { useCleanup } from '../helpers/cleanup.js';
 import { FAST_TIMING, streamerSession, watch, type Watcher } from '../helpers/presence-clients.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
-import { longestPendingRetryMs, startWebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
 
@@ -46,7 +46,7 @@ test('Redis restarted empty while the receiver is down: every webhook delivered;
   await redis.restart();
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
   // The old streamers' first webhooks have been retried for some 20 s: the next try may be 32 s away.
-  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+  const backlogWaitMs = receiver.backlogWaitMs(30_000);
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
   await waitUntil(() => acknowledged().size === (old.length + 1) * 3, backlogWaitMs, 250).catch(() => {

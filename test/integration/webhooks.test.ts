@@ -9,7 +9,7 @@ import { FAST_TIMING, streamerSession } from '../helpers/presence-clients.js';
 import { parsePrometheus, valueOf } from '../helpers/prometheus.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
-import { longestPendingRetryMs, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
+import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 
 useCleanup();
 
@@ -77,7 +77,7 @@ describe('two pods on Redis, a receiver down for 30 s', () => {
     expect(['hook-a', 'hook-b']).toContain(first.pod);
 
     // Retries of a chain are at most doubling (1, 2, 4 … 32 s apart after a 30 s outage).
-    const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+    const backlogWaitMs = receiver.backlogWaitMs(60_000);
     receiver.answer(200);
     await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= transitions, backlogWaitMs, 500).catch(() => {
       throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${transitions} acknowledged`);
@@ -152,7 +152,7 @@ test('a pod dies holding undelivered webhooks: the other takes its shards over a
   await waitUntil(async () => (await metric(doomed!, 'presence_webhook_held_entries')) > 0, 10_000, 200);
 
   await doomed!.kill9();
-  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+  const backlogWaitMs = receiver.backlogWaitMs(30_000);
   receiver.answer(200);
   await waitUntil(() => new Set(receiver.acknowledged().map((d) => d.id)).size >= 3 * ids.length, backlogWaitMs, 250).catch(() => {
     throw new Error(`only ${new Set(receiver.acknowledged().map((d) => d.id)).size} of ${3 * ids.length} acknowledged`);
@@ -191,7 +191,7 @@ test('Redis restarted empty while the receiver is down, webhooks held on two pod
   for (const app of pods) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 15_000, 100);
   // Down a while longer: the leases are refreshed (every second) and move meanwhile.
   await sleep(4_000);
-  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+  const backlogWaitMs = receiver.backlogWaitMs(45_000);
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
   await waitUntil(() => acknowledged().size === ids.length * 3, backlogWaitMs, 250).catch(() => {
@@ -229,7 +229,7 @@ test('a pod SIGKILLed holding webhooks, then Redis restarted empty, receiver dow
   await redis.restart();
   await waitUntil(async () => (await fetch(`${kept.url}/readyz`)).status === 200, 15_000, 100);
   await sleep(2_000);
-  const backlogWaitMs = longestPendingRetryMs(receiver.downForMs()) + 15_000;
+  const backlogWaitMs = receiver.backlogWaitMs(45_000);
   receiver.answer(200);
   const acknowledged = (): Set<string> => new Set(receiver.acknowledged().map((d) => d.id));
   await waitUntil(() => acknowledged().size === ids.length * 3, backlogWaitMs, 250).catch(() => {

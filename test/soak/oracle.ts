@@ -68,6 +68,14 @@ export interface Reconnect {
 }
 
 /**
+ * Until when a connection lost at `lostAt` keeps its streamer online: the grace after its close, or
+ * sooner its last heartbeat + TTL when its pod died (no close reached the store, so the lease ran out).
+ */
+export function lossDeadline(lostAt: number, lastBeatAt: number, timing: { readonly ttlMs: number; readonly graceMs: number }): number {
+  return Math.min(lostAt + timing.graceMs, lastBeatAt + timing.ttlMs);
+}
+
+/**
  * The spans cut where a reconnect came after the lost connection had stopped keeping its streamer
  * online: at its close + grace, or at its last heartbeat + TTL when that is sooner (a killed pod's close
  * never reaches the store). The contract allows the offline in between, and the streamer is live again
@@ -85,7 +93,7 @@ export function cutAtReconnects(
   const cut = [...spans];
   for (const reconnect of reconnects) {
     const lostAt = Math.min(reconnect.noticedAt, closedAt.get(reconnect.socketId) ?? Number.POSITIVE_INFINITY);
-    const deadline = Math.min(lostAt + timing.graceMs, reconnect.lastBeatAt + timing.ttlMs);
+    const deadline = lossDeadline(lostAt, reconnect.lastBeatAt, timing);
     if (reconnect.backAt <= deadline - 250) continue;
     const at = cut.findIndex((span) => span.streamerId === reconnect.streamerId && span.from < deadline && deadline < span.until && reconnect.backAt < span.until);
     if (at === -1) continue;

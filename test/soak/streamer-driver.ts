@@ -4,7 +4,7 @@
 // as LiveSpans, with the times the contract then promises.
 import { io, type Socket } from 'socket.io-client';
 import { signToken } from '../helpers/tokens.js';
-import { cutAtLapse, endLastSpan, type LiveSpan, type Reconnect } from './oracle.js';
+import { cutAtLapse, endLastSpan, type LiveSpan, lossDeadline, type Reconnect } from './oracle.js';
 
 export interface SoakTiming {
   readonly heartbeatMs: number;
@@ -84,7 +84,8 @@ export class StreamerDriver {
     this.spans.push({ streamerId: this.id, from, until: Number.POSITIVE_INFINITY, ending: 'live' });
     // A connection lost (a move, a pod killed or drained) is recorded with its replacement; whether that
     // came too late to keep the streamer online is judged after the run (cutAtReconnects).
-    let lost: { socketId: string; noticedAt: number; lastBeatAt: number } | null = null;
+    // Set by the socket's handlers: declared so, TypeScript does not narrow it to null below.
+    let lost = null as { socketId: string; noticedAt: number; lastBeatAt: number } | null;
     socket.on('disconnect', () => {
       lost ??= { socketId, noticedAt: Date.now(), lastBeatAt: this.lastBeatAt() };
     });
@@ -141,24 +142,12 @@ export class StreamerDriver {
       socket.close();
     }
     // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
-    if (lost !== null) end = Math.min(end, this.lostUntil(lost));
-    this.endSpan(end, ending);
-  }
-
-  private endSpan(end: number, ending: LiveSpan['ending']): void {
+    if (lost !== null) end = Math.min(end, lossDeadline(lost.noticedAt, lost.lastBeatAt, this.timing));
     this.spans.splice(0, this.spans.length, ...endLastSpan(this.spans, end, ending));
   }
 
   private current(): LiveSpan {
     return this.spans[this.spans.length - 1]!;
-  }
-
-  /**
-   * A connection lost at `lostAt` keeps its streamer online until the grace runs out, or sooner by the
-   * TTL when its pod died (no close reached Redis: the lease runs out at the last heartbeat + TTL).
-   */
-  private lostUntil(lost: { noticedAt: number; lastBeatAt: number }): number {
-    return Math.min(lost.noticedAt + this.timing.graceMs, lost.lastBeatAt + this.timing.ttlMs);
   }
 
   /**

@@ -185,16 +185,8 @@ export class RedisTransitionLog implements TransitionLog {
     // Per stream, in the order given (the callers give each shard's entries in id order), in calls of at
     // most RESTORE_CHUNK, one after the other: calls sent together could run out of order, as one whose
     // EVALSHA found no script (Redis just restarted) runs again as EVAL after the next one ran.
-    const byStream = new Map<string, LogEntry[]>();
-    for (const entry of entries) {
-      const stream = this.streamOf(entry);
-      if (stream === null) continue;
-      let batch = byStream.get(stream);
-      if (batch === undefined) byStream.set(stream, (batch = []));
-      batch.push(entry);
-    }
     const perStream = await Promise.all(
-      [...byStream].map(async ([stream, batch]) => {
+      [...this.byStream(entries)].map(async ([stream, batch]) => {
         const restored = `${stream.slice(0, -'log'.length)}restored`;
         let appended = 0;
         for (let from = 0; from < batch.length; from += RESTORE_CHUNK) {
@@ -231,6 +223,19 @@ export class RedisTransitionLog implements TransitionLog {
     );
   }
 
+  /** `entries` by the stream each was read from (streamOf), in the order given; those of no stream left out. */
+  private byStream(entries: readonly LogEntry[]): Map<string, LogEntry[]> {
+    const byStream = new Map<string, LogEntry[]>();
+    for (const entry of entries) {
+      const stream = this.streamOf(entry);
+      if (stream === null) continue;
+      let batch = byStream.get(stream);
+      if (batch === undefined) byStream.set(stream, (batch = []));
+      batch.push(entry);
+    }
+    return byStream;
+  }
+
   /** The stream an entry was read from (after a change of shard layout, its position may name another), else its shard's. */
   private streamOf(entry: LogEntry): string | null {
     return readFrom.get(entry) ?? (entry.shard < this.shardCount ? this.stream(entry.shard) : null);
@@ -240,12 +245,8 @@ export class RedisTransitionLog implements TransitionLog {
     if (entries.length === 0) return;
     // Acknowledged in the stream each entry was read from: after a change of shard layout, its position
     // may name another stream.
-    const byStream = new Map<string, string[]>();
-    for (const entry of entries) {
-      const stream = this.streamOf(entry);
-      if (stream !== null) byStream.set(stream, [...(byStream.get(stream) ?? []), entry.id]);
-    }
-    await this.named('ack', () => Promise.all([...byStream].map(([stream, ids]) => this.redis.xack(stream, group, ...ids))));
+    const byStream = this.byStream(entries);
+    await this.named('ack', () => Promise.all([...byStream].map(([stream, inStream]) => this.redis.xack(stream, group, ...inStream.map((entry) => entry.id)))));
   }
 
   async backlog(group: string): Promise<GroupBacklog> {
