@@ -6,6 +6,7 @@ import type { OnlinePage, StoreResult } from '../presence/domain/presence-store.
 import { readLogPages } from '../presence/application/log-pages.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import type { RedisClient } from './redis-client.js';
+import { ReassertMarks } from './reassert-marks.js';
 
 /**
  * How often the log is read: a streamer that came online less than this before Redis lost its data, on
@@ -20,6 +21,29 @@ const SETTLE_RETRY_MS = 1_000;
 /** Online streamers remembered at most; past it the newest are not (a loss then leaves them to their viewers' next resync). */
 const REMEMBERED_MAX = 2_000_000;
 const REMEMBERED_OFFLINE = 100_000;
+/** How often a settle waiting for the live pods' re-asserts reads their marks. */
+const MARKS_EVERY_MS = 250;
+
+export interface LostStreamersOptions {
+  /** The deployment's epoch key: written by the first pod to find none, gone with Redis's data. */
+  readonly epochKey: string;
+  /** Where the re-assert marks live (ReassertMarks). */
+  readonly marksPrefix: string;
+  /** This pod's POD_NAME, for its re-assert mark. */
+  readonly pod: string;
+  /** The POD_NAMEs of the live pods (PodDirectory.live), whose marks the settle waits for. */
+  readonly livePods: () => readonly string[];
+  /** The least wait after a loss before settling: a TTL and a second, by which every live connection has heartbeated. */
+  readonly settleAfterMs: number;
+  /** The most the settle then waits for live pods that have not marked (one stuck, or of a version that does not mark). */
+  readonly awaitPodsMaxMs: number;
+  /** PresenceService.settleLost. */
+  readonly settleLost: (streamerId: string, since: number) => Promise<StoreResult>;
+  /** PresenceService.listOnline. */
+  readonly listOnline: (afterId: string | null, limit: number) => Promise<OnlinePage>;
+  /** PodDirectory.keepsLog: only a few pods keep this (LOG_KEEPERS); the others hold nothing. */
+  readonly keeps: () => boolean;
+}
 
 /**
  * Who was online, kept from the transition log by a few pods (PodDirectory.keepsLog), for when Redis
@@ -47,26 +71,23 @@ export class LostStreamers {
   private readonly offline = new Map<string, number>();
   private position: (string | null)[] | null = null;
   private epoch: string | null = null;
+  private markedAtStart = false;
   private running = false;
   private loop: Promise<void> | null = null;
   /** The settle waiting for its time: one at most, for the latest loss. */
   private pendingSettle: NodeJS.Timeout | null = null;
   /** Which settle is current: each plan takes the next turn, and a settle whose turn has passed stops. */
   private turn = 0;
+  private readonly marks: ReassertMarks;
   private readonly settleOutage = new OutageLog(this.logger, 'settling streamers lost with redis failed; trying again every second', 'settling streamers lost with redis again');
 
   constructor(
     private readonly redis: RedisClient,
-    private readonly epochKey: string,
     private readonly log: TransitionLog,
-    /** PresenceService.settleLost. */
-    private readonly settleLost: (streamerId: string, since: number) => Promise<StoreResult>,
-    private readonly settleAfterMs: number,
-    /** PresenceService.listOnline. */
-    private readonly listOnline: (afterId: string | null, limit: number) => Promise<OnlinePage>,
-    /** PodDirectory.keepsLog: only a few pods keep this (LOG_KEEPERS); the others hold nothing. */
-    private readonly keeps: () => boolean,
-  ) {}
+    private readonly options: LostStreamersOptions,
+  ) {
+    this.marks = new ReassertMarks(redis, options.marksPrefix);
+  }
 
   start(): void {
     this.running = true;
@@ -81,15 +102,24 @@ export class LostStreamers {
   }
 
   /**
-   * After an outage: when the epoch key is gone (Redis lost its data), settles, a TTL and a second later,
-   * those it knew online then. Returns whether it found a loss.
+   * After an outage, once this pod's connections are re-asserted: marks that (ReassertMarks), and when the
+   * epoch key is gone (Redis lost its data), plans the settle of those it knew online then. Returns
+   * whether it found a loss.
    */
   async afterOutage(): Promise<boolean> {
+    const found = await this.findLoss();
+    // For the epoch as it is now, found here or by another pod first: this pod's re-asserts went into it.
+    await this.marks.mark(this.epoch ?? '', this.options.pod);
+    return found;
+  }
+
+  /** Whether the epoch moved on since this pod last read it; if so, plans its settle. */
+  private async findLoss(): Promise<boolean> {
     const known = this.epoch;
     const current = await this.claimEpoch();
     if (known === null || current === known) return false;
-    this.logger.warn({ msg: 'redis lost its data; streamers known online are settled unless claimed', suspects: this.online.size, afterMs: this.settleAfterMs });
-    this.plan(current, this.settleAfterMs);
+    this.logger.warn({ msg: 'redis lost its data; streamers known online are settled unless claimed', suspects: this.online.size, afterMs: this.options.settleAfterMs });
+    this.plan(current, this.options.settleAfterMs);
     return true;
   }
 
@@ -112,8 +142,8 @@ export class LostStreamers {
 
   /** The deployment's epoch, written by the first pod to find none; remembered. */
   private async claimEpoch(): Promise<string> {
-    await this.redis.set(this.epochKey, randomUUID(), 'NX');
-    this.epoch = await this.redis.get(this.epochKey);
+    await this.redis.set(this.options.epochKey, randomUUID(), 'NX');
+    this.epoch = await this.redis.get(this.options.epochKey);
     return this.epoch ?? '';
   }
 
@@ -121,44 +151,87 @@ export class LostStreamers {
    * Those known online now, not only at the loss: entries other pods appended again after it (each
    * restores on its own recovery) may name streamers this pod had not read yet. One that has a record
    * again (a re-assert, a new connection) is left as it is (`settleLost`), so settling twice is harmless.
-   * Before each batch it checks that it is still the current settle and that the store still holds the
-   * loss's epoch: if Redis lost its data again, the pods have not re-asserted yet, and it stops there and
-   * the wait starts over. A failure (Redis unreachable) goes on from the same batch a second later.
+   *
+   * First it waits for every live pod to have re-asserted (`awaitReasserts`). Before each batch it checks
+   * that it is still the current settle and that the store still holds the loss's epoch: if Redis lost
+   * its data again, the pods have not re-asserted yet, and it stops there and the wait starts over. A
+   * failure (Redis unreachable) goes on from the same batch a second later.
    */
   private async settle(turn: number, epoch: string, resume: { ids: string[]; from: number } | null): Promise<void> {
-    const ids = resume?.ids ?? [...this.online.keys()];
+    let ids = resume?.ids ?? [];
     let from = resume?.from ?? 0;
     let settled = 0;
-    // As of now: by now every deadline its lost lease could have had has passed.
-    const since = Date.now();
     try {
+      if (resume === null) {
+        if (!(await this.awaitReasserts(turn, epoch))) return;
+        ids = [...this.online.keys()];
+      }
+      // As of now: by now every deadline its lost lease could have had has passed.
+      const since = Date.now();
       for (; from < ids.length; from += SETTLE_CONCURRENCY) {
-        if (!this.running || turn !== this.turn) return;
-        if ((await this.redis.get(this.epochKey)) !== epoch) {
-          // Lost again: found here first (the wait starts over), or by the recovery, which planned it already.
-          await this.afterOutage();
-          return;
-        }
+        if (!(await this.stillCurrent(turn, epoch))) return;
         // Read meanwhile: the streamer's offline, or entries appended again after the loss (webhook-log-mirror.ts) that end it.
         const batch = ids.slice(from, from + SETTLE_CONCURRENCY).filter((id) => this.online.has(id));
-        const results = await Promise.all(batch.map((id) => this.settleLost(id, since)));
+        const results = await Promise.all(batch.map((id) => this.options.settleLost(id, since)));
         settled += results.reduce((sum, result) => sum + result.events.length, 0);
       }
     } catch (error) {
       if (!this.running || turn !== this.turn) return;
       this.settleOutage.failed(error);
-      this.plan(epoch, SETTLE_RETRY_MS, { ids, from });
+      // Not waited for yet: wait again. Past the wait: go on from the same batch.
+      this.plan(epoch, SETTLE_RETRY_MS, ids.length === 0 ? null : { ids, from });
       return;
     }
     this.settleOutage.succeeded();
     this.logger.warn({ msg: 'streamers lost with redis settled offline', settled, suspects: ids.length });
   }
 
+  /**
+   * Waits until every live pod has marked the loss's epoch (at most `awaitPodsMaxMs`): a pod still
+   * re-asserting has live streamers the store has no record of yet. The fixed wait alone was not enough:
+   * in the full-scale soak the busiest pod, restoring the webhook log first on a starved machine,
+   * re-asserted 11.6 s after the restart, past the others' settle, which logged 290 of its live
+   * streamers offline (RELIABILITY, finding 26). A pod that died with the loss never beats again, so it
+   * is not waited for. False when this settle is no longer the one to run.
+   */
+  private async awaitReasserts(turn: number, epoch: string): Promise<boolean> {
+    const startedAt = Date.now();
+    let logged = false;
+    for (;;) {
+      if (!(await this.stillCurrent(turn, epoch))) return false;
+      const missing = await this.marks.missing(epoch, this.options.livePods());
+      if (missing.length === 0) {
+        if (logged) this.logger.log({ msg: 'every live pod has re-asserted; settling', waitedMs: Date.now() - startedAt });
+        return true;
+      }
+      if (Date.now() - startedAt >= this.options.awaitPodsMaxMs) {
+        this.logger.warn({ msg: 'settling streamers lost with redis without these pods re-asserted', pods: missing, waitedMs: Date.now() - startedAt });
+        return true;
+      }
+      if (!logged) this.logger.log({ msg: 'settle waits for pods still re-asserting', pods: missing });
+      logged = true;
+      await sleep(MARKS_EVERY_MS);
+    }
+  }
+
+  /** Whether the settle for `epoch` is still the one to run: not stopped, not replaced, and Redis not lost again. */
+  private async stillCurrent(turn: number, epoch: string): Promise<boolean> {
+    if (!this.running || turn !== this.turn) return false;
+    if ((await this.redis.get(this.options.epochKey)) === epoch) return true;
+    // Lost again: found here first (the wait starts over), or by the recovery, which planned it already.
+    await this.findLoss();
+    return false;
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        if (this.epoch === null) await this.claimEpoch();
-        if (!this.keeps()) {
+        // At the start: this pod holds nothing yet, so it has nothing to re-assert.
+        if (!this.markedAtStart) {
+          await this.marks.mark(this.epoch ?? (await this.claimEpoch()), this.options.pod);
+          this.markedAtStart = true;
+        }
+        if (!this.options.keeps()) {
           this.online.clear();
           this.offline.clear();
           this.position = null;
@@ -179,7 +252,7 @@ export class LostStreamers {
     this.position = (await this.log.tips()).slice();
     let after: string | null = null;
     do {
-      const page = await this.listOnline(after, PAGE);
+      const page = await this.options.listOnline(after, PAGE);
       for (const state of page.items) if (this.online.size < REMEMBERED_MAX && !this.online.has(state.streamerId)) this.online.set(state.streamerId, state.version);
       after = page.lastId;
     } while (after !== null && this.running);

@@ -34,6 +34,8 @@ export const RESTORED_REPLAY_MARGIN_MS = 10_000;
 const REPLAY_AGAIN_MS = 2_000;
 /** After a loss, a streamer nothing claimed for the TTL and this long is settled offline (lost-streamers.ts). */
 const LOST_SETTLE_MARGIN_MS = 1_000;
+/** ...and once every live pod has re-asserted, waited for this long at most (lost-streamers.ts). */
+const LOST_SETTLE_AWAIT_PODS_MS = 30_000;
 /** Entries per shard per read, and reads at most: the replay is bounded whatever the outage's length. */
 const REPLAY_PAGE = 500;
 const REPLAY_MAX_PAGES = 20;
@@ -67,15 +69,17 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.layout = new ShardLayoutSync(redis.command, config.redisKeyPrefix, config.redisShards, redis.keys.layout);
-    this.lost = new LostStreamers(
-      redis.command,
-      `${config.redisKeyPrefix}epoch`,
-      log,
-      (id, since) => presence.settleLost(id, since),
-      config.presenceTtlMs + LOST_SETTLE_MARGIN_MS,
-      (after, limit) => presence.listOnline(after, limit),
-      pods.keepsLog,
-    );
+    this.lost = new LostStreamers(redis.command, log, {
+      epochKey: `${config.redisKeyPrefix}epoch`,
+      marksPrefix: config.redisKeyPrefix,
+      pod: config.podId,
+      livePods: () => pods.live().map((status) => status.name),
+      settleAfterMs: config.presenceTtlMs + LOST_SETTLE_MARGIN_MS,
+      awaitPodsMaxMs: LOST_SETTLE_AWAIT_PODS_MS,
+      settleLost: (id, since) => presence.settleLost(id, since),
+      listOnline: (after, limit) => presence.listOnline(after, limit),
+      keeps: pods.keepsLog,
+    });
   }
 
   onApplicationBootstrap(): void {

@@ -5,6 +5,7 @@ import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js
 import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redis-presence.store.js';
 import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redis-transition-log.js';
 import { LostStreamers } from '../../src/redis/lost-streamers.js';
+import { ReassertMarks } from '../../src/redis/reassert-marks.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
@@ -21,6 +22,8 @@ const TAIL_EVERY_MS = 500;
 async function keeper(
   /** Told of each settle call as it starts, and may hold it (a slow store): resolves when the call may go. */
   beforeSettle: (streamerId: string) => Promise<void> = async () => {},
+  /** The other live pods (POD_NAMEs) whose re-assert marks the settle waits for, and for how long at most. */
+  others: { pods: string[]; awaitMaxMs: number } = { pods: [], awaitMaxMs: 30_000 },
 ): Promise<{ server: RedisServer; redis: Redis; keys: RedisKeys; log: RedisTransitionLog; store: RedisPresenceStore; lost: LostStreamers; prefix: string }> {
   const server = await startRedis();
   const redis = new Redis(server.url, { commandTimeout: 2_000, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => 50, lazyConnect: true });
@@ -29,15 +32,17 @@ async function keeper(
   const keys = new RedisKeys(prefix, SHARDS);
   const log = new RedisTransitionLog(redis, redis, keys, RETENTION_MS);
   const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 1_000, reconnectGraceMs: 500 }, 'keeper-pod', RETENTION_MS);
-  const lost = new LostStreamers(
-    redis,
-    `${prefix}epoch`,
-    log,
-    (id, since) => beforeSettle(id).then(() => store.settleLost(id, since)),
-    SETTLE_AFTER_MS,
-    (after, limit) => store.listOnline(after, limit),
-    () => true,
-  );
+  const lost = new LostStreamers(redis, log, {
+    epochKey: `${prefix}epoch`,
+    marksPrefix: prefix,
+    pod: 'keeper-pod',
+    livePods: () => ['keeper-pod', ...others.pods],
+    settleAfterMs: SETTLE_AFTER_MS,
+    awaitPodsMaxMs: others.awaitMaxMs,
+    settleLost: (id, since) => beforeSettle(id).then(() => store.settleLost(id, since)),
+    listOnline: (after, limit) => store.listOnline(after, limit),
+    keeps: () => true,
+  });
   lost.start();
   await waitUntil(async () => (await redis.get(`${prefix}epoch`).catch(() => null)) !== null, 5_000, 50);
   // Following the log from here on.
@@ -75,6 +80,58 @@ async function loggedOf(log: RedisTransitionLog, streamerId: string): Promise<st
     .map((e) => `${e.event.status} ${e.event.reason}`);
 }
 
+
+test('a live pod re-asserting after the fixed wait: the settle waits for its mark, so its streamer is not settled offline (finding 26)', async () => {
+  const { server, redis, log, store, lost, prefix } = await keeper(async () => {}, { pods: ['slow-pod'], awaitMaxMs: 20_000 });
+  try {
+    // 'slow-live' is on the slow pod; 'orphan' was on a pod that died with the loss.
+    await store.connect('slow-live', 'slow-live-conn');
+    await store.connect('orphan', 'orphan-conn');
+    await sleep(TAIL_EVERY_MS + 300);
+
+    await loseData(server, redis);
+    const lostAt = Date.now();
+    expect(await lost.afterOutage()).toBe(true);
+    // The slow pod (the busiest, restoring the webhook log first on a starved machine) re-asserts its
+    // streamer a second and a half after this pod's settle was due, then marks. Settled at the fixed
+    // time, the streamer was logged offline and came back online a moment later.
+    await sleep(lostAt + SETTLE_AFTER_MS + 1_500 - Date.now());
+    expect(await loggedOf(log, 'orphan')).toEqual([]);
+    await store.heartbeat('slow-live', 'slow-live-conn');
+    await new ReassertMarks(redis, prefix).mark((await redis.get(`${prefix}epoch`))!, 'slow-pod');
+
+    await waitUntil(async () => (await loggedOf(log, 'orphan')).length > 0, 5_000, 100).catch(() => undefined);
+    expect(await loggedOf(log, 'orphan')).toEqual(['offline timeout']);
+    expect((await loggedOf(log, 'slow-live')).filter((entry) => entry.startsWith('offline'))).toEqual([]);
+    expect((await store.getMany(['slow-live']))[0]).toMatchObject({ status: 'online' });
+  } finally {
+    await lost.stop();
+    redis.disconnect();
+  }
+}, 30_000);
+
+test('a live pod that never marks (stuck, or an older version) holds the settle back at most its bound', async () => {
+  const AWAIT_MAX_MS = 2_000;
+  const { server, redis, log, store, lost } = await keeper(async () => {}, { pods: ['stuck-pod'], awaitMaxMs: AWAIT_MAX_MS });
+  try {
+    await store.connect('orphan', 'orphan-conn');
+    await sleep(TAIL_EVERY_MS + 300);
+
+    await loseData(server, redis);
+    const lostAt = Date.now();
+    expect(await lost.afterOutage()).toBe(true);
+    // Waiting for the stuck pod: not settled at the fixed time...
+    await sleep(SETTLE_AFTER_MS + AWAIT_MAX_MS / 2);
+    expect(await loggedOf(log, 'orphan')).toEqual([]);
+    // ...but once the bound has passed, without its mark.
+    await waitUntil(async () => (await loggedOf(log, 'orphan')).length > 0, 10_000, 100).catch(() => undefined);
+    expect(await loggedOf(log, 'orphan')).toEqual(['offline timeout']);
+    expect(Date.now() - lostAt).toBeGreaterThanOrEqual(SETTLE_AFTER_MS + AWAIT_MAX_MS);
+  } finally {
+    await lost.stop();
+    redis.disconnect();
+  }
+}, 30_000);
 
 test('a streamer known only from an entry another pod appended again after the loss is settled too', async () => {
   const { server, redis, keys, log, store, lost } = await keeper();
