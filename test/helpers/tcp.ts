@@ -35,10 +35,14 @@ export async function waitForPort(
 ): Promise<void> {
   const { timeoutMs = 10_000, send, expect, gaveUp } = options;
   const deadline = Date.now() + timeoutMs;
-  let lastError = 'not tried';
-  while (Date.now() < deadline) {
+  // Gives up only after a try that began past the deadline: on a starved machine (the full-scale soak,
+  // its timers 15 s late) the pause after a refused first try could outlast the whole wait, and the
+  // server, up by then, was killed as never ready.
+  for (;;) {
     const reason = gaveUp?.();
     if (reason !== undefined) throw new Error(reason);
+    const triedAt = Date.now();
+    let lastError: string;
     try {
       const answer = await tcpExchange(port, send);
       if (expect === undefined || expect.test(answer)) return;
@@ -46,7 +50,7 @@ export async function waitForPort(
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
     }
+    if (triedAt >= deadline) throw new Error(`127.0.0.1:${port} not ready within ${timeoutMs} ms (${lastError})`);
     await sleep(25);
   }
-  throw new Error(`127.0.0.1:${port} not ready within ${timeoutMs} ms (${lastError})`);
 }

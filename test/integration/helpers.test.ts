@@ -12,7 +12,7 @@ import { faketimeEnv } from '../helpers/faketime.js';
 import { freePort } from '../helpers/free-port.js';
 import { startNginx } from '../helpers/nginx.js';
 import { startRedis } from '../helpers/redis-server.js';
-import { tcpExchange } from '../helpers/tcp.js';
+import { tcpExchange, waitForPort } from '../helpers/tcp.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { signToken } from '../helpers/tokens.js';
 import { DEV_JWT_SECRET } from '../../src/config/app-config.js';
@@ -49,6 +49,41 @@ describe('freePort', () => {
     const server = createTcpServer();
     await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
+
+describe('waitForPort', () => {
+  it('tries once more past its deadline when the wait stalled: a server up by then is found ready', async () => {
+    // Answers NO, then PONG once `up`: a server that comes up while the waiter's process is starved.
+    let up = false;
+    const server = createTcpServer((socket) => socket.on('data', () => socket.end(up ? '+PONG\r\n' : '-NO\r\n')));
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const ready = waitForPort(port, { timeoutMs: 300, send: 'PING\r\n', expect: /^\+PONG/ }).then(
+      () => 'ready',
+      (error: unknown) => String(error),
+    );
+    await sleep(100);
+    up = true;
+    // The event loop held past the deadline (the full-scale soak's generator: timers 15 s late). The
+    // wait's next try then began after its deadline; it gave up without making it, and the soak killed
+    // a Redis that was answering its pods.
+    const heldUntil = Date.now() + 500;
+    while (Date.now() < heldUntil) {
+      // Busy: nothing else runs.
+    }
+    expect(await ready).toBe('ready');
+  });
+
+  it('gives up after its deadline when the server never answers as expected', async () => {
+    const server = createTcpServer((socket) => socket.on('data', () => socket.end('-NO\r\n')));
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const startedAt = Date.now();
+    await expect(waitForPort(port, { timeoutMs: 300, send: 'PING\r\n', expect: /^\+PONG/ })).rejects.toThrow(`127.0.0.1:${port} not ready within 300 ms (unexpected answer "-NO\\r\\n")`);
+    expect(Date.now() - startedAt).toBeGreaterThanOrEqual(300);
   });
 });
 

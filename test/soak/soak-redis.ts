@@ -13,7 +13,8 @@ export interface SoakRedis {
 
 export async function startSoakRedis(topology: 'single' | 'cluster'): Promise<SoakRedis> {
   if (topology === 'single') {
-    const redis = await startRedis();
+    // Its restarts are waited for by the generator, whose timers run seconds late at full scale.
+    const redis = await startRedis({ readyTimeoutMs: 30_000 });
     return {
       url: redis.url,
       describe: `redis ${redis.port}`,
