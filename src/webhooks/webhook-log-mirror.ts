@@ -9,6 +9,7 @@ import { RECENT_APPENDS } from '../presence/application/injection-tokens.js';
 import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, firstAtOrAfter, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
+import { VIEWERS_GROUP } from '../presence/application/viewer-relay.js';
 import { WEBHOOK_LOG, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How often the copy reads what was appended, and drops what the webhook group acknowledged. */
@@ -40,6 +41,14 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   private copies: LogEntry[][] = [];
   private position: (string | null)[] | null = null;
   private count = 0;
+  /**
+   * Per shard, an id below which the viewer relays had delivered every entry when last read (null: not
+   * known). A copy below it that the log loses goes back marked as such (`LogEntry.viewersHad`), so the
+   * viewer relays do not send it again: after a restart behind a receiver outage, that was every entry of
+   * the outage to every viewer of its streamer, 175,000 repeats in the 30 s after the restart in the
+   * full-scale soak, on a machine already short of CPU (RELIABILITY, finding 27).
+   */
+  private viewersBelow: (string | null)[] = [];
   /** Set by a restore: the copy is read again from the log, restored entries (under new ids) included. */
   private mustReread = false;
   /** A restore failed part-way: tried again from the loop until it succeeds (it is idempotent). */
@@ -107,6 +116,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
     this.position = below.map((id) => (id === null ? null : idBefore(id)));
     this.copies = below.map(() => []);
+    this.viewersBelow = below.map(() => null);
     this.count = 0;
   }
 
@@ -141,7 +151,11 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
    * new log, past every copied entry.
    */
   private async dropAcknowledged(): Promise<void> {
+    // The viewers' read before the check for a loss: read after a loss, it would be the new log's
+    // position, past every copy, and mark copies no viewer had.
+    const viewersBelow = await this.log.acknowledgedBelow(VIEWERS_GROUP);
     const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards()]);
+    for (const [shard, id] of viewersBelow.entries()) if (!lost[shard] && shard < this.viewersBelow.length) this.viewersBelow[shard] = id;
     for (const [shard, id] of below.entries()) {
       const entries = this.copies[shard];
       if (id === null || entries === undefined || lost[shard]) continue;
@@ -182,10 +196,18 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     this.mustRestore = false;
     try {
       const lost = await this.lostShards();
-      const entries = [...this.copies.filter((_, shard) => lost[shard]).flat(), ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
+      const copies = this.copies.filter((_, shard) => lost[shard]).flat();
+      const entries = [...copies, ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
-      const restored = await this.log.restore(inIdOrderPerShard(entries));
-      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, pod: this.config.podId });
+      // Known of the copies, which are the lost log's entries: the same entry held by the dispatcher (it
+      // is retrying it) is marked too; any other it or the recent appends hold may be one no viewer
+      // relay had taken yet, or the new log's.
+      const viewersHad = new Set(copies.filter((entry) => {
+        const below = this.viewersBelow[entry.shard];
+        return below !== null && below !== undefined && compareIds(entry.id, below) < 0;
+      }).map(entryKey));
+      const restored = await this.log.restore(inIdOrderPerShard(entries), (entry) => viewersHad.has(entryKey(entry)));
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad: viewersHad.size, pod: this.config.podId });
       // What was appended again (here or by another pod) is in the log under new ids: read it from there.
       if (lost.some(Boolean)) this.mustReread = true;
     } catch (error) {
@@ -239,6 +261,11 @@ async function recentLostOf(log: TransitionLog, recent: readonly LogEntry[]): Pr
 
 /** Each shard's entries once, in id order (a streamer's are in one shard, so in version order). */
 function inIdOrderPerShard(entries: readonly LogEntry[]): LogEntry[] {
-  const byId = new Map(entries.map((entry) => [`${entry.shard}/${entry.id}`, entry]));
+  const byId = new Map(entries.map((entry) => [entryKey(entry), entry]));
   return [...byId.values()].sort((a, b) => a.shard - b.shard || compareIds(a.id, b.id));
+}
+
+/** One entry of one log, whichever copy of it a pod holds. */
+function entryKey(entry: LogEntry): string {
+  return `${entry.shard}/${entry.id}`;
 }

@@ -117,6 +117,57 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
   }
 }, 30_000);
 
+test('restored after a loss, a copy the viewer relays had delivered is marked so (they do not send it again); one they had not, and what the dispatcher holds, are not', async () => {
+  const { server, redis, log } = await redisWithLog('mirror-viewers');
+  // Eight transitions, two per shard. The viewer relays took them all and acknowledged shards 0 and 1
+  // (delivered); shards 2 and 3 are still in flight (taken, not yet sent).
+  const now = Date.now();
+  const before = Array.from({ length: 8 }, (_, i) => entry(i % SHARDS, `s-${i}`, now - 5_000 + i, now - 5_000 + i));
+  await log.restore(before);
+  const taken = await log.takeNew(VIEWERS_GROUP, 'viewer-relay', [0, 1, 2, 3], 100, 10);
+  expect(taken).toHaveLength(8);
+  await log.ack(VIEWERS_GROUP, taken.filter((e) => e.shard < 2));
+
+  let dispatcherHolds: LogEntry[] = [];
+  const mirror = new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => true } as unknown as PodDirectory,
+    { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
+    { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => [],
+  );
+  mirror.onApplicationBootstrap();
+  try {
+    await waitUntil(() => mirror.copied === 8, 5_000, 20);
+    // The viewers' positions are read with the pruning, every second.
+    await sleep(1_500);
+    await server.kill9();
+    await server.restart();
+    await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
+    // Older than what the viewers had delivered on shard 0, but only the dispatcher's: no copy says
+    // viewers had it. And the dispatcher's own object for s-0 (retrying its webhook): marked, as the copy.
+    dispatcherHolds = [entry(0, 'held-by-dispatcher', now - 6_000, now - 6_000), { ...taken.find((e) => e.event.streamerId === 's-0')! }];
+    await mirror.restoreLost();
+
+    const restored = (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat();
+    expect(restored.map((e) => `${e.event.streamerId} ${e.viewersHad === true ? 'viewers had it' : 'to viewers'}`).sort()).toEqual([
+      'held-by-dispatcher to viewers',
+      's-0 viewers had it',
+      's-1 viewers had it',
+      's-2 to viewers',
+      's-3 to viewers',
+      's-4 viewers had it',
+      's-5 viewers had it',
+      's-6 to viewers',
+      's-7 to viewers',
+    ]);
+  } finally {
+    await mirror.onApplicationShutdown();
+    redis.disconnect();
+  }
+}, 30_000);
+
 test('entries appended just before Redis lost its data, in no copy and held by no dispatcher: the pod that appended them appends them again', async () => {
   const { server, redis, keys, log } = await redisWithLog('recent');
   // Kept for a second of the store answering: the outage below lasts longer.

@@ -111,9 +111,15 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /**
+   * Publishes the entries and acknowledges them. One appended again after the log lost it, which the
+   * relays had delivered before (`viewersHad`), is acknowledged without being sent again: the pods whose
+   * subscriptions were down when it was first sent replay it themselves (redis-recovery.ts).
+   */
   private async deliver(entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    for (const { event, at, pod } of entries) {
+    for (const { event, at, pod, viewersHad } of entries) {
+      if (viewersHad === true) continue;
       this.publisher.publish(event);
       this.metrics.recordEvent(event, at);
       const { streamerId, status, reason, since, version } = event;

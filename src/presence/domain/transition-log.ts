@@ -14,6 +14,11 @@ export interface LogEntry {
   readonly at: number;
   /** The pod whose store call made it (for a `timeout`, the pod whose sweeper claimed the lease). */
   readonly pod: string;
+  /**
+   * Appended again after the log lost it (TransitionLog.restore), and the viewer relays had delivered it
+   * before: only the webhooks still need it.
+   */
+  readonly viewersHad?: true;
 }
 
 /** Where a reader is in each shard: the id of the last entry it has, or null for "before the oldest kept". */

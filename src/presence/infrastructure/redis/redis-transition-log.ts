@@ -18,8 +18,8 @@ export const CLUSTER_POLL_MS = 20;
 
 /** Entries one restore call carries at most: a pod may hold thousands after a long receiver outage. */
 const RESTORE_CHUNK = 256;
-/** The fields lua/prelude.lua `emit` writes, as name, value pairs: what one restored entry carries. */
-const ENTRY_FIELDS = 16;
+/** The fields lua/prelude.lua `emit` writes, and whether viewers had it, as name, value pairs: what one restored entry carries. */
+const ENTRY_FIELDS = 18;
 
 /**
  * Appends again, in the order given, the entries of one stream that it lost (Redis restarted empty),
@@ -181,7 +181,7 @@ export class RedisTransitionLog implements TransitionLog {
     return { entries: entries.filter((entry) => entry !== null).map((entry) => remember(decodeEntry(shard, entry), key)), lost: (deleted ?? []).length, next };
   }
 
-  async restore(entries: readonly LogEntry[]): Promise<number> {
+  async restore(entries: readonly LogEntry[], viewersHad: (entry: LogEntry) => boolean = () => false): Promise<number> {
     // Per stream, in the order given (the callers give each shard's entries in id order), in calls of at
     // most RESTORE_CHUNK, one after the other: calls sent together could run out of order, as one whose
     // EVALSHA found no script (Redis just restarted) runs again as EVAL after the next one ran.
@@ -191,7 +191,7 @@ export class RedisTransitionLog implements TransitionLog {
         let appended = 0;
         for (let from = 0; from < batch.length; from += RESTORE_CHUNK) {
           const args: (string | number)[] = [this.retentionMs, ENTRY_FIELDS];
-          for (const entry of batch.slice(from, from + RESTORE_CHUNK)) args.push(entry.id, `${entry.event.streamerId}:${entry.event.version}`, ...restoredFields(entry));
+          for (const entry of batch.slice(from, from + RESTORE_CHUNK)) args.push(entry.id, `${entry.event.streamerId}:${entry.event.version}`, ...restoredFields(entry, viewersHad(entry)));
           appended += Number(await this.named('restore', () => RESTORE.run(this.redis, [stream, restored], args)));
         }
         return appended;
@@ -347,12 +347,16 @@ function decodeEntry(shard: number, [id, flat]: RawEntry): LogEntry {
   const base = { streamerId: f.id!, status: f.st as PresenceStatus, since: Number(f.since), version: Number(f.v) };
   const reason = f.r as PresenceReason;
   const event: PresenceEvent = f.m ? { ...base, meta: JSON.parse(f.m) as Meta, reason } : { ...base, reason };
-  return { shard, id, event, at: Number(f.at), pod: f.pod! };
+  const entry = { shard, id, event, at: Number(f.at), pod: f.pod! };
+  return f.vd === '1' ? { ...entry, viewersHad: true } : entry;
 }
 
-/** The fields lua/prelude.lua `emit` writes for `entry`, with its original decision time and pod (ENTRY_FIELDS of them). */
-function restoredFields(entry: LogEntry): string[] {
+/**
+ * The fields lua/prelude.lua `emit` writes for `entry`, with its original decision time and pod, and
+ * whether the viewer relays had delivered it (ENTRY_FIELDS of them).
+ */
+function restoredFields(entry: LogEntry, viewersHad: boolean): string[] {
   const { streamerId, status, since, version, reason } = entry.event;
   const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
-  return ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod];
+  return ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod, 'vd', viewersHad ? '1' : '0'];
 }
