@@ -154,8 +154,9 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    * time as well: an entry appended again after Redis lost its data sits at a new position but was
    * decided when it was, and one decided well before the outage (RESTORED_REPLAY_MARGIN_MS) had reached
    * this pod's viewers then. After a receiver outage the log gets its whole backlog again, which each
-   * replay sent to every viewer of those streamers (RELIABILITY, finding 21). The viewer relay still
-   * delivers those entries once, cluster-wide.
+   * replay sent to every viewer of those streamers (RELIABILITY, finding 21). One the viewer relays had
+   * sent before this pod's outage (`viewersHad`, with the same margin) reached its subscriptions then,
+   * and is left out too: at full scale the 10 s of a restored backlog went to every viewer twice.
    */
   private async replay(downSince: number): Promise<number> {
     const from = Math.max(0, downSince - REPLAY_MARGIN_MS);
@@ -164,7 +165,7 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
     let replayed = 0;
     try {
       await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
-        const entries = shards.flat().filter((entry) => entry.at >= decidedFrom).sort(byLogOrder);
+        const entries = shards.flat().filter((entry) => entry.at >= decidedFrom && !(entry.viewersHad !== undefined && entry.viewersHad < from)).sort(byLogOrder);
         for (const entry of entries) this.broadcaster.publishLocal(entry.event);
         replayed += entries.length;
       }, { maxPages: REPLAY_MAX_PAGES });

@@ -12,6 +12,7 @@ import type { WebhookDelivery, WebhookDeliveries } from './webhook-deliveries.po
 import { WebhookChains } from './webhook-chains.js';
 import { webhookMessage } from './webhook-message.js';
 import { DELIVERY_TIMEOUT_MS, type WebhookSender } from './webhook-sender.js';
+import { ViewersDelivered } from './viewers-delivered.js';
 
 export const WEBHOOKS_GROUP = 'webhooks';
 export const WEBHOOK_LOG = Symbol('WebhookLog');
@@ -65,6 +66,7 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
     private readonly metrics: MetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEBHOOK_DELIVERIES) private readonly deliveries: WebhookDeliveries,
+    private readonly viewersDelivered: ViewersDelivered,
   ) {
     this.chains = new WebhookChains({
       send: (entry) => sender.send(webhookMessage(entry.event, entry.at), Date.now()),
@@ -158,8 +160,12 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ msg: 'webhook shard lost', shard, pod: this.config.podId });
       // Its new owner reads what this pod held from the log, unless the log lost it (Redis restarted
       // empty): then it is appended again first, so the new owner delivers it (a repeat at worst).
-      const restored = await this.log.restore(this.chains.entriesIn(shard)).catch(() => 0);
-      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again for the new owner of their shard', shard, count: restored, pod: this.config.podId });
+      const held = this.chains.entriesIn(shard);
+      const restored = await this.log.restore(held, this.viewersDelivered.at).catch(() => 0);
+      if (restored > 0) {
+        const viewersHad = held.filter((entry) => this.viewersDelivered.at(entry) !== undefined).length;
+        this.logger.warn({ msg: 'webhooks the log had lost appended again for the new owner of their shard', shard, count: restored, viewersHad, pod: this.config.podId });
+      }
       this.chains.dropShard(shard);
     }
     for (const shard of this.owned) {

@@ -10,6 +10,7 @@ import { RecoverySteps } from '../presence/application/recovery-steps.js';
 import { compareIds, firstAtOrAfter, idBefore, type LogEntry } from '../presence/domain/transition-log.js';
 import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { VIEWERS_GROUP } from '../presence/application/viewer-relay.js';
+import { ViewersDelivered } from './viewers-delivered.js';
 import { WEBHOOK_LOG, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How often the copy reads what was appended, and drops what the webhook group acknowledged. */
@@ -22,6 +23,8 @@ const PAGE = 1_000;
  * @default 100000
  */
 export const MIRROR_MAX = 100_000;
+/** How far the viewer relays had got, remembered per shard: 10 minutes of moves at one read a second. */
+const VIEWERS_CHECKPOINTS = 600;
 
 /**
  * A copy, in this pod's memory, of every entry of the transition log that the webhook group has not
@@ -42,13 +45,14 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   private position: (string | null)[] | null = null;
   private count = 0;
   /**
-   * Per shard, an id below which the viewer relays had delivered every entry when last read (null: not
-   * known). A copy below it that the log loses goes back marked as such (`LogEntry.viewersHad`), so the
-   * viewer relays do not send it again: after a restart behind a receiver outage, that was every entry of
-   * the outage to every viewer of its streamer, 175,000 repeats in the 30 s after the restart in the
+   * Per shard, how far the viewer relays had delivered: each time it moved on, the id below which they
+   * had delivered every entry and when that was read, oldest first (VIEWERS_CHECKPOINTS at most). A copy
+   * below one that the log loses goes back marked with that time (`LogEntry.viewersHad`), so the viewer
+   * relays do not send it again: after a restart behind a receiver outage, that was every entry of the
+   * outage to every viewer of its streamer, 175,000 repeats in the 30 s after the restart in the
    * full-scale soak, on a machine already short of CPU (RELIABILITY, finding 27).
    */
-  private viewersBelow: (string | null)[] = [];
+  private viewersBelow: Array<Array<{ id: string; at: number }>> = [];
   /** Set by a restore: the copy is read again from the log, restored entries (under new ids) included. */
   private mustReread = false;
   /** A restore failed part-way: tried again from the loop until it succeeds (it is idempotent). */
@@ -63,7 +67,10 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     private readonly dispatcher: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RECENT_APPENDS) private readonly recentAppends: () => LogEntry[],
-  ) {}
+    viewersDelivered: ViewersDelivered,
+  ) {
+    viewersDelivered.answerWith((entry) => this.viewersHadAt(entry));
+  }
 
   /** Entries copied (for tests and the curious). */
   get copied(): number {
@@ -116,7 +123,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     const below = await this.log.acknowledgedBelow(WEBHOOKS_GROUP);
     this.position = below.map((id) => (id === null ? null : idBefore(id)));
     this.copies = below.map(() => []);
-    this.viewersBelow = below.map(() => null);
+    this.viewersBelow = below.map(() => []);
     this.count = 0;
   }
 
@@ -154,8 +161,18 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     // The viewers' read before the check for a loss: read after a loss, it would be the new log's
     // position, past every copy, and mark copies no viewer had.
     const viewersBelow = await this.log.acknowledgedBelow(VIEWERS_GROUP);
+    // Read after the answer: everything below was sent to the pods' subscriptions before this time.
+    const viewersAt = Date.now();
     const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards()]);
-    for (const [shard, id] of viewersBelow.entries()) if (!lost[shard] && shard < this.viewersBelow.length) this.viewersBelow[shard] = id;
+    for (const [shard, id] of viewersBelow.entries()) {
+      const checkpoints = this.viewersBelow[shard];
+      if (id === null || lost[shard] || checkpoints === undefined) continue;
+      const last = checkpoints[checkpoints.length - 1];
+      if (last !== undefined && compareIds(id, last.id) <= 0) continue;
+      checkpoints.push({ id, at: viewersAt });
+      // The oldest then stands for all before it, at its (later) time: a bound, never too early.
+      if (checkpoints.length > VIEWERS_CHECKPOINTS) checkpoints.shift();
+    }
     for (const [shard, id] of below.entries()) {
       const entries = this.copies[shard];
       if (id === null || entries === undefined || lost[shard]) continue;
@@ -168,6 +185,26 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   private keep(shard: number, kept: LogEntry[]): void {
     this.count -= this.copies[shard]!.length - kept.length;
     this.copies[shard] = kept;
+  }
+
+  /**
+   * When the viewer relays were known to have delivered `entry`: only for one of the copies, which are
+   * entries of the log as it was before a loss (an entry the dispatcher or the recent appends hold may be
+   * one no relay had taken yet, or the new log's), found by its id.
+   */
+  private viewersHadAt(entry: LogEntry): number | undefined {
+    const checkpoints = this.viewersBelow[entry.shard];
+    const copies = this.copies[entry.shard];
+    if (checkpoints === undefined || copies === undefined || copies[firstAtOrAfter(copies, entry.id)]?.id !== entry.id) return undefined;
+    // The first checkpoint past the entry: when the relays were first known to have delivered it.
+    let low = 0;
+    let high = checkpoints.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareIds(checkpoints[middle]!.id, entry.id) <= 0) low = middle + 1;
+      else high = middle;
+    }
+    return checkpoints[low]?.at;
   }
 
   private recentLost(): Promise<LogEntry[]> {
@@ -199,15 +236,12 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
       const copies = this.copies.filter((_, shard) => lost[shard]).flat();
       const entries = [...copies, ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
-      // Known of the copies, which are the lost log's entries: the same entry held by the dispatcher (it
-      // is retrying it) is marked too; any other it or the recent appends hold may be one no viewer
-      // relay had taken yet, or the new log's.
-      const viewersHad = new Set(copies.filter((entry) => {
-        const below = this.viewersBelow[entry.shard];
-        return below !== null && below !== undefined && compareIds(entry.id, below) < 0;
-      }).map(entryKey));
-      const restored = await this.log.restore(inIdOrderPerShard(entries), (entry) => viewersHad.has(entryKey(entry)));
-      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad: viewersHad.size, pod: this.config.podId });
+      const ordered = inIdOrderPerShard(entries);
+      const restored = await this.log.restore(ordered, (entry) => this.viewersHadAt(entry));
+      if (restored > 0) {
+        const viewersHad = ordered.filter((entry) => this.viewersHadAt(entry) !== undefined).length;
+        this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad, pod: this.config.podId });
+      }
       // What was appended again (here or by another pod) is in the log under new ids: read it from there.
       if (lost.some(Boolean)) this.mustReread = true;
     } catch (error) {

@@ -7,6 +7,7 @@ import { SingleNodeOwnership } from '../presence/infrastructure/single-node-owne
 import { TRANSITION_LOG } from '../presence/application/injection-tokens.js';
 import type { RedisConnections } from '../redis/redis-connections.js';
 import { LEASE_TTL_MS, WEBHOOK_LOG, WEBHOOK_OWNERSHIP, WEBHOOK_SENDER, WEBHOOKS_GROUP, WebhookDispatcher } from './webhook-dispatcher.js';
+import { ViewersDelivered } from './viewers-delivered.js';
 import { WebhookLogMirror } from './webhook-log-mirror.js';
 import { HttpWebhookSender } from './webhook-sender.js';
 
@@ -40,6 +41,7 @@ export class WebhooksModule {
         },
         { provide: WEBHOOK_SENDER, useValue: new HttpWebhookSender(url, key) },
         WebhookDispatcher,
+        ViewersDelivered,
         // Only Redis loses the log while the pods live (a restart empty): memory's lives with its pod.
         ...(redis === null ? [] : [WebhookLogMirror]),
       ],

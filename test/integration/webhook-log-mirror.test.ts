@@ -19,6 +19,7 @@ import { RedisTransitionLog } from '../../src/presence/infrastructure/redis/redi
 import type { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.js';
 import { WEBHOOKS_GROUP } from '../../src/webhooks/webhook-dispatcher.js';
 import { VIEWERS_GROUP } from '../../src/presence/application/viewer-relay.js';
+import { ViewersDelivered } from '../../src/webhooks/viewers-delivered.js';
 import { WebhookLogMirror } from '../../src/webhooks/webhook-log-mirror.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { startRedis } from '../helpers/redis-server.js';
@@ -60,6 +61,7 @@ function mirrorOfRecent(log: RedisTransitionLog, podId: string, recent: RecentAp
     { heldEntries: () => [] } as unknown as WebhookDispatcher,
     { podId, eventLogRetentionMs: RETENTION_MS } as AppConfig,
     () => recent.entries(),
+    new ViewersDelivered(),
   );
 }
 
@@ -83,6 +85,7 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
     { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
     { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
     () => [],
+    new ViewersDelivered(),
   );
   mirror.onApplicationBootstrap();
   try {
@@ -127,8 +130,11 @@ test('restored after a loss, a copy the viewer relays had delivered is marked so
   const taken = await log.takeNew(VIEWERS_GROUP, 'viewer-relay', [0, 1, 2, 3], 100, 10);
   expect(taken).toHaveLength(8);
   await log.ack(VIEWERS_GROUP, taken.filter((e) => e.shard < 2));
+  const acknowledgedAt = Date.now();
 
   let dispatcherHolds: LogEntry[] = [];
+  // Shared with the pod's dispatcher, which restores what it held when it loses a shard.
+  const viewersDelivered = new ViewersDelivered();
   const mirror = new WebhookLogMirror(
     log,
     new RecoverySteps(),
@@ -136,22 +142,31 @@ test('restored after a loss, a copy the viewer relays had delivered is marked so
     { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
     { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
     () => [],
+    viewersDelivered,
   );
   mirror.onApplicationBootstrap();
   try {
     await waitUntil(() => mirror.copied === 8, 5_000, 20);
     // The viewers' positions are read with the pruning, every second.
     await sleep(1_500);
+    const lostAt = Date.now();
     await server.kill9();
     await server.restart();
     await waitUntil(async () => (await redis.ping().catch(() => '')) === 'PONG', 10_000, 50);
     // Older than what the viewers had delivered on shard 0, but only the dispatcher's: no copy says
     // viewers had it. And the dispatcher's own object for s-0 (retrying its webhook): marked, as the copy.
-    dispatcherHolds = [entry(0, 'held-by-dispatcher', now - 6_000, now - 6_000), { ...taken.find((e) => e.event.streamerId === 's-0')! }];
+    const heldOnly = entry(0, 'held-by-dispatcher', now - 6_000, now - 6_000);
+    const heldS0 = { ...taken.find((e) => e.event.streamerId === 's-0')! };
+    expect(viewersDelivered.at(heldOnly)).toBeUndefined();
+    expect(viewersDelivered.at(heldS0)).toBeGreaterThanOrEqual(acknowledgedAt);
+    expect(viewersDelivered.at(heldS0)).toBeLessThanOrEqual(lostAt);
+    dispatcherHolds = [heldOnly, heldS0];
     await mirror.restoreLost();
 
     const restored = (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat();
-    expect(restored.map((e) => `${e.event.streamerId} ${e.viewersHad === true ? 'viewers had it' : 'to viewers'}`).sort()).toEqual([
+    // Marked with when the relays were known to have delivered it: before the loss.
+    for (const e of restored) if (e.viewersHad !== undefined) expect(e.viewersHad).toBeLessThanOrEqual(lostAt);
+    expect(restored.map((e) => `${e.event.streamerId} ${e.viewersHad !== undefined ? 'viewers had it' : 'to viewers'}`).sort()).toEqual([
       'held-by-dispatcher to viewers',
       's-0 viewers had it',
       's-1 viewers had it',

@@ -119,7 +119,7 @@ export class ViewerRelay implements OnApplicationBootstrap, OnApplicationShutdow
   private async deliver(entries: readonly LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     for (const { event, at, pod, viewersHad } of entries) {
-      if (viewersHad === true) continue;
+      if (viewersHad !== undefined) continue;
       this.publisher.publish(event);
       this.metrics.recordEvent(event, at);
       const { streamerId, status, reason, since, version } = event;

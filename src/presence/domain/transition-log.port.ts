@@ -66,8 +66,8 @@ export interface TransitionLog {
    * Entries taken from this log that it no longer holds (its store restarted empty), appended again, as
    * new entries of the same shards, so the consumers that own those shards now deliver them; entries it
    * still holds are left as they are, and an entry another caller restored already is not appended
-   * again (several pods may hold the same entries). Those `viewersHad` says yes to are appended as such
-   * (`LogEntry.viewersHad`). Returns how many were appended.
+   * again (several pods may hold the same entries). Those `viewersHad` gives a time for are appended as
+   * delivered to viewers by then (`LogEntry.viewersHad`). Returns how many were appended.
    */
-  restore(entries: readonly LogEntry[], viewersHad?: (entry: LogEntry) => boolean): Promise<number>;
+  restore(entries: readonly LogEntry[], viewersHad?: (entry: LogEntry) => number | undefined): Promise<number>;
 }

@@ -16,9 +16,10 @@ export interface LogEntry {
   readonly pod: string;
   /**
    * Appended again after the log lost it (TransitionLog.restore), and the viewer relays had delivered it
-   * before: only the webhooks still need it.
+   * before: by this time (ms, the clock of the pod that restored it). Only the webhooks still need it,
+   * and the pods whose subscriptions went down before that time (redis-recovery.ts `replay`).
    */
-  readonly viewersHad?: true;
+  readonly viewersHad?: number;
 }
 
 /** Where a reader is in each shard: the id of the last entry it has, or null for "before the oldest kept". */

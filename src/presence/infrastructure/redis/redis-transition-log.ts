@@ -181,7 +181,7 @@ export class RedisTransitionLog implements TransitionLog {
     return { entries: entries.filter((entry) => entry !== null).map((entry) => remember(decodeEntry(shard, entry), key)), lost: (deleted ?? []).length, next };
   }
 
-  async restore(entries: readonly LogEntry[], viewersHad: (entry: LogEntry) => boolean = () => false): Promise<number> {
+  async restore(entries: readonly LogEntry[], viewersHad: (entry: LogEntry) => number | undefined = () => undefined): Promise<number> {
     // Per stream, in the order given (the callers give each shard's entries in id order), in calls of at
     // most RESTORE_CHUNK, one after the other: calls sent together could run out of order, as one whose
     // EVALSHA found no script (Redis just restarted) runs again as EVAL after the next one ran.
@@ -348,15 +348,15 @@ function decodeEntry(shard: number, [id, flat]: RawEntry): LogEntry {
   const reason = f.r as PresenceReason;
   const event: PresenceEvent = f.m ? { ...base, meta: JSON.parse(f.m) as Meta, reason } : { ...base, reason };
   const entry = { shard, id, event, at: Number(f.at), pod: f.pod! };
-  return f.vd === '1' ? { ...entry, viewersHad: true } : entry;
+  return f.vd !== undefined && f.vd !== '' ? { ...entry, viewersHad: Number(f.vd) } : entry;
 }
 
 /**
  * The fields lua/prelude.lua `emit` writes for `entry`, with its original decision time and pod, and
  * whether the viewer relays had delivered it (ENTRY_FIELDS of them).
  */
-function restoredFields(entry: LogEntry, viewersHad: boolean): string[] {
+function restoredFields(entry: LogEntry, viewersHad: number | undefined): string[] {
   const { streamerId, status, since, version, reason } = entry.event;
   const meta = 'meta' in entry.event && entry.event.meta !== undefined ? JSON.stringify(entry.event.meta) : '';
-  return ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod, 'vd', viewersHad ? '1' : '0'];
+  return ['id', streamerId, 'st', status, 'since', String(since), 'v', String(version), 'r', reason, 'm', meta, 'at', String(entry.at), 'pod', entry.pod, 'vd', viewersHad === undefined ? '' : String(viewersHad)];
 }
