@@ -197,7 +197,8 @@ export class RedisConnections {
   private async checkRecovered(): Promise<void> {
     if (!this.wasDown || this.problem() !== null) return;
     this.wasDown = false;
-    const since = this.downSince ?? Date.now();
+    const until = Date.now();
+    const since = this.downSince ?? until;
     const connectionLost = this.connectionLost;
     this.downSince = null;
     this.connectionLost = false;
@@ -207,7 +208,8 @@ export class RedisConnections {
     // published there before they moved is lost here. So on a Cluster every outage is taken as one.
     const mayHaveMissedEvents = connectionLost || !subscribed || this.subscriber instanceof Cluster;
     this.logger.log({ msg: mayHaveMissedEvents ? 'redis usable again: re-asserting connections, asking viewers to resync' : 'redis answering again, no connection lost: re-asserting connections', downForMs: Date.now() - since });
-    for (const listener of this.recoveryListeners) listener({ since, mayHaveMissedEvents });
+    const subscriptionsMayLag = this.subscriber instanceof Cluster;
+    for (const listener of this.recoveryListeners) listener({ since, mayHaveMissedEvents, until, subscriptionsMayLag });
   }
 
   private named(): Array<[string, RedisClient]> {
@@ -232,6 +234,10 @@ export interface Outage {
    * meanwhile waits on the connections and reaches the subscriber once Redis runs again.
    */
   readonly mayHaveMissedEvents: boolean;
+  /** When this pod found every connection up again (its clock): what was published after it reached the subscriber. */
+  readonly until: number;
+  /** A Cluster's sharded subscribers: some may come back after the rest (replayed again, to the end of the log). */
+  readonly subscriptionsMayLag: boolean;
 }
 
 /**

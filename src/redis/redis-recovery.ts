@@ -14,6 +14,7 @@ import type { TransitionLog } from '../presence/domain/transition-log.port.js';
 import { ViewerBroadcaster } from '../presence/transport/viewer-broadcaster.js';
 import { type Outage, RedisConnections } from './redis-connections.js';
 import { LostStreamers } from './lost-streamers.js';
+import { isReplayed, type ReplayWindow } from './replay-window.js';
 import { ShardLayoutSync } from './shard-layout-sync.js';
 
 /** How often the pod reads the deployment's shard layout (a pod that moves it is followed this fast). */
@@ -123,8 +124,8 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    * re-asserts this pod's connections and asks its viewers to resync. After an outage (`downSince`), it
    * also replays to this pod's viewers what the log holds since then: events published while this pod's
    * subscriptions were down reached nobody here, and a resync gives the latest state but not the
-   * transitions. Once at recovery and once REPLAY_AGAIN_MS later, for subscriptions that came back later
-   * than the rest (a Cluster's sharded subscribers). Clients drop what they already have (same version).
+   * transitions. On a Cluster once more REPLAY_AGAIN_MS later, for subscriptions that came back later
+   * than the rest (its sharded subscribers). Clients drop what they already have (same version).
    *
    * Not after an outage in which no connection closed (Redis stalled, or too slow for the probe): its
    * viewers missed nothing, and the resync and replays only sent every viewer of the pod a snapshot and
@@ -143,29 +144,37 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     this.broadcaster.resync();
-    const replayed = outage === null ? 0 : await this.replay(outage.since);
+    const replayed = outage === null ? 0 : await this.replay(outage);
     this.logger.log({ msg, reasserted, replayed, resync: true });
-    if (outage !== null) setTimeout(() => void this.replay(outage.since), REPLAY_AGAIN_MS).unref();
+    if (outage?.subscriptionsMayLag === true) setTimeout(() => void this.replay(outage), REPLAY_AGAIN_MS).unref();
   }
 
   /**
-   * Emits to this pod's viewers what the log holds since shortly before `downSince` (ms; the log's clock
-   * is taken for the pod's); how many. Read from REPLAY_MARGIN_MS before it by position, and by decision
-   * time as well: an entry appended again after Redis lost its data sits at a new position but was
-   * decided when it was, and one decided well before the outage (RESTORED_REPLAY_MARGIN_MS) had reached
-   * this pod's viewers then. After a receiver outage the log gets its whole backlog again, which each
-   * replay sent to every viewer of those streamers (RELIABILITY, finding 21). One the viewer relays had
-   * sent before this pod's outage (`viewersHad`, with the same margin) reached its subscriptions then,
-   * and is left out too: at full scale the 10 s of a restored backlog went to every viewer twice.
+   * Emits to this pod's viewers what the log holds since shortly before the outage began (ms; the log's
+   * clock is taken for the pod's); how many. Read from REPLAY_MARGIN_MS before it by position, and chosen
+   * by `isReplayed` (replay-window.ts):
+   * - by decision time as well: an entry appended again after Redis lost its data sits at a new position
+   *   but was decided when it was, and one decided well before the outage (RESTORED_REPLAY_MARGIN_MS)
+   *   had reached this pod's viewers then. After a receiver outage the log gets its whole backlog again,
+   *   which each replay sent to every viewer of those streamers (RELIABILITY, finding 21);
+   * - one the viewer relays had sent before this pod's outage (`viewersHad`, with the same margin)
+   *   reached its subscriptions then;
+   * - one appended after this pod's connections were all back (`until`, with the margin) was sent by a
+   *   relay to subscriptions already back. A pod's recovery took up to 14 s at full scale, and every
+   *   transition of those seconds went to every viewer again (finding 27).
    */
-  private async replay(downSince: number): Promise<number> {
-    const from = Math.max(0, downSince - REPLAY_MARGIN_MS);
-    const decidedFrom = downSince - RESTORED_REPLAY_MARGIN_MS;
+  private async replay(outage: Outage): Promise<number> {
+    const from = Math.max(0, outage.since - REPLAY_MARGIN_MS);
+    const window: ReplayWindow = {
+      from,
+      decidedFrom: outage.since - RESTORED_REPLAY_MARGIN_MS,
+      appendedUntil: outage.subscriptionsMayLag ? Infinity : outage.until + REPLAY_MARGIN_MS,
+    };
     const position = Array.from({ length: this.log.shardCount }, () => `${from}-0`);
     let replayed = 0;
     try {
       await readLogPages(this.log, position, REPLAY_PAGE, (shards) => {
-        const entries = shards.flat().filter((entry) => entry.at >= decidedFrom && !(entry.viewersHad !== undefined && entry.viewersHad < from)).sort(byLogOrder);
+        const entries = shards.flat().filter((entry) => isReplayed(entry, window)).sort(byLogOrder);
         for (const entry of entries) this.broadcaster.publishLocal(entry.event);
         replayed += entries.length;
       }, { maxPages: REPLAY_MAX_PAGES });
