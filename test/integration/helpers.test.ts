@@ -52,6 +52,23 @@ describe('freePort', () => {
   });
 });
 
+describe('tcpExchange', () => {
+  it('gets an answer that came while its process was held past the try\'s timeout', async () => {
+    const server = createTcpServer((socket) => socket.on('data', () => socket.end('+PONG\r\n')));
+    const port = await freePort();
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    registerCleanup(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const answer = tcpExchange(port, 'PING\r\n', 100).catch((error: unknown) => String(error));
+    // Held nine timeouts long (the full-scale soak's generator: timers 15 s late). The answer is there
+    // by then, but the timer, overdue, ran first and gave up on it: every try of a restarted Redis.
+    const heldUntil = Date.now() + 900;
+    while (Date.now() < heldUntil) {
+      // Busy: nothing else runs.
+    }
+    expect(await answer).toBe('+PONG\r\n');
+  });
+});
+
 describe('waitForPort', () => {
   it('tries once more past its deadline when the wait stalled: a server up by then is found ready', async () => {
     // Answers NO, then PONG once `up`: a server that comes up while the waiter's process is starved.

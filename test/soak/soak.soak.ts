@@ -347,8 +347,10 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   writeFileSync(`${OUTPUT}soak.svg`, chartSvg(samples));
   writeFileSync(`${OUTPUT}soak.json`, JSON.stringify({ minutes: MINUTES, streamers: STREAMERS, viewers: VIEWERS, seed: SEED, chaos, verdict, lostWebhooks, crashes, slopes, samples, cpuWindows }, null, 1));
   // What the pods warned of, to explain a failure after the fact (the info lines are one per transition),
-  // and whatever they printed that is not a log line (a crash's own words).
-  const worthKeeping = (line: string): boolean => /"level":"(warn|error|fatal)"/.test(line) || !line.startsWith('{');
+  // the steps of their recoveries (when each began and ended), and whatever they printed that is not a
+  // log line (a crash's own words).
+  const recoveryStep = /"msg":"(redis usable again|redis answering again|recovered from redis outage|settle waits|every live pod has re-asserted)/;
+  const worthKeeping = (line: string): boolean => /"level":"(warn|error|fatal)"/.test(line) || recoveryStep.test(line) || !line.startsWith('{');
   writeFileSync(`${OUTPUT}pods.log`, podRuns.flatMap(({ label, app }) => app.lines.filter(worthKeeping).map((line) => `${label}: ${line}`)).join('\n'));
   // Each failure's own evidence, from every line the pods wrote (kept in memory by the app helper).
   // Taken in turn from each kind, so a run with thousands of one kind still keeps evidence of the others.
