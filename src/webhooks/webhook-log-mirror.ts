@@ -90,6 +90,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
 
   private async run(): Promise<void> {
     let prunedAt = 0;
+    let progressAt = 0;
     while (this.running) {
       try {
         if (this.mustRestore) await this.restoreLost();
@@ -102,6 +103,13 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
         if (this.position === null) {
           await sleep(TAIL_EVERY_MS);
           continue;
+        }
+        // Before the tail: a pod that started a moment before a loss (the soak restarted one 15 s before
+        // Redis, behind a receiver outage) had read no position by then, having tailed the backlog first,
+        // and appended all of it again unmarked (6,503 entries to every viewer).
+        if (Date.now() - progressAt >= PRUNE_EVERY_MS) {
+          await this.readViewersProgress();
+          progressAt = Date.now();
         }
         await this.tail();
         if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
@@ -153,17 +161,16 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Drops what the group acknowledged. Not in a shard whose oldest copy the log lacks: Redis lost its
-   * data and the recovery has not appended the copy again yet, and the group's positions are those of a
-   * new log, past every copied entry.
+   * Where the viewer relays have got in each shard, kept as a checkpoint when it moved on (viewersBelow).
+   * Not for a shard whose oldest copy the log lacks (see dropAcknowledged).
    */
-  private async dropAcknowledged(): Promise<void> {
+  private async readViewersProgress(): Promise<void> {
     // The viewers' read before the check for a loss: read after a loss, it would be the new log's
     // position, past every copy, and mark copies no viewer had.
     const viewersBelow = await this.log.acknowledgedBelow(VIEWERS_GROUP);
     // Read after the answer: everything below was sent to the pods' subscriptions before this time.
     const viewersAt = Date.now();
-    const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards()]);
+    const lost = await this.lostShards();
     for (const [shard, id] of viewersBelow.entries()) {
       const checkpoints = this.viewersBelow[shard];
       if (id === null || lost[shard] || checkpoints === undefined) continue;
@@ -173,6 +180,15 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
       // The oldest then stands for all before it, at its (later) time: a bound, never too early.
       if (checkpoints.length > VIEWERS_CHECKPOINTS) checkpoints.shift();
     }
+  }
+
+  /**
+   * Drops what the group acknowledged. Not in a shard whose oldest copy the log lacks: Redis lost its
+   * data and the recovery has not appended the copy again yet, and the group's positions are those of a
+   * new log, past every copied entry.
+   */
+  private async dropAcknowledged(): Promise<void> {
+    const [below, lost] = await Promise.all([this.log.acknowledgedBelow(WEBHOOKS_GROUP), this.lostShards()]);
     for (const [shard, id] of below.entries()) {
       const entries = this.copies[shard];
       if (id === null || entries === undefined || lost[shard]) continue;
