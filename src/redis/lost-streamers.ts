@@ -102,15 +102,22 @@ export class LostStreamers {
   }
 
   /**
-   * After an outage, once this pod's connections are re-asserted: marks that (ReassertMarks), and when the
-   * epoch key is gone (Redis lost its data), plans the settle of those it knew online then. Returns
-   * whether it found a loss.
+   * After an outage, before this pod re-asserts its connections: when the epoch key is gone (Redis lost
+   * its data), plans the settle of those it knew online then. Returns the epoch the re-asserts go into
+   * (for `reasserted`), and whether it found a loss.
    */
-  async afterOutage(): Promise<boolean> {
+  async beforeReassert(): Promise<{ epoch: string; found: boolean }> {
     const found = await this.findLoss();
-    // For the epoch as it is now, found here or by another pod first: this pod's re-asserts went into it.
-    await this.marks.mark(this.epoch ?? '', this.options.pod);
-    return found;
+    return { epoch: this.epoch ?? '', found };
+  }
+
+  /**
+   * Once this pod's connections are re-asserted into `epoch`: marks it (ReassertMarks), unless Redis lost
+   * its data again meanwhile. Read after the re-asserts, a new epoch would be marked without them in it,
+   * and the others would settle this pod's live streamers (the recovery of that loss marks it).
+   */
+  async reasserted(epoch: string): Promise<void> {
+    if ((await this.redis.get(this.options.epochKey)) === epoch) await this.marks.mark(epoch, this.options.pod);
   }
 
   /** Whether the epoch moved on since this pod last read it; if so, plans its settle. */
@@ -163,6 +170,8 @@ export class LostStreamers {
     let settled = 0;
     try {
       if (resume === null) {
+        // A pod that keeps no copy knows nobody online: nothing to wait for, nothing to settle.
+        if (!this.options.keeps()) return;
         if (!(await this.awaitReasserts(turn, epoch))) return;
         ids = [...this.online.keys()];
       }

@@ -134,9 +134,10 @@ export class RedisRecovery implements OnApplicationBootstrap, OnApplicationShutd
    */
   private async recover(msg: string, outage: Outage | null = null): Promise<void> {
     await this.steps.runBeforeReassert();
+    // A loss is found once per pod (the epoch moves on); the settle waits for every live pod's re-asserts.
+    const epoch = outage === null ? null : await this.lost.beforeReassert().then(({ epoch: into }) => into, () => null);
     const reasserted = await this.presence.reassertLocal();
-    // After the re-asserts: they are claims too. A loss is found once per pod (the epoch moves on).
-    if (outage !== null) await this.lost.afterOutage().catch(() => false);
+    if (epoch !== null) await this.lost.reasserted(epoch).catch(() => undefined);
     // Counts are written under the shard's keys, which a restart emptied or a new layout has not seen.
     this.occupancy.markAll();
     if (outage !== null && !outage.mayHaveMissedEvents) {

@@ -18,12 +18,15 @@ export interface ReplayWindow {
 
 /**
  * Whether to send `entry` again to this pod's viewers. One the relays had sent before the loss
- * (`viewersHad`) is sent again when that was after this pod's outage began: its subscriptions may have
- * been down then. Any other, when it was appended before this pod's subscriptions were back, and was
- * decided within the window (one appended again after a loss was decided before it).
+ * (`viewersHad`) is sent again when that was after this pod's outage began, whenever it was decided: its
+ * subscriptions may have been down then. Any other, when it was appended before this pod's
+ * subscriptions were back, and was decided within the window (one appended again after a loss was
+ * decided before it).
  */
 export function isReplayed(entry: LogEntry, window: ReplayWindow): boolean {
-  if (entry.at < window.decidedFrom) return false;
+  // The mark first: an entry decided long before, but sent by a lagging relay after this pod's outage
+  // began, is left out by the relays (marked) and must come from here.
   if (entry.viewersHad !== undefined) return entry.viewersHad >= window.from;
+  if (entry.at < window.decidedFrom) return false;
   return idTime(entry.id) <= window.appendedUntil;
 }

@@ -253,11 +253,14 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
       const entries = [...copies, ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
       const ordered = inIdOrderPerShard(entries);
-      const restored = await this.log.restore(ordered, (entry) => this.viewersHadAt(entry));
-      if (restored > 0) {
-        const viewersHad = ordered.filter((entry) => this.viewersHadAt(entry) !== undefined).length;
-        this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad, pod: this.config.podId });
+      // Taken before the restore's calls: the loop may read the copy again meanwhile (a new log's ids).
+      const viewersHad = new Map<string, number>();
+      for (const entry of ordered) {
+        const at = this.viewersHadAt(entry);
+        if (at !== undefined) viewersHad.set(entryKey(entry), at);
       }
+      const restored = await this.log.restore(ordered, (entry) => viewersHad.get(entryKey(entry)));
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad: viewersHad.size, pod: this.config.podId });
       // What was appended again (here or by another pod) is in the log under new ids: read it from there.
       if (lost.some(Boolean)) this.mustReread = true;
     } catch (error) {

@@ -147,7 +147,7 @@ test('restored after a loss, a copy the viewer relays had delivered is marked so
   mirror.onApplicationBootstrap();
   try {
     await waitUntil(() => mirror.copied === 8, 5_000, 20);
-    // The viewers' positions are read with the pruning, every second.
+    // The viewers' positions are read every second, before the tail.
     await sleep(1_500);
     const lostAt = Date.now();
     await server.kill9();

@@ -68,10 +68,12 @@ export class PodDirectory implements OnApplicationBootstrap, OnApplicationShutdo
 
   /**
    * Whether this pod is one of the LOG_KEEPERS longest-running live pods (ties by name). Before its first
-   * beat, and while the registry is unreachable, it goes by the last list it had (none: it is one).
+   * beat, and while the registry is unreachable, it goes by the last list it had (none: it is one). Its
+   * own earlier runs (its POD_NAME) do not count: a pod SIGKILLed and started again is listed under its
+   * old run for a POD_TTL_MS, older than itself, and with three pods it dropped its copies meanwhile.
    */
   readonly keepsLog = (): boolean => {
-    const older = this.live().filter((p) => p.pod !== this.current && (p.startedAt < this.startedAt || (p.startedAt === this.startedAt && p.pod < this.current)));
+    const older = this.live().filter((p) => p.pod !== this.current && p.name !== this.config.podId && (p.startedAt < this.startedAt || (p.startedAt === this.startedAt && p.pod < this.current)));
     return older.length < LOG_KEEPERS;
   };
 

@@ -42,3 +42,19 @@ test(`a pod keeps the log while fewer than ${LOG_KEEPERS} live pods started befo
     await pods.onApplicationShutdown();
   }
 });
+
+test("a pod's own earlier run, still listed after a SIGKILL, is not counted older than it", async () => {
+  const registry = new ScriptedRegistry();
+  const pods = new PodDirectory(registry, new Readiness(), { podId: 'me' } as AppConfig);
+  const before = Date.now() - 60_000;
+  // Two older pods, and this pod's previous run (POD_NAME 'me'), listed until its POD_TTL_MS runs out.
+  // Counted, it made three older pods, and this pod dropped its copies of the log for those seconds.
+  const previousRun: PodStatus = { ...other('me/0badc0de', before - 1_000), name: 'me' };
+  registry.others = Array.from({ length: LOG_KEEPERS - 1 }, (_, i) => other(`old-${i + 1}`, before)).concat(previousRun);
+  await pods.onApplicationBootstrap();
+  try {
+    expect(pods.keepsLog()).toBe(true);
+  } finally {
+    await pods.onApplicationShutdown();
+  }
+});

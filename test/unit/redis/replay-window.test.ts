@@ -22,6 +22,7 @@ test.each([
   ['appended again, delivered by the relays after the outage began (its subscriptions may have been down)', entry(105_000, 95_000, 98_000), true],
   ['appended again late (after the connections were back), delivered in the outage: the relays skip it', entry(112_000, 95_000, 99_000), true],
   ['appended again late, never delivered: the relays send it now', entry(112_000, 95_000), false],
+  ['appended again, decided long before but delivered by a lagging relay after the outage began', entry(105_000, 80_000, 98_000), true],
 ])('%s', (_name, logged, replayed) => {
   expect(isReplayed(logged, WINDOW)).toBe(replayed);
 });
