@@ -20,6 +20,7 @@ import { evidence } from './evidence.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
 import { type SoakTiming, StreamerDriver } from './streamer-driver.js';
 import { ViewerDriver } from './viewer-driver.js';
+import { socketCloses } from './socket-closes.js';
 
 useCleanup();
 const MINUTES = Number(process.env.SOAK_MINUTES ?? '5');
@@ -280,17 +281,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const judgedUntil = Date.now();
   // When each pod let go of each viewer and streamer socket: a starved client notices seconds later
   // (findings 22 and 24).
-  const closedAt = new Map<string, number[]>();
-  const streamerClosedAt = new Map<string, number>();
-  for (const { app } of podRuns) {
-    for (const line of app.lines) {
-      const viewerLine = line.includes('"viewer disconnected"');
-      if (!viewerLine && !line.includes('"streamer disconnected"')) continue;
-      const { timestamp, message } = JSON.parse(line) as { timestamp: number; message: { socketId: string } };
-      if (viewerLine) closedAt.set(message.socketId, [...(closedAt.get(message.socketId) ?? []), timestamp]);
-      else streamerClosedAt.set(message.socketId, timestamp);
-    }
-  }
+  const { viewers: closedAt, streamers: streamerClosedAt } = socketCloses(podRuns.flatMap(({ app }) => app.lines));
   const records = viewers.map((v) => awayFromPodSide(v.record(judgedUntil), v.socketIds.flatMap((id) => closedAt.get(id) ?? [])));
   const spans = cutAtReconnects(
     streamers.flatMap((s) => s.spans),
