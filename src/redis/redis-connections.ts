@@ -206,9 +206,9 @@ export class RedisConnections {
     // A Cluster's stalled primary may be failed over while it stalls: the client then moves its channels
     // to the new primary without a '-node' (ioredis stops that shard's subscriber quietly), and what was
     // published there before they moved is lost here. So on a Cluster every outage is taken as one.
-    const mayHaveMissedEvents = connectionLost || !subscribed || this.subscriber instanceof Cluster;
-    this.logger.log({ msg: mayHaveMissedEvents ? 'redis usable again: re-asserting connections, asking viewers to resync' : 'redis answering again, no connection lost: re-asserting connections', downForMs: Date.now() - since });
     const subscriptionsMayLag = this.subscriber instanceof Cluster;
+    const mayHaveMissedEvents = connectionLost || !subscribed || subscriptionsMayLag;
+    this.logger.log({ msg: mayHaveMissedEvents ? 'redis usable again: re-asserting connections, asking viewers to resync' : 'redis answering again, no connection lost: re-asserting connections', downForMs: Date.now() - since });
     for (const listener of this.recoveryListeners) listener({ since, mayHaveMissedEvents, until, subscriptionsMayLag });
   }
 

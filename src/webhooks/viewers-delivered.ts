@@ -20,4 +20,17 @@ export class ViewersDelivered {
 
   /** When (ms) the viewer relays were known to have delivered `entry` of the lost log; undefined: not known. */
   readonly at = (entry: LogEntry): number | undefined => this.lookup(entry);
+
+  /**
+   * The marks of `entries` that have one, taken now, before a restore's calls: meanwhile the copy may be
+   * read again (a new log's ids), and what is asked later goes back unmarked.
+   */
+  marksOf(entries: readonly LogEntry[]): Map<LogEntry, number> {
+    const marks = new Map<LogEntry, number>();
+    for (const entry of entries) {
+      const at = this.lookup(entry);
+      if (at !== undefined) marks.set(entry, at);
+    }
+    return marks;
+  }
 }

@@ -160,14 +160,10 @@ export class WebhookDispatcher implements OnApplicationBootstrap, OnApplicationS
       this.logger.warn({ msg: 'webhook shard lost', shard, pod: this.config.podId });
       // Its new owner reads what this pod held from the log, unless the log lost it (Redis restarted
       // empty): then it is appended again first, so the new owner delivers it (a repeat at worst).
-      // Asked before the restore's calls: the copy may be read again meanwhile (a new log's ids).
-      const held = this.chains.entriesIn(shard).map((entry) => ({ entry, viewersHad: this.viewersDelivered.at(entry) }));
-      const marks = new Map(held.map(({ entry, viewersHad }) => [entry, viewersHad]));
-      const restored = await this.log.restore(held.map(({ entry }) => entry), (entry) => marks.get(entry)).catch(() => 0);
-      if (restored > 0) {
-        const viewersHad = held.filter(({ viewersHad: at }) => at !== undefined).length;
-        this.logger.warn({ msg: 'webhooks the log had lost appended again for the new owner of their shard', shard, count: restored, viewersHad, pod: this.config.podId });
-      }
+      const held = this.chains.entriesIn(shard);
+      const marks = this.viewersDelivered.marksOf(held);
+      const restored = await this.log.restore(held, (entry) => marks.get(entry)).catch(() => 0);
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again for the new owner of their shard', shard, count: restored, viewersHad: marks.size, pod: this.config.podId });
       this.chains.dropShard(shard);
     }
     for (const shard of this.owned) {

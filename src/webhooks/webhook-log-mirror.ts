@@ -67,7 +67,7 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     private readonly dispatcher: WebhookDispatcher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RECENT_APPENDS) private readonly recentAppends: () => LogEntry[],
-    viewersDelivered: ViewersDelivered,
+    private readonly viewersDelivered: ViewersDelivered,
   ) {
     viewersDelivered.answerWith((entry) => this.viewersHadAt(entry));
   }
@@ -212,15 +212,10 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
     const checkpoints = this.viewersBelow[entry.shard];
     const copies = this.copies[entry.shard];
     if (checkpoints === undefined || copies === undefined || copies[firstAtOrAfter(copies, entry.id)]?.id !== entry.id) return undefined;
-    // The first checkpoint past the entry: when the relays were first known to have delivered it.
-    let low = 0;
-    let high = checkpoints.length;
-    while (low < high) {
-      const middle = (low + high) >>> 1;
-      if (compareIds(checkpoints[middle]!.id, entry.id) <= 0) low = middle + 1;
-      else high = middle;
-    }
-    return checkpoints[low]?.at;
+    // The first checkpoint past the entry (below a checkpoint's id means delivered, its own id not): when
+    // the relays were first known to have delivered it.
+    const at = firstAtOrAfter(checkpoints, entry.id);
+    return checkpoints[checkpoints[at]?.id === entry.id ? at + 1 : at]?.at;
   }
 
   private recentLost(): Promise<LogEntry[]> {
@@ -253,14 +248,9 @@ export class WebhookLogMirror implements OnApplicationBootstrap, OnApplicationSh
       const entries = [...copies, ...this.dispatcher.heldEntries(), ...(await this.recentLost())];
       if (entries.length === 0) return;
       const ordered = inIdOrderPerShard(entries);
-      // Taken before the restore's calls: the loop may read the copy again meanwhile (a new log's ids).
-      const viewersHad = new Map<string, number>();
-      for (const entry of ordered) {
-        const at = this.viewersHadAt(entry);
-        if (at !== undefined) viewersHad.set(entryKey(entry), at);
-      }
-      const restored = await this.log.restore(ordered, (entry) => viewersHad.get(entryKey(entry)));
-      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad: viewersHad.size, pod: this.config.podId });
+      const marks = this.viewersDelivered.marksOf(ordered);
+      const restored = await this.log.restore(ordered, (entry) => marks.get(entry));
+      if (restored > 0) this.logger.warn({ msg: 'webhooks the log had lost appended again', count: restored, candidates: entries.length, viewersHad: marks.size, pod: this.config.podId });
       // What was appended again (here or by another pod) is in the log under new ids: read it from there.
       if (lost.some(Boolean)) this.mustReread = true;
     } catch (error) {
@@ -314,11 +304,6 @@ async function recentLostOf(log: TransitionLog, recent: readonly LogEntry[]): Pr
 
 /** Each shard's entries once, in id order (a streamer's are in one shard, so in version order). */
 function inIdOrderPerShard(entries: readonly LogEntry[]): LogEntry[] {
-  const byId = new Map(entries.map((entry) => [entryKey(entry), entry]));
+  const byId = new Map(entries.map((entry) => [`${entry.shard}/${entry.id}`, entry]));
   return [...byId.values()].sort((a, b) => a.shard - b.shard || compareIds(a.id, b.id));
-}
-
-/** One entry of one log, whichever copy of it a pod holds. */
-function entryKey(entry: LogEntry): string {
-  return `${entry.shard}/${entry.id}`;
 }

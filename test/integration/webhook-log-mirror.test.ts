@@ -52,6 +52,19 @@ async function described(log: RedisTransitionLog): Promise<string[]> {
   return (await log.readAfter(Array(SHARDS).fill(null), 1_000)).shards.flat().map((e) => `${e.event.streamerId} ${e.event.version} ${e.event.reason} ${e.pod}`);
 }
 
+/** The copy of a pod that keeps the log, whose dispatcher holds what `held` gives at each restore. */
+function keeperMirror(log: RedisTransitionLog, held: () => LogEntry[], viewersDelivered = new ViewersDelivered()): WebhookLogMirror {
+  return new WebhookLogMirror(
+    log,
+    new RecoverySteps(),
+    { keepsLog: () => true } as unknown as PodDirectory,
+    { heldEntries: held } as unknown as WebhookDispatcher,
+    { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
+    () => [],
+    viewersDelivered,
+  );
+}
+
 /** The copy of a pod that keeps none of the log and whose dispatcher holds nothing: its restore has only `recent`. */
 function mirrorOfRecent(log: RedisTransitionLog, podId: string, recent: RecentAppends): WebhookLogMirror {
   return new WebhookLogMirror(
@@ -78,15 +91,7 @@ test('Redis restarted empty, transitions appended before the recovery ran: the c
   expect(taken).toHaveLength(12);
 
   let dispatcherHolds: LogEntry[] = [];
-  const mirror = new WebhookLogMirror(
-    log,
-    new RecoverySteps(),
-    { keepsLog: () => true } as unknown as PodDirectory,
-    { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
-    { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
-    () => [],
-    new ViewersDelivered(),
-  );
+  const mirror = keeperMirror(log, () => dispatcherHolds);
   mirror.onApplicationBootstrap();
   try {
     await waitUntil(() => mirror.copied === 12, 5_000, 20);
@@ -135,15 +140,7 @@ test('restored after a loss, a copy the viewer relays had delivered is marked so
   let dispatcherHolds: LogEntry[] = [];
   // Shared with the pod's dispatcher, which restores what it held when it loses a shard.
   const viewersDelivered = new ViewersDelivered();
-  const mirror = new WebhookLogMirror(
-    log,
-    new RecoverySteps(),
-    { keepsLog: () => true } as unknown as PodDirectory,
-    { heldEntries: () => dispatcherHolds } as unknown as WebhookDispatcher,
-    { podId: 'mirror-pod', eventLogRetentionMs: RETENTION_MS } as AppConfig,
-    () => [],
-    viewersDelivered,
-  );
+  const mirror = keeperMirror(log, () => dispatcherHolds, viewersDelivered);
   mirror.onApplicationBootstrap();
   try {
     await waitUntil(() => mirror.copied === 8, 5_000, 20);

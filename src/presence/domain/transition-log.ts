@@ -55,8 +55,8 @@ export function compareIds(a: string, b: string): number {
   return x.seq < y.seq ? -1 : x.seq > y.seq ? 1 : 0;
 }
 
-/** In entries of one shard in id order: the index of the first whose id is `id` or later (the length when none is). */
-export function firstAtOrAfter(entries: readonly LogEntry[], id: string): number {
+/** In items of one shard in id order: the index of the first whose id is `id` or later (the length when none is). */
+export function firstAtOrAfter(entries: ReadonlyArray<{ readonly id: string }>, id: string): number {
   let low = 0;
   let high = entries.length;
   while (low < high) {
