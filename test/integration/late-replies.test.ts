@@ -95,3 +95,43 @@ test('a stall past the command timeout: every timeout, end and close made during
     }
   }
 }, 60_000);
+
+test('a reconnect and a heartbeat that came in time but waited out the stall: no offline, no flap (RELIABILITY finding 28)', async () => {
+  const viewer = await watch(b.url, ['late-reconnects', 'late-beats']);
+  const moving = await streamer(a.url, 'late-reconnects');
+  const beating = await streamer(b.url, 'late-beats');
+  const stopBeating = keepBeating(beating, HEARTBEAT_MS);
+  await waitUntil(() => viewer.events.payloads().filter((e) => e.status === 'online').length === 2, 10_000);
+  const before = new Map(viewer.events.payloads().map((e) => [e.streamerId, e.version]));
+
+  // The heartbeater's last answered heartbeat before the stall: its TTL deadline falls inside the stall.
+  stopBeating();
+  await ackedHeartbeat(beating);
+  const deadline = Date.now() + TTL_MS;
+  await sleep(deadline - Date.now() - 1_000);
+  // The mover leaves pod A 200 ms before the stall: its grace (500 ms) runs out inside the stall too.
+  moving.close();
+  await sleep(200);
+  const stall = redis.cli('DEBUG', 'SLEEP', String(STALL_S));
+  await sleep(100);
+  // Both come in time by the pods' clocks (300 ms before the grace, 700 ms before the TTL run out) but
+  // reach the store only after both deadlines, when Redis wakes up.
+  const back = streamer(b.url, 'late-reconnects');
+  const beat = beating.timeout(5_000).emitWithAck('heartbeat');
+  await stall;
+  const again = keepBeating(beating, HEARTBEAT_MS);
+  const moved = keepBeating(await back, HEARTBEAT_MS);
+  await beat;
+
+  await sleep(2_000);
+  again();
+  moved();
+  // Without the receipt time, each went offline (disconnected, timeout) and online again (connected) at
+  // once. (The pods' replay after the stall may repeat the online they had: the same version, no change.)
+  const changes = viewer.events.payloads().filter((e) => e.version > before.get(e.streamerId)!);
+  expect(changes.map((e) => `${e.streamerId} ${e.status} ${e.reason}`)).toEqual([]);
+  for (const id of ['late-reconnects', 'late-beats']) {
+    const state = (await (await fetch(`${a.url}/v1/streamers/${id}/presence`)).json()) as PresenceState;
+    expect({ id, status: state.status }).toEqual({ id, status: 'online' });
+  }
+}, 30_000);

@@ -11,6 +11,8 @@ export interface PendingHeartbeat {
   readonly meta: string;
   /** How long ago the client last heartbeated: 0 but for a re-assert (PresenceStore.heartbeat). */
   readonly silentForMs: number;
+  /** When the pod asked for it (`Date.now()`): what the store judges its deadlines as of (lua/heartbeat.lua). */
+  readonly receivedAt: number;
   readonly resolve: (result: StoreResult) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -37,7 +39,7 @@ export class HeartbeatBatches {
 
   add(streamerId: string, connectionId: string, meta: string, silentForMs: number): Promise<StoreResult> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ streamerId, connectionId, meta, silentForMs, resolve, reject });
+      this.waiting.push({ streamerId, connectionId, meta, silentForMs, receivedAt: Date.now(), resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.flush);

@@ -9,6 +9,7 @@ import type { ReplicaWait } from '../../../redis/replica-wait.js';
 import { componentError } from './component-error.js';
 import { HeartbeatBatches, type PendingHeartbeat } from './heartbeat-batches.js';
 import { LuaScript } from './lua-script.js';
+import { RedisClockEstimate } from './redis-clock-estimate.js';
 import { type RedisKeys, shardOf } from './redis-keys.js';
 import type { RecentAppends } from './recent-appends.js';
 import { appendedTo } from './redis-transition-log.js';
@@ -49,6 +50,14 @@ const RETRY_PAUSE_MS = 50;
  */
 const UNREACHABLE_RETRY_MS = 10_000;
 const UNREACHABLE_PAUSE_MS = 100;
+/**
+ * A heartbeat that waited longer than this between the pod and the script (a stalled Redis) is judged as
+ * of its receipt (lua/heartbeat.lua); shorter waits are a usual round trip and change nothing. At most
+ * RECEIPT_LOOK_BACK_MS back: longer than any stall the pods ride out (a fork, a 2 s pause), short enough
+ * that a misread clock cannot excuse much more.
+ */
+const RECEIPT_WAITED_MIN_MS = 100;
+const RECEIPT_LOOK_BACK_MS = 10_000;
 
 /**
  * Presence in Redis, for any number of pods. Each change is one Lua script on one streamer's keys, run
@@ -59,6 +68,8 @@ const UNREACHABLE_PAUSE_MS = 100;
  */
 export class RedisPresenceStore implements PresenceStore {
   private nextSweepShard = 0;
+  /** Redis's clock as this pod reads it from the replies (null `clock` only: a simulated one needs none). */
+  private readonly redisClock = new RedisClockEstimate();
   private readonly batches = new HeartbeatBatches(
     (streamerId) => this.keys.shardOf(streamerId),
     // Settling a promise twice changes nothing: this only reaches those a failure left waiting.
@@ -113,9 +124,12 @@ export class RedisPresenceStore implements PresenceStore {
     const first = this.nextSweepShard;
     this.nextSweepShard = (first + 1) % shardCount;
     const order = Array.from({ length: shardCount }, (_, i) => (first + i) % shardCount);
+    const sentAt = Date.now();
     const due = await this.call('expire-due', () =>
       Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard, shardCount)], [...this.common(), limit])) as string[])),
     );
+    // The sweep ticks every 250 ms or less: the steady source of this pod's reading of Redis's clock.
+    for (const reply of due) this.redisClock.observe(sentAt, Number(reply[0]));
     let serverTime = Math.max(0, ...due.map((reply) => Number(reply[0])));
     let budget = limit;
     const claims: [number, string[]][] = [];
@@ -233,13 +247,16 @@ export class RedisPresenceStore implements PresenceStore {
   private async sendHeartbeats(shard: number, batch: readonly PendingHeartbeat[]): Promise<void> {
     const count = this.keys.shardCount;
     const keys = [...this.keys.shardKeys(shard, count)];
-    const args: Array<string | number> = [MAX_OPEN_CONNECTIONS];
-    for (const { streamerId, connectionId, meta, silentForMs } of batch) {
+    const args: Array<string | number> = [MAX_OPEN_CONNECTIONS, RECEIPT_WAITED_MIN_MS, RECEIPT_LOOK_BACK_MS];
+    for (const { streamerId, connectionId, meta, silentForMs, receivedAt } of batch) {
       keys.push(...this.keys.recordKeys(streamerId, count));
-      args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0);
+      const received = this.clock === null ? (this.redisClock.redisTimeAt(receivedAt) ?? 0) : 0;
+      args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0, received);
     }
+    const sentAt = Date.now();
     const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
     const serverTime = Number(reply[0]);
+    this.redisClock.observe(sentAt, serverTime);
     const transitions: Array<[PendingHeartbeat, StoreResult]> = [];
     let at = 1;
     for (const heartbeat of batch) {

@@ -9,13 +9,20 @@
 -- KEYS[3n+1] <tag>st:<id n>   KEYS[3n+2] <tag>ls:<id n>   KEYS[3n+3] <tag>tl:<id n>   for n = 1, 2, …
 -- ARGV[1] pod   ARGV[2] log retention   ARGV[3] clock   ARGV[4] PRESENCE_TTL_MS
 -- ARGV[5] open connections allowed (MAX_OPEN_CONNECTIONS); '0' for no cap (the random-history tests)
--- ARGV[4n+2] streamer id n   ARGV[4n+3] connection id n
--- ARGV[4n+4] meta n: '' to leave it as it is, else canonical JSON ('{}' clears it)
--- ARGV[4n+5] ms since the client last heartbeated: '0' but for a pod's re-assert, whose lease keeps
+-- ARGV[6], ARGV[7] how long (ms) a heartbeat must have waited to be judged as of its receipt, and how
+--   far back at most (below)
+-- ARGV[5n+3] streamer id n   ARGV[5n+4] connection id n
+-- ARGV[5n+5] meta n: '' to leave it as it is, else canonical JSON ('{}' clears it)
+-- ARGV[5n+6] ms since the client last heartbeated: '0' but for a pod's re-assert, whose lease keeps
 --   the deadline it had (now + TTL - that), never earlier than it already runs out
+-- ARGV[5n+7] when the pod received it, on this clock as the pod reads it (RedisClockEstimate), or '0'.
+--   A heartbeat or reconnect that came in time but waited in a stalled Redis (a fork, CLIENT PAUSE, a
+--   slow script) is judged as of then: a deadline that passed while it waited does not expire the
+--   streamer, which would flap offline and online (RELIABILITY finding 28). Only past ARGV[6] of
+--   waiting (a usual round trip changes nothing), and at most ARGV[7] back.
 -- Returns { now, then for each heartbeat n: 'ok' or 'too_many_connections', its event count k, then
 -- 7 fields per event (prelude.lua `emit`) } (a refused heartbeat's events are only expiries)
-local ttl, max_open = CTX.ttl, tonumber(ARGV[5])
+local ttl, max_open, waited_min, look_back = CTX.ttl, tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local now = now_ms()
 local out = { fmt(now) }
 
@@ -24,13 +31,13 @@ local out = { fmt(now) }
 -- streamer's deadline, which this does without building the record (its tables, the lease loops, the
 -- save): Redis's CPU per heartbeat in `npm run bench` went from 28.6 to 22 µs. Returns false for any
 -- other case, which is left to the rules.
-local function renewed_alone(keys, id, cid, meta_arg, silent, fields, flat)
+local function renewed_alone(keys, id, cid, meta_arg, silent, at, fields, flat)
   if #flat ~= 2 or flat[1] ~= cid or fields[1] ~= 'online' or silent >= ttl then return false end
   if meta_arg ~= '' and meta_arg ~= fields[4] then return false end
   local value = flat[2]
   if string.sub(value, 1, 1) ~= 'o' then return false end
   local held = tonumber(string.sub(value, 2))
-  if held <= now then return false end
+  if held <= at then return false end
   local live_until = now + ttl - silent
   if held > live_until then live_until = held end
   redis.call('HSET', keys.ls, cid, 'o' .. fmt(live_until))
@@ -39,17 +46,21 @@ local function renewed_alone(keys, id, cid, meta_arg, silent, fields, flat)
 end
 
 local function heartbeat(n)
-  local id, cid, meta_arg, silent = ARGV[4 * n + 2], ARGV[4 * n + 3], ARGV[4 * n + 4], tonumber(ARGV[4 * n + 5])
+  local id, cid, meta_arg, silent = ARGV[5 * n + 3], ARGV[5 * n + 4], ARGV[5 * n + 5], tonumber(ARGV[5 * n + 6])
+  -- The moment its deadlines are judged at: when it was received, if it waited long since (ARGV[5n+7]).
+  local at = now
+  local received = tonumber(ARGV[5 * n + 7])
+  if received > 0 and now - received > waited_min then at = math.max(received, now - look_back) end
   local keys = streamer_keys(n)
   local fields, flat = read_record(keys)
-  if renewed_alone(keys, id, cid, meta_arg, silent, fields, flat) then
+  if renewed_alone(keys, id, cid, meta_arg, silent, at, fields, flat) then
     out[#out + 1] = 'ok'
     out[#out + 1] = '0'
     return
   end
   local events = {}
   local rec = record_of(keys, id, fields, flat)
-  expire(rec, now, events)
+  expire(rec, at, events)
   local lease = rec.leases[cid]
   local outcome = 'ok'
   -- A parked connection holds its place already; an unknown one takes one if the streamer has one free.
@@ -87,5 +98,5 @@ local function heartbeat(n)
   for i = 1, #events do out[#out + 1] = events[i] end
 end
 
-for n = 1, (#ARGV - 5) / 4 do heartbeat(n) end
+for n = 1, (#ARGV - 7) / 5 do heartbeat(n) end
 return out
