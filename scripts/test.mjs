@@ -1,4 +1,4 @@
-// `npm test`: the whole suite, in two runs of Jest. First everything but test/abuse, on both cores; then
+// `npm test`: the whole suite, in two runs of Jest. First everything but test/abuse, three files at a time; then
 // the abuse suite alone, one file at a time: it measures how fast a pod pinned to one core answers a
 // control client while an attacker on the other core presses it, and another test's load on the same
 // cores would falsify that. One closing line counts both runs ("jest: N passed, N failed"), which CI

@@ -1,4 +1,4 @@
-// Jest starts the test files it has timed before (in its cache) slowest first, so that both workers
+// Jest starts the test files it has timed before (in its cache) slowest first, so that the workers
 // finish together; files it never timed (every file of a clean clone, as in CI) it starts largest first.
 // Size says little here: the Redis Cluster contract file is 40 lines and runs for 38 s, and started
 // among the last it kept one worker busy alone at the end of the run. So a file Jest never timed counts
