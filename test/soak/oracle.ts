@@ -111,8 +111,14 @@ export interface Sighting {
   readonly since: number;
   /** Set for events, absent for snapshot states. */
   readonly reason?: string;
-  /** Arrival (the soak's clock). */
+  /** Arrival (the soak's clock): when the generator read it. */
   readonly at: number;
+  /**
+   * The earliest it may have arrived: the generator's last free moment before it read it (GeneratorTurns).
+   * A starved generator reads, seconds late, what had been waiting on its sockets: the service delivered
+   * it somewhere in between (RELIABILITY, finding 29). Absent: `at`.
+   */
+  readonly readFrom?: number;
 }
 
 export interface ViewerRecord {
@@ -161,10 +167,10 @@ export interface Verdict {
 
 const isAway = (viewer: ViewerRecord, from: number, until: number): boolean => viewer.away.some((gap) => gap.from < until && from < gap.until);
 
-/** The highest version among `sightings` (one streamer's) that arrived by `at`. */
+/** The highest version among `sightings` (one streamer's) that may have arrived by `at` (see `readFrom`). */
 function viewAt(sightings: readonly Sighting[], at: number): Sighting | undefined {
   let best: Sighting | undefined;
-  for (const sighting of sightings) if (sighting.at <= at && (best === undefined || sighting.version > best.version)) best = sighting;
+  for (const sighting of sightings) if ((sighting.readFrom ?? sighting.at) <= at && (best === undefined || sighting.version > best.version)) best = sighting;
   return best;
 }
 

@@ -20,6 +20,7 @@ import { evidence } from './evidence.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
 import { type SoakTiming, StreamerDriver } from './streamer-driver.js';
 import { ViewerDriver } from './viewer-driver.js';
+import { GeneratorTurns } from './generator-turns.js';
 import { socketCloses } from './socket-closes.js';
 
 useCleanup();
@@ -136,9 +137,10 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const streamers = ids.map((id, n) => new StreamerDriver(id, balancerOf(n), TIMING, mulberry32(SEED * 7919 + id.length * 31 + Number(id.slice(5))), loopbackAddress(128, n + 1)));
   const running = streamers.map((driver) => driver.run(endAt));
   const viewers: ViewerDriver[] = [];
+  const turns = new GeneratorTurns();
   for (let i = 0; i < VIEWERS; i += 1) {
     const follows = [...new Set(Array.from({ length: 1 + Math.floor(random() * 5) }, () => ids[Math.floor(random() * ids.length)]!))];
-    viewers.push(new ViewerDriver(`viewer-${i}`, balancerOf(i), follows, random() < 0.2, loopbackAddress(1, i + 1)));
+    viewers.push(new ViewerDriver(`viewer-${i}`, balancerOf(i), follows, random() < 0.2, loopbackAddress(1, i + 1), turns));
     // 250 a second: the 10,000 of a full run connect over 40 s, not in one storm on two cores.
     if (i % 50 === 49) await sleep(200);
   }
@@ -293,6 +295,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const acked = new Set(receiver.acknowledged().map((d) => d.id));
   const lostWebhooks = [...logged.keys()].filter((key) => !acked.has(key.replace('/', ':')));
   for (const viewer of viewers) viewer.close();
+  turns.stop();
   for (const streamer of streamers) streamer.stop();
   cpu.stop();
   const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);

@@ -4,6 +4,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { PresenceEvent, PresenceState } from '../../src/presence/domain/presence-state.js';
 import { signToken } from '../helpers/tokens.js';
+import type { GeneratorTurns } from './generator-turns.js';
 import type { Sighting, ViewerRecord } from './oracle.js';
 
 export class ViewerDriver {
@@ -23,6 +24,8 @@ export class ViewerDriver {
     anonymous: boolean,
     /** The loopback address it connects from: each client its own, as behind a real load balancer. */
     localAddress: string,
+    /** When the generator was last free: what it reads may have arrived since then (oracle.ts `readFrom`). */
+    private readonly turns: GeneratorTurns,
   ) {
     // Away from the beginning of time until its first subscription: it is judged from then on only (a
     // viewer made late in a busy ramp was judged on transitions from before it existed).
@@ -51,7 +54,7 @@ export class ViewerDriver {
       this.awaySince ??= Date.now();
     });
     this.socket.on('presence', (event: PresenceEvent) => {
-      this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now() });
+      this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now(), readFrom: this.turns.lastFree });
     });
   }
 
@@ -86,7 +89,8 @@ export class ViewerDriver {
       const ack = await this.socket.timeout(5_000).emitWithAck('subscribe', { streamerIds: this.streamerIds });
       if (!ack.ok) throw new Error(ack.error.code);
       const at = Date.now();
-      for (const state of ack.presence as PresenceState[]) this.sightings.push({ streamerId: state.streamerId, status: state.status, version: state.version, since: state.since, at });
+      const readFrom = this.turns.lastFree;
+      for (const state of ack.presence as PresenceState[]) this.sightings.push({ streamerId: state.streamerId, status: state.status, version: state.version, since: state.since, at, readFrom });
       if (this.awaySince !== null) this.away.push({ from: this.awaySince, until: at });
       this.awaySince = null;
     } catch (error) {

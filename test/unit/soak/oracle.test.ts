@@ -29,6 +29,15 @@ test('still online in the view after the end + TTL + 1 s: a ghost; not while the
   expect(judge(spans, [viewer([online], [{ from: T + 59_000, until: T + 70_000 }])], [], timing, END).ghosts).toEqual([]);
 });
 
+test('an offline the generator read late, after a stall that began in time: not a ghost; one it read late after a free moment past the bound still is', () => {
+  // Ended at 60 s, judged at 60 + 5 + 1 + 1 s = 67 s. The generator read the offline at 75 s, in the first
+  // turn after it was starved from 64 s: it may have been waiting there since then.
+  const starved: Sighting = { ...offline, at: T + 75_000, readFrom: T + 64_000 };
+  expect(judge(spans, [viewer([online, starved])], [], timing, END).ghosts).toEqual([]);
+  const free: Sighting = { ...offline, at: T + 75_000, readFrom: T + 74_980 };
+  expect(judge(spans, [viewer([online, free])], [], timing, END).ghosts).toHaveLength(1);
+});
+
 test('a span shorter than a second is judged too: its own start is not a new span that excuses a ghost', () => {
   const short: LiveSpan[] = [{ streamerId: 's', from: T + 59_500, until: T + 60_000, ending: 'silent' }];
   expect(judge(short, [viewer([{ ...online, since: T + 59_500, at: T + 59_550 }])], [], timing, END).ghosts).toHaveLength(1);
