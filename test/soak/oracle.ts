@@ -103,6 +103,33 @@ export function cutAtReconnects(
   return cut;
 }
 
+/** The last socket of one of a streamer's sessions, and when its last span ended by the driver. */
+export interface SessionEnd {
+  readonly streamerId: string;
+  readonly socketId: string;
+  readonly until: number;
+}
+
+/**
+ * A session's last span ends no later than its socket's close + grace when a pod let that socket go
+ * before the span's end: the contract keeps a closed connection live until close + grace, whatever its
+ * TTL. A silent app's span ran to its last heartbeat + TTL, but a pod drained in the meantime (the
+ * rolling SIGTERM) closes its socket, and the hung app does not come back (RELIABILITY, finding 30:
+ * three `disconnected` offlines at close + grace, 1.2 s before the TTL, counted as false).
+ */
+export function cutAtPodClose(spans: readonly LiveSpan[], ends: readonly SessionEnd[], closedAt: ReadonlyMap<string, number>, graceMs: number): LiveSpan[] {
+  const cut = [...spans];
+  for (const end of ends) {
+    const closed = closedAt.get(end.socketId);
+    if (closed === undefined || closed + graceMs >= end.until) continue;
+    const at = cut.findIndex((span) => span.streamerId === end.streamerId && span.until === end.until);
+    if (at === -1) continue;
+    const span = cut[at]!;
+    cut[at] = { ...span, until: Math.max(span.from, closed + graceMs) };
+  }
+  return cut;
+}
+
 /** What one viewer saw of one streamer: events, and states from (re)subscribe snapshots. */
 export interface Sighting {
   readonly streamerId: string;
@@ -163,14 +190,19 @@ export interface Verdict {
   readonly repeatTimes: number[];
   /** Transitions in the log a viewer, subscribed and connected throughout, never got: must be 0. */
   readonly lostToViewers: string[];
+  /** Ghosts by when the generator read the sightings, not by when they may have arrived (`readFrom`): reported. */
+  readonly readLate: number;
 }
 
 const isAway = (viewer: ViewerRecord, from: number, until: number): boolean => viewer.away.some((gap) => gap.from < until && from < gap.until);
 
-/** The highest version among `sightings` (one streamer's) that may have arrived by `at` (see `readFrom`). */
-function viewAt(sightings: readonly Sighting[], at: number): Sighting | undefined {
+/**
+ * The highest version among `sightings` (one streamer's) that may have arrived by `at` (see `readFrom`),
+ * or, `asRead`, that the generator had read by then.
+ */
+function viewAt(sightings: readonly Sighting[], at: number, asRead = false): Sighting | undefined {
   let best: Sighting | undefined;
-  for (const sighting of sightings) if ((sighting.readFrom ?? sighting.at) <= at && (best === undefined || sighting.version > best.version)) best = sighting;
+  for (const sighting of sightings) if ((asRead ? sighting.at : (sighting.readFrom ?? sighting.at)) <= at && (best === undefined || sighting.version > best.version)) best = sighting;
   return best;
 }
 
@@ -196,6 +228,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
   const duplicateDistinct: string[] = [];
   const repeatTimes: number[] = [];
   const lostToViewers: string[] = [];
+  let readLate = 0;
   const ghostAfter = timing.ttlMs + 1_000 + timing.slackMs;
 
   const spansOf = groupBy(spans, (span) => span.streamerId);
@@ -227,7 +260,10 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         // Live again by then (a new span began after this one): not a ghost of this one.
         if (streamerSpans.some((next) => next.from > span.from && next.from > span.until - 1_000 && next.from <= checkAt)) continue;
         const view = viewAt(sightings, checkAt);
-        if (view?.status !== 'online') continue;
+        if (view?.status !== 'online') {
+          if (viewAt(sightings, checkAt, true)?.status === 'online') readLate += 1;
+          continue;
+        }
         // The online it shows is the next span's: the server decided that connect a few ms before the
         // driver, which dates a span by the connect's answer, recorded its start (and after checkAt).
         if (streamerSpans.some((next) => next.from > span.until && Math.abs(next.from - view.since) <= 1_000)) continue;
@@ -240,5 +276,5 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
       }
     }
   }
-  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats: repeatTimes.length, repeatTimes, lostToViewers };
+  return { falseOffline, ghosts, duplicateDistinct, sameVersionRepeats: repeatTimes.length, repeatTimes, lostToViewers, readLate };
 }

@@ -14,7 +14,7 @@ import { sleep, waitUntil } from '../helpers/timing.js';
 import { operatorHeaders } from '../helpers/tokens.js';
 import { startWebhookReceiver } from '../helpers/webhook-receiver.js';
 import { CpuSplit, type CpuWindow, describeWindow } from './cpu-split.js';
-import { awayFromPodSide, cutAtReconnects, judge } from './oracle.js';
+import { awayFromPodSide, cutAtPodClose, cutAtReconnects, judge } from './oracle.js';
 import { startSoakRedis } from './soak-redis.js';
 import { evidence } from './evidence.js';
 import { chartSvg, type Sample, slopePerMinute, table } from './report.js';
@@ -286,7 +286,12 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   const { viewers: closedAt, streamers: streamerClosedAt } = socketCloses(podRuns.flatMap(({ app }) => app.lines));
   const records = viewers.map((v) => awayFromPodSide(v.record(judgedUntil), v.socketIds.flatMap((id) => closedAt.get(id) ?? [])));
   const spans = cutAtReconnects(
-    streamers.flatMap((s) => s.spans),
+    cutAtPodClose(
+      streamers.flatMap((s) => s.spans),
+      streamers.flatMap((s) => s.sessionEnds),
+      streamerClosedAt,
+      TIMING.graceMs,
+    ),
     streamers.flatMap((s) => s.reconnects),
     streamerClosedAt,
     TIMING,
@@ -315,6 +320,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     { figure: 'transitions lost to connected viewers', value: sample(verdict.lostToViewers), bound: '0', ok: verdict.lostToViewers.length === 0 },
     { figure: 'transitions never acknowledged by the receiver', value: sample(lostWebhooks), bound: '0', ok: lostWebhooks.length === 0 },
     { figure: 'duplicate distinct events for one version', value: sample(verdict.duplicateDistinct), bound: '0', ok: verdict.duplicateDistinct.length === 0 },
+    { figure: 'ghost sightings excused: the generator read the offline late, after a stall begun in time (readFrom)', value: String(verdict.readLate), bound: 'reported', ok: null },
     { figure: 'same-version repeats (redeliveries)', value: String(verdict.sameVersionRepeats), bound: 'reported', ok: null },
     { figure: 'same-version repeats per 30 s of the run (from 0 s)', value: perWindow(verdict.repeatTimes, startedAt, 30_000).join(', '), bound: 'reported', ok: null },
     { figure: 'process crashes besides the scheduled kills', value: sample(crashes), bound: '0', ok: crashes.length === 0 },

@@ -4,7 +4,7 @@
 // as LiveSpans, with the times the contract then promises.
 import { io, type Socket } from 'socket.io-client';
 import { signToken } from '../helpers/tokens.js';
-import { cutAtLapse, endLastSpan, type LiveSpan, lossDeadline, type Reconnect } from './oracle.js';
+import { cutAtLapse, endLastSpan, type LiveSpan, lossDeadline, type Reconnect, type SessionEnd } from './oracle.js';
 
 export interface SoakTiming {
   readonly heartbeatMs: number;
@@ -20,6 +20,8 @@ export class StreamerDriver {
   /** What it meant, before the reconnects are judged (cutAtReconnects, with the pods' close times). */
   readonly spans: LiveSpan[] = [];
   readonly reconnects: Reconnect[] = [];
+  /** Each session's last socket and span end, to cut at a pod's close of that socket (cutAtPodClose). */
+  readonly sessionEnds: SessionEnd[] = [];
   private socket: Socket | null = null;
   private lastAckAt = 0;
   /** When the store admitted the current connection (its session's `serverTime`). */
@@ -144,6 +146,7 @@ export class StreamerDriver {
     // Never back after a loss: offline allowed from the loss + grace, whatever the ending says.
     if (lost !== null) end = Math.min(end, lossDeadline(lost.noticedAt, lost.lastBeatAt, this.timing));
     this.spans.splice(0, this.spans.length, ...endLastSpan(this.spans, end, ending));
+    this.sessionEnds.push({ streamerId: this.id, socketId: lost?.socketId ?? socketId, until: this.current().until });
   }
 
   private current(): LiveSpan {

@@ -1,4 +1,4 @@
-import { awayFromPodSide, cutAtLapse, cutAtReconnects, endLastSpan, judge, type LiveSpan, type Reconnect, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
+import { awayFromPodSide, cutAtLapse, cutAtPodClose, cutAtReconnects, endLastSpan, judge, type LiveSpan, type Reconnect, type Sighting, type ViewerRecord } from '../../soak/oracle.js';
 
 // A streamer live from 10 s to 60 s (ended then), one viewer watching it throughout.
 const T = 1_800_000_000_000;
@@ -14,7 +14,7 @@ const viewer = (sightings: Sighting[], away: ViewerRecord['away'] = []): ViewerR
 const END = T + 120_000;
 
 test('what a correct service shows passes every check', () => {
-  expect(judge(spans, [viewer([online, offline])], logged, timing, END)).toEqual({ falseOffline: [], ghosts: [], duplicateDistinct: [], sameVersionRepeats: 0, repeatTimes: [], lostToViewers: [] });
+  expect(judge(spans, [viewer([online, offline])], logged, timing, END)).toEqual({ falseOffline: [], ghosts: [], duplicateDistinct: [], sameVersionRepeats: 0, repeatTimes: [], lostToViewers: [], readLate: 0 });
 });
 
 test('an offline in the middle of the live span is a false offline (and what followed is judged too)', () => {
@@ -33,7 +33,7 @@ test('an offline the generator read late, after a stall that began in time: not 
   // Ended at 60 s, judged at 60 + 5 + 1 + 1 s = 67 s. The generator read the offline at 75 s, in the first
   // turn after it was starved from 64 s: it may have been waiting there since then.
   const starved: Sighting = { ...offline, at: T + 75_000, readFrom: T + 64_000 };
-  expect(judge(spans, [viewer([online, starved])], [], timing, END).ghosts).toEqual([]);
+  expect(judge(spans, [viewer([online, starved])], [], timing, END)).toMatchObject({ ghosts: [], readLate: 1 });
   const free: Sighting = { ...offline, at: T + 75_000, readFrom: T + 74_980 };
   expect(judge(spans, [viewer([online, free])], [], timing, END).ghosts).toHaveLength(1);
 });
@@ -190,4 +190,19 @@ describe('cutAtReconnects: a lost connection replaced after it stopped keeping i
     expect(cut).toEqual(spans);
     expect(judge(cut, [viewer([online, offlineAt(T + 32_000, 'disconnected'), back, ended])], [], timing, END).falseOffline).toHaveLength(1);
   });
+});
+
+test("a silent app's span ends at its socket's close + grace when a pod let it go before the TTL ran out; a close after the span's end changes nothing", () => {
+  // Silent: last heartbeat at 39 s, so live until 44 s by the TTL; its pod drained and closed the socket at 40.7 s.
+  const silent: LiveSpan[] = [{ streamerId: 's', from: T + 33_500, until: T + 44_000, ending: 'silent' }];
+  const ends = [{ streamerId: 's', socketId: 'sock-1', until: T + 44_000 }];
+  const cut = cutAtPodClose(silent, ends, new Map([['sock-1', T + 40_700]]), 2_000);
+  expect(cut).toEqual([{ ...silent[0], until: T + 42_700 }]);
+  const drained: Sighting = { streamerId: 's', status: 'offline', version: 2, since: T + 42_700, reason: 'disconnected', at: T + 42_720 };
+  const onlineAgain: Sighting = { streamerId: 's', status: 'online', version: 1, since: T + 33_500, reason: 'connected', at: T + 33_520 };
+  expect(judge(silent, [viewer([onlineAgain, drained])], [], timing, END).falseOffline).toHaveLength(1);
+  expect(judge(cut, [viewer([onlineAgain, drained])], [], timing, END).falseOffline).toEqual([]);
+  // The pod's close came after the span ended (the app closed it): nothing to cut; another socket: neither.
+  expect(cutAtPodClose(silent, ends, new Map([['sock-1', T + 45_000]]), 2_000)).toEqual(silent);
+  expect(cutAtPodClose(silent, ends, new Map([['sock-2', T + 40_700]]), 2_000)).toEqual(silent);
 });
