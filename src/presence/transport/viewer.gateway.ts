@@ -32,6 +32,7 @@ import { refusal, unavailable } from './socket-errors.js';
 import { onePerNamespace } from './connection-guard.js';
 import { authenticate, rateLimit } from './socket-middlewares.js';
 import { RequestsInOrder } from './requests-in-order.js';
+import { ResyncWhenInForce } from './resync-when-in-force.js';
 import { TurnsPerKey } from './turns-per-key.js';
 
 /** Subscriptions one socket may hold; a client watching more opens more sockets. */
@@ -76,6 +77,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
   // requests take one turn of the event loop each, so other clients' messages come between them.
   private readonly turns = new TurnsPerKey();
   private readonly fenceLog = new ThrottledLog(this.logger);
+  private readonly answeredEarly = new ResyncWhenInForce<ViewerSocket>(() => this.subscriptionsSettled());
 
   afterInit(namespace: Namespace): void {
     this.namespace = namespace;
@@ -185,10 +187,11 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     try {
       // In Redis mode the pod subscribes to a room's channel when its first socket joins; the snapshot
       // is read only once that subscription is in force, so no event falls between the two.
-      // Not in force within the wait: events published to those channels meanwhile miss this pod. Said,
-      // to tell whether that is what viewers lose after Redis restarts empty (RELIABILITY, finding 25).
+      // Not in force within the wait: events published to those channels meanwhile miss this pod. The
+      // socket is told `resync` once they are (RELIABILITY, finding 25).
       if (added.length > 0 && !(await this.subscriptionsSettled())) {
         this.fenceLog.write('subscribe-before-channels', { msg: 'subscribe answered before its channels were in force', channels: added.length, pod: this.config.podId }, Date.now(), 'warn');
+        this.answeredEarly.add(socket);
       }
       return { ok: true, presence: await this.presence.snapshot(ids) };
     } catch (error) {
