@@ -191,7 +191,7 @@ export interface Verdict {
   /** Transitions in the log a viewer, subscribed and connected throughout, never got: must be 0. */
   readonly lostToViewers: string[];
   /** Ghosts by when the generator read the sightings, not by when they may have arrived (`readFrom`): reported. */
-  readonly readLate: number;
+  readonly readLate: string[];
 }
 
 const isAway = (viewer: ViewerRecord, from: number, until: number): boolean => viewer.away.some((gap) => gap.from < until && from < gap.until);
@@ -228,7 +228,7 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
   const duplicateDistinct: string[] = [];
   const repeatTimes: number[] = [];
   const lostToViewers: string[] = [];
-  let readLate = 0;
+  const readLate: string[] = [];
   const ghostAfter = timing.ttlMs + 1_000 + timing.slackMs;
 
   const spansOf = groupBy(spans, (span) => span.streamerId);
@@ -261,7 +261,9 @@ export function judge(spans: readonly LiveSpan[], viewers: readonly ViewerRecord
         if (streamerSpans.some((next) => next.from > span.from && next.from > span.until - 1_000 && next.from <= checkAt)) continue;
         const view = viewAt(sightings, checkAt);
         if (view?.status !== 'online') {
-          if (viewAt(sightings, checkAt, true)?.status === 'online') readLate += 1;
+          if (viewAt(sightings, checkAt, true)?.status === 'online') {
+            readLate.push(`${viewer.label}: ${streamerId} judged at ${checkAt}, read at ${view?.at} after a stall from ${view?.readFrom}`);
+          }
           continue;
         }
         // The online it shows is the next span's: the server decided that connect a few ms before the
