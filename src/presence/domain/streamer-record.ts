@@ -94,8 +94,6 @@ export function heartbeat(
   meta: Meta | undefined,
   silentForMs = 0,
 ): Transition {
-  const usual = renewedAlone(record, connectionId, now, timing, meta, silentForMs);
-  if (usual !== null) return usual;
   const expired = expire(record, now, timing);
   const held = expired.next.connections[connectionId];
   // A closed socket's lease runs out at close + grace; a heartbeat that reaches the store after the close
@@ -119,30 +117,6 @@ export function heartbeat(
     return chain(record, expired.events, { state: stateOf(changed), connections }, changed);
   }
   return chain(record, expired.events, { state: current, connections }, null);
-}
-
-/**
- * The usual heartbeat: the streamer is online through this one connection alone, whose lease is open and
- * live, and the meta is unchanged. The rules above then come to renewing that lease, which this does
- * without expiring, spreading or chaining anything (lua/heartbeat.lua `renewed_alone` does the same).
- * Null for any other case. The embedded heartbeat loop spent 3.6 % of the pod's busy time in
- * `heartbeat` and `expire` (BENCHMARKS.md's profile).
- */
-function renewedAlone(
-  record: StreamerRecord,
-  connectionId: string,
-  now: number,
-  timing: PresenceTiming,
-  meta: Meta | undefined,
-  silentForMs: number,
-): Transition | null {
-  if (record.state.status !== 'online' || silentForMs >= timing.presenceTtlMs) return null;
-  const held = record.connections[connectionId];
-  if (held === undefined || held.closed || held.parked === true || held.liveUntil <= now) return null;
-  for (const id in record.connections) if (id !== connectionId) return null;
-  if (meta !== undefined && !sameMeta(record.state.meta, normalizeMeta(meta))) return null;
-  const liveUntil = Math.max(held.liveUntil, now + timing.presenceTtlMs - silentForMs);
-  return { previous: record, next: { state: record.state, connections: { [connectionId]: { liveUntil, closed: false } } }, events: [] };
 }
 
 /**
