@@ -1,8 +1,8 @@
 // When the generator was last free: a timer that fires every 20 ms, late whenever the event loop is held.
-// What a viewer reads in a turn reached its socket after the turn before began, and that turn began no
-// earlier than the last firing: so a sighting read at `at` arrived somewhere in [lastFree, at]. On a
-// starved generator (seconds late at full scale, RELIABILITY finding 6) the oracle takes the benefit of
-// that doubt for the service (oracle.ts `readFrom`; finding 29).
+// What a viewer reads at `at` after a held stretch may have reached its socket any time in it, from the
+// last firing on (or earlier still: taking that moment errs against the service). On a starved
+// generator (seconds late at full scale, RELIABILITY finding 6) the oracle gives the service the
+// benefit of that doubt (oracle.ts `readFrom`; finding 29).
 const EVERY_MS = 20;
 
 export class GeneratorTurns {

@@ -285,13 +285,11 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
   // (findings 22 and 24).
   const { viewers: closedAt, streamers: streamerClosedAt } = socketCloses(podRuns.flatMap(({ app }) => app.lines));
   const records = viewers.map((v) => awayFromPodSide(v.record(judgedUntil), v.socketIds.flatMap((id) => closedAt.get(id) ?? [])));
+  const scripted = streamers.flatMap((s) => s.spans);
+  const podClosed = cutAtPodClose(scripted, streamers.flatMap((s) => s.sessionEnds), streamerClosedAt, TIMING.graceMs);
+  const cutAtClose = podClosed.flatMap((span, i) => (span.until === scripted[i]!.until ? [] : [`${span.streamerId} at ${span.until}, was ${scripted[i]!.until}`]));
   const spans = cutAtReconnects(
-    cutAtPodClose(
-      streamers.flatMap((s) => s.spans),
-      streamers.flatMap((s) => s.sessionEnds),
-      streamerClosedAt,
-      TIMING.graceMs,
-    ),
+    podClosed,
     streamers.flatMap((s) => s.reconnects),
     streamerClosedAt,
     TIMING,
@@ -326,6 +324,7 @@ test(`soak: ${MINUTES} min, ${STREAMERS} streamers, ${VIEWERS} viewers, ${TOPOLO
     { figure: 'process crashes besides the scheduled kills', value: sample(crashes), bound: '0', ok: crashes.length === 0 },
     { figure: 'transitions logged', value: String(logged.size), bound: '—', ok: null },
     { figure: 'live spans scripted', value: String(streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
+    { figure: "live spans ended at a pod's close of their socket + grace, before the driver's end (offline allowed)", value: sample(cutAtClose), bound: '—', ok: null },
     { figure: 'reconnects after the lost connection stopped keeping its streamer online (offline allowed)', value: String(spans.length - streamers.reduce((n, s) => n + s.spans.length, 0)), bound: '—', ok: null },
     { figure: "heartbeats the generator sent over a TTL late (lease lapsed: offline allowed)", value: String(streamers.reduce((n, s) => n + s.lapses, 0)), bound: '—', ok: null },
     { figure: 'garbage frames from the hostile client', value: String(hostileFrames), bound: '—', ok: null },

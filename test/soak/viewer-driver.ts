@@ -54,7 +54,7 @@ export class ViewerDriver {
       this.awaySince ??= Date.now();
     });
     this.socket.on('presence', (event: PresenceEvent) => {
-      this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now(), readFrom: this.turns.lastFree });
+      this.sightings.push({ streamerId: event.streamerId, status: event.status, version: event.version, since: event.since, reason: event.reason, at: Date.now(), readFrom: this.readFrom(Math.floor(event.version / 1_000)) });
     });
   }
 
@@ -84,12 +84,22 @@ export class ViewerDriver {
     this.socket.close();
   }
 
+  /**
+   * The earliest what it reads now may have arrived: the generator's last free moment, and never before
+   * `notBefore`, when the service could first have sent it (an event's decision, read from its version;
+   * a snapshot's subscribe).
+   */
+  private readFrom(notBefore: number): number {
+    return Math.min(Date.now(), Math.max(this.turns.lastFree, notBefore));
+  }
+
   private async subscribe(): Promise<void> {
     try {
+      const askedAt = Date.now();
       const ack = await this.socket.timeout(5_000).emitWithAck('subscribe', { streamerIds: this.streamerIds });
       if (!ack.ok) throw new Error(ack.error.code);
       const at = Date.now();
-      const readFrom = this.turns.lastFree;
+      const readFrom = this.readFrom(askedAt);
       for (const state of ack.presence as PresenceState[]) this.sightings.push({ streamerId: state.streamerId, status: state.status, version: state.version, since: state.since, at, readFrom });
       if (this.awaySince !== null) this.away.push({ from: this.awaySince, until: at });
       this.awaySince = null;

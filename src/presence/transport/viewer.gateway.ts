@@ -105,6 +105,7 @@ export class ViewerGateway implements OnGatewayInit, OnGatewayConnection, OnGate
     // As "viewer connected": when the pod let go of it, which its client may learn seconds later.
     this.logger.log({ msg: 'viewer disconnected', viewerId: socket.data.identity?.id ?? null, socketId: socket.id, pod: this.config.podId });
     this.perAddress.release(socket.data.address, socket.data.subscriptions.size);
+    this.answeredEarly.forget(socket);
     // Released once: a subscribe still waiting (for its turn, or for Redis) finds nothing to give back.
     socket.data.subscriptions.clear();
   }

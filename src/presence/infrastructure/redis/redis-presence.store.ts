@@ -68,8 +68,13 @@ const RECEIPT_LOOK_BACK_MS = 10_000;
  */
 export class RedisPresenceStore implements PresenceStore {
   private nextSweepShard = 0;
-  /** Redis's clock as this pod reads it from the replies (null `clock` only: a simulated one needs none). */
-  private readonly redisClock = new RedisClockEstimate();
+  /**
+   * Redis's clock as this pod reads it from the replies, per shard: on a Cluster each primary has its
+   * own clock (null `clock` only: a simulated one needs none). After a failover to a server whose clock
+   * runs ahead of the old one's, the old one's replies still count for up to 20 s (RedisClockEstimate):
+   * a heartbeat may then be judged that much earlier than it came, once past the 100 ms a wait needs.
+   */
+  private readonly redisClocks = new Map<number, RedisClockEstimate>();
   private readonly batches = new HeartbeatBatches(
     (streamerId) => this.keys.shardOf(streamerId),
     // Settling a promise twice changes nothing: this only reaches those a failure left waiting.
@@ -129,7 +134,7 @@ export class RedisPresenceStore implements PresenceStore {
       Promise.all(order.map(async (shard) => (await SCRIPTS.dueIds.run(this.redis, [this.keys.deadlines(shard, shardCount)], [...this.common(), limit])) as string[])),
     );
     // The sweep ticks every 250 ms or less: the steady source of this pod's reading of Redis's clock.
-    for (const reply of due) this.redisClock.observe(sentAt, Number(reply[0]));
+    due.forEach((reply, i) => this.redisClockOf(order[i]!).observe(sentAt, Number(reply[0])));
     let serverTime = Math.max(0, ...due.map((reply) => Number(reply[0])));
     let budget = limit;
     const claims: [number, string[]][] = [];
@@ -250,13 +255,13 @@ export class RedisPresenceStore implements PresenceStore {
     const args: Array<string | number> = [MAX_OPEN_CONNECTIONS, RECEIPT_WAITED_MIN_MS, RECEIPT_LOOK_BACK_MS];
     for (const { streamerId, connectionId, meta, silentForMs, receivedAt } of batch) {
       keys.push(...this.keys.recordKeys(streamerId, count));
-      const received = this.clock === null ? (this.redisClock.redisTimeAt(receivedAt) ?? 0) : 0;
+      const received = this.clock === null ? (this.redisClockOf(shard).redisTimeAt(receivedAt) ?? 0) : 0;
       args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0, received);
     }
     const sentAt = Date.now();
     const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
     const serverTime = Number(reply[0]);
-    this.redisClock.observe(sentAt, serverTime);
+    this.redisClockOf(shard).observe(sentAt, serverTime);
     const transitions: Array<[PendingHeartbeat, StoreResult]> = [];
     let at = 1;
     for (const heartbeat of batch) {
@@ -298,6 +303,15 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   /** ARGV[1..4] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME), TTL. */
+  private redisClockOf(shard: number): RedisClockEstimate {
+    let clock = this.redisClocks.get(shard);
+    if (clock === undefined) {
+      clock = new RedisClockEstimate();
+      this.redisClocks.set(shard, clock);
+    }
+    return clock;
+  }
+
   private common(): Array<string | number> {
     return [this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock(), this.timing.presenceTtlMs];
   }

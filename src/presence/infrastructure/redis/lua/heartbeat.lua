@@ -60,7 +60,8 @@ local function heartbeat(n)
   end
   local events = {}
   local rec = record_of(keys, id, fields, flat)
-  expire(rec, at, events)
+  -- Judged as of its receipt, decided now: the version, the log entry and its time are this call's.
+  expire(rec, at, events, now)
   local lease = rec.leases[cid]
   local outcome = 'ok'
   -- A parked connection holds its place already; an unknown one takes one if the streamer has one free.

@@ -159,8 +159,9 @@ end
 -- Drops leases that ran out by now; when the last live one goes, the streamer goes offline as of the
 -- moment that lease ran out, for its reason (a tie goes to the closed socket). An open connection whose
 -- lease ran out is parked until a TTL after that; a parked one that ran out too is dropped (its pod is
--- gone). As streamer-record.ts `expire`.
-local function expire(rec, now, events)
+-- gone). As streamer-record.ts `expire`. `decided` (default `now`): when the transition is decided, for
+-- its version and log entry, when the leases are judged as of an earlier `now` (lua/heartbeat.lua).
+local function expire(rec, now, events, decided)
   local last = nil
   local live = false
   local dead = {}
@@ -193,7 +194,7 @@ local function expire(rec, now, events)
       since = last.live_until
       if last.closed then reason = 'disconnected' end
     end
-    emit(rec, events, 'offline', reason, since, now, false)
+    emit(rec, events, 'offline', reason, since, decided or now, false)
   end
 end
 
