@@ -9,7 +9,7 @@ import type { PresenceEvent } from '../../src/presence/domain/presence-state.js'
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { launchChromium } from '../helpers/browser.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startCuttableProxy } from '../helpers/cuttable-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { beatingStreamer, FAST_TIMING, watch } from '../helpers/presence-clients.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
@@ -72,7 +72,7 @@ test('without a token, or with an expired one, the console asks for one and show
 }, 30_000);
 
 test('signed in from the printed link, the console fills while two pods serve a scenario, and a cut leaves no gap', async () => {
-  const proxy = await startCuttableProxy(a.port);
+  const proxy = await startTcpProxy(a.port);
   const feedReads: string[] = [];
   page.on('request', (request) => {
     if (request.url().includes('/v1/console/events')) feedReads.push(request.url());

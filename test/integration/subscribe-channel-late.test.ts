@@ -4,7 +4,7 @@
 // in force, and the viewer's fresh snapshot has it (RELIABILITY, finding 25).
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
-import { startHoldingProxy } from '../helpers/holding-proxy.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 import { FAST_TIMING, keepBeating, streamer } from '../helpers/presence-clients.js';
 import { startRedis } from '../helpers/redis-server.js';
 import { resyncingViewer } from '../helpers/resyncing-viewer.js';
@@ -16,7 +16,7 @@ test("a subscribe answered before its channel was in force: once it is, the view
   const redis = await startRedis();
   // Pod A's subscriber connection is held back, and its relay too, so that pod B's relay is the one to
   // deliver the transition (through Redis, which A's channel does not yet hear). The rest reaches Redis.
-  const proxy = await startHoldingProxy(redis.port, ['presence-subscribe', 'presence-relay']);
+  const proxy = await startTcpProxy(redis.port);
   const env = { ...FAST_TIMING, REDIS_KEY_PREFIX: `late-channel-${process.pid}:` };
   const [a, b]: AppProcess[] = await Promise.all([
     startApp({ redisUrl: `redis://127.0.0.1:${proxy.port}`, env: { ...env, POD_NAME: 'late-a' } }),
@@ -24,7 +24,7 @@ test("a subscribe answered before its channel was in force: once it is, the view
   ]);
   for (const app of [a, b]) await waitUntil(async () => (await fetch(`${app.url}/readyz`)).status === 200, 10_000, 50);
 
-  proxy.hold();
+  proxy.hold(['presence-subscribe', 'presence-relay']);
   // Answered after the pod's 1 s wait for the channel, with the snapshot it read: offline.
   const viewer = await resyncingViewer(a.url, ['late-channel']);
   expect(viewer.snapshot).toMatchObject([{ streamerId: 'late-channel', status: 'offline' }]);

@@ -141,9 +141,10 @@ export interface Sighting {
   /** Arrival (the soak's clock): when the generator read it. */
   readonly at: number;
   /**
-   * The earliest it may have arrived: the generator's last free moment before it read it (GeneratorTurns).
-   * A starved generator reads, seconds late, what had been waiting on its sockets: the service delivered
-   * it somewhere in between (RELIABILITY, finding 29). Absent: `at`.
+   * The earliest it may have arrived: the generator's last free moment before it read it (GeneratorTurns),
+   * but not before the service could have sent it (ViewerDriver `readFrom`). A starved generator reads,
+   * seconds late, what had been waiting on its sockets: the service delivered it somewhere in between
+   * (RELIABILITY, finding 29). Absent: `at`.
    */
   readonly readFrom?: number;
 }

@@ -4,10 +4,12 @@ const BUCKET_MS = 10_000;
 /**
  * This pod's reading of one Redis server's `TIME` (the deadlines' clock), from the server times its
  * replies carry: a heartbeat is judged as of when the pod received it (lua/heartbeat.lua), not when a
- * stalled Redis got round to running it. One per shard: a Cluster's primaries each have a clock. Each reply bounds Redis's clock from above: it read `serverTime` after the
- * call was sent, so at the moment of sending Redis's clock showed at most `serverTime`. The best
- * (lowest) such offset of the last 10–20 s is kept: a reply that waited out a stall says nothing useful
- * and is outbid by the quick ones around it, and a step of the pod's clock is forgotten within 20 s.
+ * stalled Redis got round to running it. One per shard: a Cluster's primaries each have a clock.
+ *
+ * Each reply bounds Redis's clock from above: it read `serverTime` after the call was sent, so at the
+ * moment of sending Redis's clock showed at most `serverTime`. The best (lowest) such offset of the
+ * last 10–20 s is kept: a reply that waited out a stall says nothing useful and is outbid by the quick
+ * ones around it, and a step of the pod's clock is forgotten within 20 s.
  *
  * An estimate from above is never earlier than Redis's clock truly was (only a backward step of the
  * pod's clock within the window makes it so, and the script bounds how far back it looks). It is

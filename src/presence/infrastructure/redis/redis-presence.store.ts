@@ -302,7 +302,6 @@ export class RedisPresenceStore implements PresenceStore {
     return this.keys.logTags().indexOf(log.slice(0, -'log'.length));
   }
 
-  /** ARGV[1..4] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME), TTL. */
   private redisClockOf(shard: number): RedisClockEstimate {
     let clock = this.redisClocks.get(shard);
     if (clock === undefined) {
@@ -312,6 +311,7 @@ export class RedisPresenceStore implements PresenceStore {
     return clock;
   }
 
+  /** ARGV[1..4] of every script (lua/prelude.lua): pod, log retention, clock ('' = Redis TIME), TTL. */
   private common(): Array<string | number> {
     return [this.pod, this.logRetentionMs, this.clock === null ? '' : this.clock(), this.timing.presenceTtlMs];
   }
