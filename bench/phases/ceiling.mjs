@@ -31,18 +31,19 @@ export async function redisCeiling({ redis, port, requests, keyspace = 10_000, t
   if (loaded !== sha) throw new Error(`SCRIPT LOAD returned ${loaded}, expected ${sha}`);
   const tag = 'ceiling:{s0/16}:';
   const base = (n) => ['-h', '127.0.0.1', '-p', String(port), '-P', '16', '-n', String(n), '-r', String(keyspace), '-q'];
-  // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header): the shard's deadlines, online
-  // and log, then the state, leases and timeline of each streamer; pod, log retention, clock ('' = Redis
-  // TIME), TTL, open connections allowed, then streamer id, connection id, meta ('' = unchanged) and ms
-  // silent ('0': a client's own heartbeat) of each heartbeat. Once with one heartbeat per call, once with
-  // a batch of BATCH, about what the heartbeat loop sends per call (its "Redis top-level commands per
-  // heartbeat"). A call whose arguments do not match the header renews nothing (the script reads
-  // (#ARGV - 5) / 4 heartbeats) or fails: each run is checked to have made leases (`madeLeases`).
+  // KEYS and ARGV as the store passes them (lua/heartbeat.lua's header), one shard's group: the shard's
+  // deadlines, online and log, then the state, leases and timeline of each streamer; pod, log retention,
+  // clock ('' = Redis TIME), TTL, open connections allowed, the receipt's two bounds, the group's count,
+  // then streamer id, connection id, meta ('' = unchanged), ms silent ('0': a client's own heartbeat) and
+  // receipt ('0': none) of each heartbeat. Once with one heartbeat per call, once with a batch of BATCH,
+  // about what the heartbeat loop sends per call (its "Redis top-level commands per heartbeat"). A call
+  // whose arguments do not match the header renews nothing or fails: each run is checked to have made
+  // leases (`madeLeases`).
   const evalsha = (count) => {
     const streamers = Array.from({ length: count }, (_, i) => `r${i}-__rand_int__`);
     return ['EVALSHA', sha, String(3 + 3 * count), `${tag}deadlines`, `${tag}online`, `${tag}log`,
       ...streamers.flatMap((id) => [`${tag}st:${id}`, `${tag}ls:${id}`, `${tag}tl:${id}`]),
-      'redis-benchmark', '86400000', '', String(ttlMs), '10', ...streamers.flatMap((id) => [id, 'c1', '', '0'])];
+      'redis-benchmark', '86400000', '', String(ttlMs), '10', '100', '10000', String(count), ...streamers.flatMap((id) => [id, 'c1', '', '0', '0'])];
   };
   // The leases a run made: every heartbeat of a streamer the run drew is a deadline in the shard's index.
   const madeLeases = async (what) => {

@@ -32,12 +32,14 @@ function headerKeys(source: string): HeaderKey[] {
   for (const line of header) {
     for (const [, index, shape] of line.matchAll(/KEYS\[([0-9n+]+)\]\s+((?:<[^>]*>|[^\s<])+)/g)) {
       const periodic = /^(\d*)n(?:\+(\d+))?$/.exec(index!);
-      const pattern = new RegExp(
-        `^${shape!
+      // `a|b`: either shape (a script whose KEYS come in groups of the same period, lua/heartbeat.lua).
+      const shapes = shape!.split('|').map((one) =>
+        one
           .split(/(<tag>|<id(?: n)?>)/)
           .map((part) => (part === '<tag>' ? `${PREFIX}\\{s\\d+/\\d+\\}:` : part.startsWith('<id') ? '[^{}]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-          .join('')}$`,
+          .join(''),
       );
+      const pattern = new RegExp(`^(?:${shapes.join('|')})$`);
       keys.push(periodic === null ? { step: 0, offset: Number(index), pattern } : { step: Number(periodic[1] || 1), offset: Number(periodic[2] ?? 0), pattern });
     }
   }
@@ -98,8 +100,8 @@ it('every script touches only the keys it declares, and declares them as its hea
   expect(swept.events.map((e) => `${e.streamerId}:${e.reason}`).sort()).toEqual(['alpha:disconnected', 'beta:timeout', 'delta:timeout']);
   // A change of shard count: the previous count's leases are swept too (previous-expiry,
   // offline-if-absent, forget), one streamer re-asserted under the new count, one not.
-  await store.connect('epsilon', 'e1');
-  await store.connect('zeta', 'z1');
+  // Made in one turn: one heartbeat call carrying the groups of shards 1, 3 and 2 (heartbeat.lua).
+  await Promise.all([store.connect('epsilon', 'e1'), store.connect('zeta', 'z1'), store.connect('eta', 'h1'), store.connect('iota', 'i1')]);
   keys.layout.switchTo(8, 4);
   await store.connect('zeta', 'z1');
   await new Promise((resolve) => setTimeout(resolve, 400));

@@ -34,9 +34,15 @@ export class RedisClockEstimate {
 
   /** Redis's clock when this pod's clock read `localTime`, from above; null before the first reply. */
   redisTimeAt(localTime: number): number | null {
+    const offset = this.offset();
+    return offset === null ? null : Math.round(localTime + offset);
+  }
+
+  /** What to add to a time on this pod's clock for Redis's clock then (as `redisTimeAt`); null before the first reply. */
+  offset(): number | null {
     this.roll();
     const offset = Math.min(this.current, this.previous);
-    return Number.isFinite(offset) ? Math.round(localTime + offset) : null;
+    return Number.isFinite(offset) ? offset : null;
   }
 
   private roll(): void {

@@ -39,8 +39,7 @@ export class RedisKeys {
 
   /** The three keys a presence script declares per streamer (lua/prelude.lua): state, leases, timeline. */
   recordKeys(streamerId: string, count = this.shardCount): [string, string, string] {
-    const tag = this.tag(shardOf(streamerId, count), count);
-    return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}tl:${streamerId}`];
+    return recordKeysIn(this.tag(shardOf(streamerId, count), count), streamerId);
   }
 
   /** The current layout's log of a shard (a Stream). */
@@ -80,6 +79,11 @@ export class RedisKeys {
   online(shard: number): string {
     return `${this.tag(shard)}online`;
   }
+}
+
+/** RedisKeys.recordKeys of a streamer whose shard's tag is known: a batch of heartbeats hashes no id twice. */
+export function recordKeysIn(tag: string, streamerId: string): [string, string, string] {
+  return [`${tag}st:${streamerId}`, `${tag}ls:${streamerId}`, `${tag}tl:${streamerId}`];
 }
 
 /** FNV-1a of the id, modulo the shard count: stable across processes and versions. */

@@ -7,10 +7,10 @@ import type { TimelineEntry } from '../../domain/timeline.js';
 import type { RedisClient } from '../../../redis/redis-client.js';
 import type { ReplicaWait } from '../../../redis/replica-wait.js';
 import { componentError } from './component-error.js';
-import { HeartbeatBatches, type PendingHeartbeat } from './heartbeat-batches.js';
+import { HeartbeatBatches, type HeartbeatGroup, type PendingHeartbeat } from './heartbeat-batches.js';
 import { LuaScript } from './lua-script.js';
 import { RedisClockEstimate } from './redis-clock-estimate.js';
-import { type RedisKeys, shardOf } from './redis-keys.js';
+import { type RedisKeys, recordKeysIn, shardOf } from './redis-keys.js';
 import type { RecentAppends } from './recent-appends.js';
 import { appendedTo } from './redis-transition-log.js';
 import { canonicalMeta, decodeEvents, FIELDS_PER_EVENT } from './script-reply.js';
@@ -77,8 +77,13 @@ export class RedisPresenceStore implements PresenceStore {
   private readonly redisClocks = new Map<number, RedisClockEstimate>();
   private readonly batches = new HeartbeatBatches(
     (streamerId) => this.keys.shardOf(streamerId),
+    // A Cluster's shards are slots of their own, which one script may not mix.
+    () => !(this.redis instanceof Cluster),
     // Settling a promise twice changes nothing: this only reaches those a failure left waiting.
-    (shard, batch) => void this.sendHeartbeats(shard, batch).catch((error: unknown) => batch.forEach((heartbeat) => heartbeat.reject(error))),
+    (groups) =>
+      void this.sendHeartbeats(groups).catch((error: unknown) => {
+        for (const { heartbeats } of groups) for (const heartbeat of heartbeats) heartbeat.reject(error);
+      }),
   );
 
   /**
@@ -246,31 +251,48 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   /**
-   * One shard's batch of heartbeats as one script call (lua/heartbeat.lua), each answered with its own
-   * outcome and events. Those that made a transition are answered once a replica has it; the others at once.
+   * One call's heartbeats, grouped by shard (HeartbeatBatches), as one script call (lua/heartbeat.lua),
+   * each answered with its own outcome and events. Those that made a transition are answered once a
+   * replica has it; the others at once.
    */
-  private async sendHeartbeats(shard: number, batch: readonly PendingHeartbeat[]): Promise<void> {
+  private async sendHeartbeats(groups: readonly HeartbeatGroup[]): Promise<void> {
     const count = this.keys.shardCount;
-    const keys = [...this.keys.shardKeys(shard, count)];
-    const args: Array<string | number> = [MAX_OPEN_CONNECTIONS, RECEIPT_WAITED_MIN_MS, RECEIPT_LOOK_BACK_MS];
-    for (const { streamerId, connectionId, meta, silentForMs, receivedAt } of batch) {
-      keys.push(...this.keys.recordKeys(streamerId, count));
-      const received = this.clock === null ? (this.redisClockOf(shard).redisTimeAt(receivedAt) ?? 0) : 0;
-      args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0, received);
+    const keys: string[] = [];
+    const args: Array<string | number> = [...this.common(), MAX_OPEN_CONNECTIONS, RECEIPT_WAITED_MIN_MS, RECEIPT_LOOK_BACK_MS];
+    const tags: string[] = [];
+    for (const { shard, heartbeats } of groups) {
+      const tag = this.keys.tag(shard, count);
+      tags.push(tag);
+      keys.push(`${tag}deadlines`, `${tag}online`, `${tag}log`);
+      args.push(heartbeats.length);
+      // Each heartbeat's receipt on Redis's clock: its time here plus the shard's offset, read once a call.
+      const offset = this.clock === null ? this.redisClockOf(shard).offset() : null;
+      for (const { streamerId, connectionId, meta, silentForMs, receivedAt } of heartbeats) {
+        keys.push(...recordKeysIn(tag, streamerId));
+        args.push(streamerId, connectionId, meta, Number.isFinite(silentForMs) ? Math.max(0, Math.round(silentForMs)) : 0, offset === null ? 0 : receivedAt + offset);
+      }
     }
     const sentAt = Date.now();
-    const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, [...this.common(), ...args]))) as string[];
+    const reply = (await this.call('heartbeat', () => SCRIPTS.heartbeat.runNow(this.redis, keys, args))) as string[];
     const serverTime = Number(reply[0]);
-    this.redisClockOf(shard).observe(sentAt, serverTime);
+    const outcomes = reply[1]!;
     const transitions: Array<[PendingHeartbeat, StoreResult]> = [];
-    let at = 1;
-    for (const heartbeat of batch) {
-      const refused = reply[at] === 'too_many_connections';
-      const end = at + 2 + FIELDS_PER_EVENT * Number(reply[at + 1]);
-      const result = { serverTime, events: this.decode(reply, at + 2, end, keys[2]!), ...(refused ? { refused: 'too_many_connections' as const } : {}) };
-      at = end;
-      if (result.events.length > 0 && this.replicas !== null) transitions.push([heartbeat, result]);
-      else heartbeat.resolve(result);
+    let at = 2;
+    let n = 0;
+    for (const [g, { shard, heartbeats }] of groups.entries()) {
+      this.redisClockOf(shard).observe(sentAt, serverTime);
+      const log = `${tags[g]!}log`;
+      for (const heartbeat of heartbeats) {
+        // Two characters per heartbeat: 'k' taken or 'x' refused, then its count of events.
+        const refused = outcomes[2 * n] === 'x';
+        const end = at + FIELDS_PER_EVENT * (outcomes.charCodeAt(2 * n + 1) - 48);
+        n += 1;
+        const events = end === at ? [] : this.decode(reply, at, end, log);
+        at = end;
+        const result: StoreResult = refused ? { serverTime, events, refused: 'too_many_connections' } : { serverTime, events };
+        if (events.length > 0 && this.replicas !== null) transitions.push([heartbeat, result]);
+        else heartbeat.resolve(result);
+      }
     }
     if (transitions.length === 0) return;
     // A failed WAIT is only a slower replica: the writes themselves succeeded.
