@@ -30,6 +30,9 @@ const SCRIPTS = {
   readStates: new LuaScript('read-states'),
 };
 
+/** The events of a heartbeat that changed nothing, the usual one: one array for all of them. */
+const NO_EVENTS: readonly PresenceEvent[] = Object.freeze([]);
+
 /** One retry after a short pause: every operation here is idempotent in its effect on presence. */
 const ATTEMPTS = 2;
 const RETRY_PAUSE_MS = 50;
@@ -287,7 +290,7 @@ export class RedisPresenceStore implements PresenceStore {
         const refused = outcomes[2 * n] === 'x';
         const end = at + FIELDS_PER_EVENT * (outcomes.charCodeAt(2 * n + 1) - 48);
         n += 1;
-        const events = end === at ? [] : this.decode(reply, at, end, log);
+        const events = end === at ? NO_EVENTS : this.decode(reply, at, end, log);
         at = end;
         const result: StoreResult = refused ? { serverTime, events, refused: 'too_many_connections' } : { serverTime, events };
         if (events.length > 0 && this.replicas !== null) transitions.push([heartbeat, result]);
