@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { RedisKeys } from '../../src/presence/infrastructure/redis/redis-keys.js';
 import { RedisPresenceStore } from '../../src/presence/infrastructure/redis/redis-presence.store.js';
 import { MAX_BATCH } from '../../src/presence/infrastructure/redis/heartbeat-batches.js';
+import { RecentAppends } from '../../src/presence/infrastructure/redis/recent-appends.js';
 import { useCleanup } from '../helpers/cleanup.js';
 import { type RedisServer, startRedis } from '../helpers/redis-server.js';
 
@@ -50,7 +51,8 @@ it(`200 connects and then 200 heartbeats made in one turn over 4 shards take two
 
 it("one call's heartbeats of several shards each land in their own shard: each streamer is online there, and times out there", async () => {
   const keys = new RedisKeys(`batches:${Math.random().toString(36).slice(2)}:`, 4);
-  const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 400, reconnectGraceMs: 1_000 }, 'batch-pod', 60_000);
+  const appended = new RecentAppends();
+  const store = new RedisPresenceStore(redis, keys, { presenceTtlMs: 400, reconnectGraceMs: 1_000 }, 'batch-pod', 60_000, undefined, null, null, appended);
   await store.connect('warm-up', 'c');
   const ids = Array.from({ length: 40 }, (_, i) => `spread-${i}`);
   const before = await scriptCalls();
@@ -74,6 +76,14 @@ it("one call's heartbeats of several shards each land in their own shard: each s
     expect([id, await redis.zscore(keys.deadlines(shard), id), await redis.zscore(keys.online(shard), id)]).toEqual([id, expect.any(String), '0']);
     const logged = await redis.xrange(keys.log(shard), '-', '+');
     expect(logged.some(([, fields]) => fields[1] === id)).toBe(true);
+  }
+  // The pod's copy of what it appended names each entry's own log (a restore appends it there again).
+  const copies = appended.entries().filter((entry) => entry.event.streamerId.startsWith('spread-'));
+  expect(copies.map((entry) => entry.event.streamerId).sort()).toEqual([...ids].sort());
+  for (const entry of copies) {
+    const log = `${keys.logTags()[entry.shard]!}log`;
+    expect([entry.event.streamerId, log]).toEqual([entry.event.streamerId, keys.log(keys.shardOf(entry.event.streamerId))]);
+    expect(await redis.xrange(log, entry.id, entry.id)).toHaveLength(1);
   }
   const misplaced: string[] = [];
   for (let shard = 0; shard < 4; shard += 1) for (const id of await redis.zrange(keys.online(shard), '0', '-1')) if (keys.shardOf(id) !== shard) misplaced.push(id);
