@@ -32,13 +32,10 @@ export class RedisClockEstimate {
     this.current = Math.min(this.current, serverTime - sentAt);
   }
 
-  /** Redis's clock when this pod's clock read `localTime`, from above; null before the first reply. */
-  redisTimeAt(localTime: number): number | null {
-    const offset = this.offset();
-    return offset === null ? null : Math.round(localTime + offset);
-  }
-
-  /** What to add to a time on this pod's clock for Redis's clock then (as `redisTimeAt`); null before the first reply. */
+  /**
+   * What to add to a time on this pod's clock for Redis's clock then, from above; null before the first
+   * reply. One read serves a whole call's heartbeats.
+   */
   offset(): number | null {
     this.roll();
     const offset = Math.min(this.current, this.previous);

@@ -262,12 +262,13 @@ export class RedisPresenceStore implements PresenceStore {
     const count = this.keys.shardCount;
     const keys: string[] = [];
     const args: Array<string | number> = [...this.common(), MAX_OPEN_CONNECTIONS, RECEIPT_WAITED_MIN_MS, RECEIPT_LOOK_BACK_MS];
-    const tags: string[] = [];
+    const logs: string[] = [];
     for (const { shard, heartbeats } of groups) {
-      const tag = this.keys.tag(shard, count);
-      tags.push(tag);
-      keys.push(`${tag}deadlines`, `${tag}online`, `${tag}log`);
+      const shardKeys = this.keys.shardKeys(shard, count);
+      keys.push(...shardKeys);
+      logs.push(shardKeys[2]);
       args.push(heartbeats.length);
+      const tag = this.keys.tag(shard, count);
       // Each heartbeat's receipt on Redis's clock: its time here plus the shard's offset, read once a call.
       const offset = this.clock === null ? this.redisClockOf(shard).offset() : null;
       for (const { streamerId, connectionId, meta, silentForMs, receivedAt } of heartbeats) {
@@ -284,7 +285,7 @@ export class RedisPresenceStore implements PresenceStore {
     let n = 0;
     for (const [g, { shard, heartbeats }] of groups.entries()) {
       this.redisClockOf(shard).observe(sentAt, serverTime);
-      const log = `${tags[g]!}log`;
+      const log = logs[g]!;
       for (const heartbeat of heartbeats) {
         // Two characters per heartbeat: 'k' taken or 'x' refused, then its count of events.
         const refused = outcomes[2 * n] === 'x';

@@ -43,13 +43,10 @@ local function fmt(n)
   return string.format('%.0f', n)
 end
 
--- What `load` reads of a streamer: its state fields and its leases, flat (field, value, …).
-local function read_record(keys)
-  return redis.call('HMGET', keys.st, 'status', 'since', 'version', 'meta'), redis.call('HGETALL', keys.ls)
-end
-
--- The record from what read_record returned.
-local function record_of(keys, id, fields, flat)
+-- A streamer's record: its state fields and its leases.
+local function load(keys, id)
+  local fields = redis.call('HMGET', keys.st, 'status', 'since', 'version', 'meta')
+  local flat = redis.call('HGETALL', keys.ls)
   local rec = {
     id = id,
     keys = keys,
@@ -68,10 +65,6 @@ local function record_of(keys, id, fields, flat)
     rec.leases[flat[i]] = { closed = kind == 'c', parked = kind == 'p', live_until = tonumber(string.sub(value, 2)) }
   end
   return rec
-end
-
-local function load(keys, id)
-  return record_of(keys, id, read_record(keys))
 end
 
 local function set_lease(rec, cid, lease)
