@@ -1,3 +1,5 @@
+// First: quiets the libraries' disabled `debug` loggers before any library creates one.
+import './logging/quiet-library-debug.js';
 import 'reflect-metadata';
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
