@@ -65,6 +65,10 @@ export function headlineRows(r) {
   add('Idle memory per connection, heap (after GC)', get(r, 'memory.service.heapPerConnection'), get(r, 'memory.bare.heapPerConnection'), 'B',
     `≤ ${TARGETS.idleMemoryVsBare}× bare`, heapRatio === null ? null : heapRatio <= TARGETS.idleMemoryVsBare, 0, 'bare server');
 
+  // What a pod holds before any connection: the fixed part of its memory (docs/SCALING.md sizes pods with it).
+  add('Idle server before its connections, RSS', get(r, 'memory.service.before.rss'), get(r, 'memory.bare.before.rss'), 'B', '—', null, 0, 'bare server');
+  add('Idle server before its connections, heap (after GC)', get(r, 'memory.service.before.heapUsed'), get(r, 'memory.bare.before.heapUsed'), 'B', '—', null, 0, 'bare server');
+
   add('Idle CPU per connection (Socket.IO pings, timers), per second open', get(r, 'memory.service.cpu.microsPerConnectionSecond'), get(r, 'memory.bare.cpu.microsPerConnectionSecond'), 'µs', '—', null, 3, 'bare server');
 
   const online = get(r, 'service.online.otherPods');
@@ -118,6 +122,8 @@ export function headlineRows(r) {
   add('Redis commands per heartbeat (Lua calls included)', get(r, 'throughput.service.redis.commandsPerHeartbeat'), get(r, 'throughput.bare.redis.commandsPerHeartbeat'), '', '—', null, 2, 'SET PX');
   add('Redis top-level commands per heartbeat', get(r, 'throughput.service.redis.topLevelCommandsPerHeartbeat'), get(r, 'throughput.bare.redis.topLevelCommandsPerHeartbeat'), '', '—', null, 2, 'SET PX');
   add('Redis CPU per heartbeat', get(r, 'throughput.service.redis.redisCpuMicrosPerHeartbeat'), get(r, 'throughput.bare.redis.redisCpuMicrosPerHeartbeat'), 'µs', '—', null, 1, 'SET PX');
+  // Measured with both servers connected and idle, just before the loop, and subtracted from it: the pod's own (sweeper, probes).
+  add('Redis commands per second, servers idle (the pod\'s sweeper and probes)', get(r, 'throughput.service.redis.backgroundCommandsPerSecond'), null, '/s', '—', null, 0);
 
   const meanCores = (cpu, prefix) => {
     const cores = Object.entries(cpu ?? {}).filter(([name]) => name.startsWith(prefix)).map(([, { cores }]) => cores);
