@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 export interface DebugFactory {
   (namespace: string): DebugLogger;
   default?: DebugFactory;
+  debug?: DebugFactory;
 }
 
 /** The part of a `debug` logger the libraries use. */
@@ -31,13 +32,18 @@ const TRACING_LIBRARIES = ['socket.io', 'engine.io', 'socket.io-parser', 'socket
  * created while off.
  */
 export function quietDebug(createDebug: DebugFactory): DebugFactory {
-  const quiet = ((namespace: string): DebugLogger => {
-    const logger = createDebug(namespace);
-    return logger.enabled ? logger : silent(namespace, quiet);
-  }) as DebugFactory;
-  Object.assign(quiet, createDebug);
-  // `require('debug').default` is how ioredis reaches the factory.
-  quiet.default = quiet;
+  const quiet: DebugFactory = new Proxy(createDebug, {
+    apply(target, _this, [namespace]: [string]) {
+      const logger = target(namespace);
+      return logger.enabled ? logger : silent(namespace, quiet);
+    },
+    // `debug` hands itself out as `.default` and `.debug` too: ioredis and the Socket.IO adapters reach
+    // the factory so. Every other property (`enable`, `log`, `names`, …) is the package's own, read and
+    // set there, where its loggers look.
+    get(target, property) {
+      return property === 'default' || property === 'debug' ? quiet : Reflect.get(target, property);
+    },
+  });
   return quiet;
 }
 

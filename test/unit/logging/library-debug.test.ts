@@ -3,7 +3,11 @@ import { format } from 'node:util';
 import { type DebugFactory, quietDebug } from '../../../src/logging/library-debug.js';
 
 // The real `debug` package, as the libraries load it; each test enables the namespaces it needs.
-const createDebug = createRequire(import.meta.url)('debug') as DebugFactory & { enable(namespaces: string): void; log: (...args: unknown[]) => void };
+const createDebug = createRequire(import.meta.url)('debug') as DebugFactory & {
+  enable(namespaces: string): void;
+  log: (...args: unknown[]) => void;
+  inspectOpts: { colors?: boolean };
+};
 
 describe('quietDebug: the libraries get a no-op for every namespace DEBUG does not enable', () => {
   const written: unknown[][] = [];
@@ -11,9 +15,12 @@ describe('quietDebug: the libraries get a no-op for every namespace DEBUG does n
   beforeEach(() => {
     written.length = 0;
     createDebug.log = (...args: unknown[]) => void written.push(args);
+    // On a terminal `debug` colours its lines, which would split the namespace from the message.
+    createDebug.inspectOpts.colors = false;
   });
   afterEach(() => {
     createDebug.log = log;
+    delete createDebug.inspectOpts.colors;
     createDebug.enable('');
   });
 
@@ -46,9 +53,20 @@ describe('quietDebug: the libraries get a no-op for every namespace DEBUG does n
     expect(parent.extend('other', '-').namespace).toBe('socket.io:redis-other');
   });
 
-  it('is what `require("debug").default` gives too, as ioredis reaches the factory', () => {
+  it('is what `require("debug").default` and `.debug` give too, as ioredis and the Socket.IO adapters reach the factory', () => {
+    createDebug.enable('');
     const quiet = quietDebug(createDebug);
     expect(quiet.default).toBe(quiet);
-    expect(quiet('ioredis:redis').enabled).toBe(false);
+    expect(quiet.debug).toBe(quiet);
+    expect(quiet.debug!('socket.io-adapter').enabled).toBe(false);
+  });
+
+  it('leaves the rest to the package: a `log` set through the factory is the one its loggers write with', () => {
+    createDebug.enable('ioredis:*');
+    const quiet = quietDebug(createDebug) as typeof createDebug;
+    const lines: string[] = [];
+    quiet.log = (...args: unknown[]) => void lines.push(format(...args));
+    quiet('ioredis:redis')('status %s', 'ready');
+    expect(lines).toEqual([expect.stringContaining('ioredis:redis status ready')]);
   });
 });
