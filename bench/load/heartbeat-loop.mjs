@@ -31,8 +31,9 @@ function frameLevel(socket) {
   const original = ws.onmessage;
   ws.onmessage = (event) => {
     const data = event.data;
-    if (typeof data === 'string' && data.startsWith(ACK_PREFIX) && Number.parseInt(data.slice(ACK_PREFIX.length), 10) >= FIRST_HEARTBEAT_ID) {
-      state.onAck?.(data);
+    const id = typeof data === 'string' && data.startsWith(ACK_PREFIX) ? Number.parseInt(data.slice(ACK_PREFIX.length), 10) : -1;
+    if (id >= FIRST_HEARTBEAT_ID) {
+      state.onAck?.(id, data);
       return;
     }
     original(event);
@@ -56,7 +57,8 @@ export function createHeartbeatLoop(progress) {
 
   // A plain ack callback, no per-emit timer: the generator must stay cheap next to the server it
   // drives. A lost ack stalls one loop only; stop() gives up on it after ACK_TIMEOUT_MS. An ack that
-  // comes after that, once the set runs again, ends its old loop: it must not send beside the new one.
+  // comes after that, once the set runs again, reaches the new loop's callback (one per socket), which
+  // takes only the ack of the heartbeat it sent last: the stale one must not send beside the new one.
   function loop(set, socket) {
     const generation = set.generation;
     const state = socket.heartbeatLoop;
@@ -73,8 +75,8 @@ export function createHeartbeatLoop(progress) {
         state.nextId += 1;
         state.ws.send(`42/streamer,${state.nextId}["heartbeat",{}]`);
       };
-      state.onAck = (ack) => {
-        if (generation !== set.generation) return;
+      state.onAck = (id, ack) => {
+        if (generation !== set.generation || id !== state.nextId) return;
         if (ack.includes('"ok":true')) {
           set.counts.acks++;
           total.acks++;
