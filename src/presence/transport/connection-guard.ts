@@ -4,6 +4,7 @@ import type { Socket as EngineSocket } from 'engine.io';
 import type { Socket } from 'socket.io';
 import type { Packet } from 'socket.io-parser';
 import { TokenBucket } from '../domain/token-bucket.js';
+import { type EventLane, type LaneDecoder, takeLanePacket } from './event-lane.js';
 
 // The CommonJS build of socket.io-parser, the very module socket.io itself loads: an ESM import gets
 // its "esm-debug" build on Node, a second copy that logs every packet through `debug`, which was a few
@@ -53,13 +54,21 @@ export function jsonDepthOver(text: string, limit: number): boolean {
  *   connections at the allowed rate held every other client for hundreds of milliseconds.
  * Socket.IO closes a connection whose packet fails to decode.
  */
-class GuardedDecoder extends Decoder {
+class GuardedDecoder extends Decoder implements LaneDecoder {
+  // The connection's event lane, once its socket has one (event-lane.ts).
+  lane: EventLane<Socket> | undefined = undefined;
+  laneSocket: Socket | undefined = undefined;
+  slowInFlight = 0;
+
   constructor() {
     super({ maxAttachments: 0 });
   }
 
   override add(packet: unknown): void {
-    if (typeof packet === 'string' && jsonDepthOver(packet, MAX_JSON_DEPTH)) throw new Error('JSON nested too deep');
+    if (typeof packet === 'string') {
+      if (jsonDepthOver(packet, MAX_JSON_DEPTH)) throw new Error('JSON nested too deep');
+      if (this.lane !== undefined && takeLanePacket(this, packet)) return;
+    }
     super.add(packet);
   }
 }

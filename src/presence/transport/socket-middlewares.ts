@@ -58,7 +58,18 @@ export function authenticate(
 interface MessageBudget {
   readonly bucket: TokenBucket;
   readonly flood: FloodMeter;
+  readonly rule: BudgetRule;
+  /** Refusing now: one log line per flood, not one per dropped message (the log must not become the flood). */
+  limited: boolean;
 }
+
+interface BudgetRule {
+  readonly ratePerSecond: number;
+  readonly metrics: MetricsService;
+  readonly pod: string;
+}
+
+type BudgetedConnection = Socket['conn'] & { messageBudget?: MessageBudget };
 
 /**
  * The per-connection message budget (see TokenBucket), as the contract has it: a connection carrying a
@@ -66,31 +77,38 @@ interface MessageBudget {
  * with `rate_limited` when it asked for an ack, and is dropped before any handler sees it.
  */
 export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: string) {
+  const rule: BudgetRule = { ratePerSecond, metrics, pod };
   return (socket: Socket): void => {
     if (ratePerSecond === 0) return;
-    const conn = socket.conn as Socket['conn'] & { messageBudget?: MessageBudget };
-    const { bucket, flood } = (conn.messageBudget ??= {
-      bucket: new TokenBucket(ratePerSecond, Date.now()),
-      flood: new FloodMeter(ratePerSecond, Date.now()),
-    });
-    let limited = false;
+    const conn = socket.conn as BudgetedConnection;
+    conn.messageBudget ??= { bucket: new TokenBucket(ratePerSecond, Date.now()), flood: new FloodMeter(ratePerSecond, Date.now()), rule, limited: false };
     socket.use((packet, next) => {
-      if (bucket.take(Date.now())) {
-        limited = false;
-        next();
-        return;
-      }
-      metrics.refusals.inc({ code: 'rate_limited' });
-      if (flood.refused(Date.now())) {
-        logger.warn({ msg: 'flood: connection cut', namespace: socket.nsp.name, socketId: socket.id, pod });
-        socket.conn.close();
-        return;
-      }
-      // One log line per flood, not one per dropped message: the log must not become the flood.
-      if (!limited) refusalLog.write('rate_limited', { msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod }, Date.now());
-      limited = true;
-      const ack = packet[packet.length - 1];
-      if (typeof ack === 'function') ack(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
+      if (spendMessage(socket, packet[packet.length - 1])) next();
     });
   };
+}
+
+/**
+ * Spends one message of the socket's connection budget (rateLimit): true when the message may be
+ * handled. Otherwise it is refused here: answered with `rate_limited` through `ack` when that is a
+ * function, and past the flood limit the connection is cut. Also for messages taken before Socket.IO's
+ * middlewares (event-lane.ts), so both ways in spend the same budget.
+ */
+export function spendMessage(socket: Socket, ack: unknown): boolean {
+  const budget = (socket.conn as BudgetedConnection).messageBudget;
+  if (budget === undefined || budget.bucket.take(Date.now())) {
+    if (budget !== undefined) budget.limited = false;
+    return true;
+  }
+  const { metrics, pod, ratePerSecond } = budget.rule;
+  metrics.refusals.inc({ code: 'rate_limited' });
+  if (budget.flood.refused(Date.now())) {
+    logger.warn({ msg: 'flood: connection cut', namespace: socket.nsp.name, socketId: socket.id, pod });
+    socket.conn.close();
+    return false;
+  }
+  if (!budget.limited) refusalLog.write('rate_limited', { msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod }, Date.now());
+  budget.limited = true;
+  if (typeof ack === 'function') (ack as (answer: unknown) => void)(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
+  return false;
 }

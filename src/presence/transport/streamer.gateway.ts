@@ -15,7 +15,8 @@ import { connectionIdOf } from './connection-id.js';
 import { refusal, refusalLog, unavailable } from './socket-errors.js';
 import { ThrottledLog } from '../../logging/throttled-log.js';
 import { onePerNamespace, releaseNamespace } from './connection-guard.js';
-import { authenticate, rateLimit, refuseHandshake } from './socket-middlewares.js';
+import { authenticate, rateLimit, refuseHandshake, spendMessage } from './socket-middlewares.js';
+import { EventLane } from './event-lane.js';
 import { ackedListener } from './acked-listener.js';
 import { tellFirstOccupancy } from './occupancy-first-notice.js';
 import { describeConnectionId } from './connection-id.js';
@@ -66,9 +67,12 @@ export class StreamerGateway implements OnGatewayInit, OnGatewayConnection, OnGa
     // `heartbeat` and `end` are bound on Socket.IO directly, not with @SubscribeMessage: see ackedListener.
     const heartbeat = ackedListener((socket: StreamerSocket, payload) => this.heartbeat(socket, payload));
     const end = ackedListener((socket: StreamerSocket, payload) => this.end(socket, payload));
+    // Most heartbeats take the lane; the listener has the rest (no ack id, or behind another message).
+    const heartbeatLane = new EventLane<StreamerSocket>(namespace.name, 'heartbeat', (socket, payload) => this.heartbeat(socket, payload), spendMessage);
     namespace.on('connection', (socket: Socket) => {
       socket.on('heartbeat', heartbeat as (...args: unknown[]) => void);
       socket.on('end', end as (...args: unknown[]) => void);
+      heartbeatLane.attach(socket as StreamerSocket);
     });
     // A notice goes to the streamer's sockets here and to the other pods its leases name; no room, so a
     // streamer's connection costs no channel subscription.
