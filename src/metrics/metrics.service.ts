@@ -27,11 +27,25 @@ export class MetricsService {
     registers: [this.registry],
   });
 
-  readonly heartbeats = new Counter({
+  // Heartbeats are tallied in a plain number and handed to the counter when it is read (prom-client calls
+  // `collect` at each scrape): prom-client's `inc()` on every heartbeat was 0.2 µs of its CPU (profile of
+  // the `npm run bench` heartbeat loop).
+  private heartbeatsUncollected = 0;
+
+  readonly heartbeats: Counter = new Counter({
     name: 'presence_heartbeats_total',
     help: 'Heartbeats received on this pod (connects not included)',
     registers: [this.registry],
+    collect: () => {
+      this.heartbeats.inc(this.heartbeatsUncollected);
+      this.heartbeatsUncollected = 0;
+    },
   });
+
+  /** One heartbeat received (presence_heartbeats_total). */
+  countHeartbeat(): void {
+    this.heartbeatsUncollected += 1;
+  }
 
   readonly events = new Counter({
     name: 'presence_events_total',

@@ -110,3 +110,14 @@ test('a heartbeat sent without an ack id, which the lane leaves to Socket.IO, st
   expect(client.frames.filter((f) => f.startsWith('43/streamer,'))).toEqual([]);
   client.ws.close();
 });
+
+test('a heartbeat for the namespace after the socket left it is not answered: Socket.IO closes the connection, as before the lane', async () => {
+  const client = await rawStreamer('lane-left');
+  let closed = false;
+  client.ws.on('close', () => (closed = true));
+  client.ws.send('41/streamer,');
+  await sleep(200);
+  client.ws.send('42/streamer,3["heartbeat",{}]');
+  await waitUntil(() => closed, 5_000, 20);
+  expect(client.frames.filter((f) => f.startsWith('43/streamer,'))).toEqual([]);
+});

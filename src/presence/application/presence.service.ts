@@ -96,7 +96,7 @@ export class PresenceService implements OnApplicationBootstrap, OnApplicationShu
    * the latest figures are in BENCHMARKS.md).
    */
   heartbeat(streamerId: string, connectionId: string, meta: Meta | undefined): StoreResult | Promise<StoreResult> {
-    this.metrics.heartbeats.inc();
+    this.metrics.countHeartbeat();
     // Checked first: nearly always empty, and the key would be a new string to build and hash per heartbeat.
     if (this.unrecorded.size > 0) this.unrecorded.delete(`end ${streamerId}`);
     const local = this.local.get(connectionId);

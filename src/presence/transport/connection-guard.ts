@@ -58,7 +58,7 @@ class GuardedDecoder extends Decoder implements LaneDecoder {
   // The connection's event lane, once its socket has one (event-lane.ts).
   lane: EventLane<Socket> | undefined = undefined;
   laneSocket: Socket | undefined = undefined;
-  slowInFlight = 0;
+  packetsOnSocketIoPath = 0;
 
   constructor() {
     super({ maxAttachments: 0 });

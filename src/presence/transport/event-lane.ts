@@ -11,26 +11,29 @@ const logger = new Logger('EventLane');
 export interface LaneDecoder {
   lane: EventLane<Socket> | undefined;
   laneSocket: Socket | undefined;
-  slowInFlight: number;
+  packetsOnSocketIoPath: number;
 }
 
-/** The packet's answer, or what refused it; a function of Socket.IO's ack shape. */
-type Answer = (value: unknown) => void;
+/** What `admit` decided: handle the packet, drop it (its connection was cut), or answer it with this refusal. */
+export type Admission = 'spent' | 'cut' | object;
 
 /**
  * One event of one namespace, handled as its packet is decoded instead of through Socket.IO's dispatch:
  * for the message every streamer sends all the time (`heartbeat`). Socket.IO's way, a packet is decoded
  * into an object, handed on twice through `process.nextTick` (Client.ondecoded, Socket.dispatch), given
  * an ack closure, run through the socket's middlewares, emitted to its listener, and its ack encoded from
- * an object; a bare Socket.IO server's heartbeat spent about 5 µs of its 30 there (CPU profile of the
- * `npm run bench` loop), about as much as the service's whole heartbeat on top of it. Here the text is
- * matched, its arguments parsed, the same budget spent (`admit`, the rate limit of socket-middlewares.ts),
- * the same handler called with the same payload, and the ack written as Socket.IO writes it.
+ * an object and queued in engine.io; a bare Socket.IO server's heartbeat spent about 5 µs of its 30 there
+ * (CPU profile of the `npm run bench` loop), as much as the service's own work on a heartbeat. Here the
+ * text is matched, its arguments parsed, the namespace's budget spent (`admit`: the lane stands in for
+ * the socket's middlewares, which on `/streamer` are that rate limit alone), the same handler called with
+ * the same payload, and the same ack bytes written.
  *
  * Anything that is not a plain acked packet of the event (no ack id, another event, JSON Socket.IO would
- * refuse) goes Socket.IO's way, untouched. So does every packet while one of the connection's packets
- * that went that way waits for its dispatch: the lane never overtakes one, so a `heartbeat` after an `end`
- * is still handled after it.
+ * refuse) goes Socket.IO's way, untouched, to the event's listener. So does every packet while one of the
+ * connection's packets that went that way waits for its dispatch: a `heartbeat` after an `end` is still
+ * handled after it. One difference is left: a handler that closes the connection (a flood cut, a lost
+ * place) now does so before the rest of that read is decoded, and engine.io drops the rest, where
+ * Socket.IO's way it would already have been queued.
  */
 export class EventLane<S extends Socket> {
   private readonly prefix: string;
@@ -41,10 +44,11 @@ export class EventLane<S extends Socket> {
     namespace: string,
     private readonly event: string,
     private readonly handle: (socket: S, payload: unknown) => unknown,
-    private readonly admit: (socket: S, refuse: Answer) => boolean,
+    private readonly admit: (socket: S) => Admission,
   ) {
     // Socket.IO's text encoding (socket.io-parser): the type digit (2 EVENT, 3 ACK), the namespace and a
-    // comma, the ack id, then the JSON array of the event name and its arguments (or the ack's).
+    // comma (none for `/`), the ack id, then the JSON array of the event name and its arguments (or the ack's).
+    if (namespace === '/' || !namespace.startsWith('/')) throw new Error(`EventLane: namespace ${namespace}: only a named namespace has a lane`);
     this.prefix = `2${namespace},`;
     this.opening = `[${JSON.stringify(event)}`;
     this.ackPrefix = `3${namespace},`;
@@ -54,7 +58,7 @@ export class EventLane<S extends Socket> {
   attach(socket: S): void {
     const decoder = (socket.client as unknown as { decoder: Partial<LaneDecoder> }).decoder;
     // Another parser (a test's) has no place for a lane: Socket.IO's way only.
-    if (typeof decoder.slowInFlight !== 'number') return;
+    if (typeof decoder.packetsOnSocketIoPath !== 'number') return;
     decoder.lane = this as unknown as EventLane<Socket>;
     decoder.laneSocket = socket;
   }
@@ -75,33 +79,44 @@ export class EventLane<S extends Socket> {
     if (!Array.isArray(data) || data[0] !== this.event) return false;
     // As Socket.IO reads the id (socket.io-parser), and so as it answers it.
     const id = Number(packet.slice(idFrom, at));
-    if (!this.admit(socket, (refusal) => this.answer(socket, id, refusal))) return true;
     // The handler's payload as ackedListener gives it: the one argument, several as an array.
     const payload = data.length === 1 ? undefined : data.length === 2 ? data[1] : data.slice(1);
-    let answer: unknown;
+    // Nothing thrown here may reach the decoder: Socket.IO would take it for a malformed packet and close
+    // the connection. Logged, unanswered, as ackedListener does.
     try {
-      answer = this.handle(socket, payload);
+      const admission = this.admit(socket);
+      if (admission !== 'spent') {
+        if (admission !== 'cut') this.answer(socket, id, admission);
+        return true;
+      }
+      const answer = this.handle(socket, payload);
+      if (answer instanceof Promise) answer.then((value) => this.answer(socket, id, value)).catch((error: unknown) => logger.error(error));
+      else this.answer(socket, id, answer);
     } catch (error) {
       logger.error(error);
-      return true;
     }
-    if (answer instanceof Promise) answer.then((value) => this.answer(socket, id, value), (error: unknown) => logger.error(error));
-    else this.answer(socket, id, answer);
     return true;
   }
 
-  /** The ack, the bytes Socket.IO's encoder makes of it, written as Socket.IO writes one (Client._packet). */
+  /**
+   * The ack, the bytes Socket.IO's encoder makes of it, written as Socket.IO would (Client._packet), but
+   * on the WebSocket itself when engine.io holds nothing back: all engine.io wrote before is then in the
+   * WebSocket's sender already, which sends in call order, and what it writes next comes after.
+   */
   private answer(socket: S, id: number, value: unknown): void {
     const conn = socket.conn as unknown as EngineConnection;
     if (conn.readyState !== 'open') return;
-    const text = `${this.ackPrefix}${id}[${value === undefined ? 'null' : JSON.stringify(value)}]`;
+    const text = `${this.ackPrefix}${id}[${JSON.stringify(value) ?? 'null'}]`;
     const ws = conn.transport.socket;
-    if (conn.writeBuffer.length === 0 && conn.transport.name === 'websocket' && ws !== undefined && ws.readyState === 1) ws.send(`4${text}`);
+    if (conn.writeBuffer.length === 0 && conn.transport.name === 'websocket' && ws !== undefined && ws.readyState === WS_OPEN) ws.send(`4${text}`);
     else conn.write(text);
   }
 }
 
-/** The parts of an engine.io connection the lane writes through (engine.io's own fields; see answer). */
+/** ws's WebSocket.OPEN. */
+const WS_OPEN = 1;
+
+/** The parts of an engine.io connection (engine.io 6, pinned with socket.io) that the lane writes through. */
 interface EngineConnection {
   readonly readyState: string;
   /** Packets engine.io holds until its transport can take them. */
@@ -116,16 +131,21 @@ function isDigit(code: number): boolean {
 
 /**
  * Called by the decoder for each text packet of a connection that has a lane: true when the lane took
- * it. A packet left to Socket.IO is dispatched two ticks later (Client.ondecoded, then Socket.dispatch,
- * whose middlewares here are synchronous); until a tick after that, none of the connection's packets
- * takes the lane.
+ * it. Why a packet that goes Socket.IO's way cannot be overtaken: Socket.IO dispatches it within
+ * `process.nextTick` callbacks (Client.ondecoded, then Socket.dispatch, whose middlewares here are
+ * synchronous), and Node runs every queued tick before it reads a socket again; the packets after it in
+ * the same read are decoded before any tick runs, and wait while the count is above 0. The count goes
+ * down three ticks later: queued before Socket.IO's first (the decoder emits the packet after this
+ * returns), each of ours runs just before Socket.IO's next, and the third just after the dispatch.
  */
 export function takeLanePacket(decoder: LaneDecoder, packet: string): boolean {
   const socket = decoder.laneSocket!;
-  if (decoder.slowInFlight === 0 && socket.connected && decoder.lane!.take(socket, packet)) return true;
-  decoder.slowInFlight += 1;
-  // Queued before Socket.IO's own tick for the packet (the decoder emits it after this returns), so each
-  // of ours runs just before Socket.IO's next one: the third, just after the dispatch.
+  if (!socket.connected) {
+    // The socket left its namespace; Socket.IO answers what comes for it now (and the socket can go).
+    decoder.lane = undefined;
+    decoder.laneSocket = undefined;
+  } else if (decoder.packetsOnSocketIoPath === 0 && decoder.lane!.take(socket, packet)) return true;
+  decoder.packetsOnSocketIoPath += 1;
   process.nextTick(beforeOnpacket, decoder);
   return false;
 }
@@ -139,5 +159,5 @@ function beforeDispatch(decoder: LaneDecoder): void {
 }
 
 function dispatched(decoder: LaneDecoder): void {
-  decoder.slowInFlight -= 1;
+  decoder.packetsOnSocketIoPath -= 1;
 }

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
-import { ackError } from '../domain/ack.js';
+import { ackError, type AckError } from '../domain/ack.js';
 import { TokenBucket } from '../domain/token-bucket.js';
 import { countRefusedConnect, FloodMeter } from './connection-guard.js';
 import { refusalLog } from './socket-errors.js';
@@ -83,32 +83,37 @@ export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: s
     const conn = socket.conn as BudgetedConnection;
     conn.messageBudget ??= { bucket: new TokenBucket(ratePerSecond, Date.now()), flood: new FloodMeter(ratePerSecond, Date.now()), rule, limited: false };
     socket.use((packet, next) => {
-      if (spendMessage(socket, packet[packet.length - 1])) next();
+      const spent = spendMessage(socket);
+      if (spent === 'spent') next();
+      else if (spent !== 'cut' && typeof packet[packet.length - 1] === 'function') (packet[packet.length - 1] as (answer: AckError) => void)(spent);
     });
   };
 }
 
+/** What spendMessage decided: handle the message, refuse it with this ack, or drop it (the connection was cut). */
+export type Spent = 'spent' | 'cut' | AckError;
+
 /**
- * Spends one message of the socket's connection budget (rateLimit): true when the message may be
- * handled. Otherwise it is refused here: answered with `rate_limited` through `ack` when that is a
- * function, and past the flood limit the connection is cut. Also for messages taken before Socket.IO's
+ * Spends one message of the socket's connection budget (rateLimit): 'spent' when the message may be
+ * handled. An over-budget one is counted and logged, and gets the `rate_limited` ack to answer with; past
+ * the flood limit the connection is cut instead. Also for the messages taken before Socket.IO's
  * middlewares (event-lane.ts), so both ways in spend the same budget.
  */
-export function spendMessage(socket: Socket, ack: unknown): boolean {
+export function spendMessage(socket: Socket): Spent {
   const budget = (socket.conn as BudgetedConnection).messageBudget;
-  if (budget === undefined || budget.bucket.take(Date.now())) {
-    if (budget !== undefined) budget.limited = false;
-    return true;
+  if (budget === undefined) return 'spent';
+  if (budget.bucket.take(Date.now())) {
+    budget.limited = false;
+    return 'spent';
   }
   const { metrics, pod, ratePerSecond } = budget.rule;
   metrics.refusals.inc({ code: 'rate_limited' });
   if (budget.flood.refused(Date.now())) {
     logger.warn({ msg: 'flood: connection cut', namespace: socket.nsp.name, socketId: socket.id, pod });
     socket.conn.close();
-    return false;
+    return 'cut';
   }
   if (!budget.limited) refusalLog.write('rate_limited', { msg: 'refused', code: 'rate_limited', namespace: socket.nsp.name, socketId: socket.id, pod }, Date.now());
   budget.limited = true;
-  if (typeof ack === 'function') (ack as (answer: unknown) => void)(ackError('rate_limited', `over ${ratePerSecond} messages per second`));
-  return false;
+  return ackError('rate_limited', `over ${ratePerSecond} messages per second`);
 }
