@@ -18,8 +18,7 @@ export function ackedListener<S extends Socket, A>(handle: (socket: S, payload: 
   return function (this: S, ...args: unknown[]): void {
     const last = args[args.length - 1];
     const ack = typeof last === 'function' ? (last as (answer: A) => void) : undefined;
-    const count = ack === undefined ? args.length : args.length - 1;
-    const payload = count === 0 ? undefined : count === 1 ? args[0] : args.slice(0, count);
+    const payload = payloadOf(args, 0, ack === undefined ? args.length : args.length - 1);
     let answer: A | Promise<A>;
     try {
       answer = handle(this, payload);
@@ -30,4 +29,13 @@ export function ackedListener<S extends Socket, A>(handle: (socket: S, payload: 
     if (answer instanceof Promise) answer.then((value) => ack?.(value), (error: unknown) => logger.error(error));
     else ack?.(answer);
   };
+}
+
+/**
+ * A handler's payload from a message's arguments `args[from..to)` (the ack left out), as NestJS reads
+ * them: none is undefined, one is the payload itself, several are an array.
+ */
+export function payloadOf(args: readonly unknown[], from: number, to: number): unknown {
+  const count = to - from;
+  return count <= 0 ? undefined : count === 1 ? args[from] : args.slice(from, to);
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Socket } from 'socket.io';
+import { payloadOf } from './acked-listener.js';
 import { type FramedWebSocket, sendText, WS_OPEN } from './websocket-frame.js';
 
 const logger = new Logger('EventLane');
@@ -80,8 +81,8 @@ export class EventLane<S extends Socket> {
     if (!Array.isArray(data) || data[0] !== this.event) return false;
     // As Socket.IO reads the id (socket.io-parser), and so as it answers it.
     const id = Number(packet.slice(idFrom, at));
-    // The handler's payload as ackedListener gives it: the one argument, several as an array.
-    const payload = data.length === 1 ? undefined : data.length === 2 ? data[1] : data.slice(1);
+    // The handler's payload as ackedListener gives it (after the event name).
+    const payload = payloadOf(data, 1, data.length);
     // Nothing thrown here may reach the decoder: Socket.IO would take it for a malformed packet and close
     // the connection. Logged, unanswered, as ackedListener does.
     try {
@@ -116,7 +117,6 @@ export class EventLane<S extends Socket> {
     else conn.write(text);
   }
 }
-
 
 /** The parts of an engine.io connection (engine.io 6, pinned with socket.io) that the lane writes through. */
 interface EngineConnection {

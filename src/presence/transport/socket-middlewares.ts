@@ -84,8 +84,9 @@ export function rateLimit(ratePerSecond: number, metrics: MetricsService, pod: s
     conn.messageBudget ??= { bucket: new TokenBucket(ratePerSecond, Date.now()), flood: new FloodMeter(ratePerSecond, Date.now()), rule, limited: false };
     socket.use((packet, next) => {
       const spent = spendMessage(socket);
+      const ack = packet[packet.length - 1];
       if (spent === 'spent') next();
-      else if (spent !== 'cut' && typeof packet[packet.length - 1] === 'function') (packet[packet.length - 1] as (answer: AckError) => void)(spent);
+      else if (spent !== 'cut' && typeof ack === 'function') (ack as (answer: AckError) => void)(spent);
     });
   };
 }
