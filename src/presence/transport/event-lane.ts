@@ -24,8 +24,9 @@ export type Admission = 'spent' | 'cut' | object;
  * for the message every streamer sends all the time (`heartbeat`). Socket.IO's way, a packet is decoded
  * into an object, handed on twice through `process.nextTick` (Client.ondecoded, Socket.dispatch), given
  * an ack closure, run through the socket's middlewares, emitted to its listener, and its ack encoded from
- * an object and queued in engine.io; a bare Socket.IO server's heartbeat spent about 5 µs of its 30 there
- * (CPU profile of the `npm run bench` loop), as much as the service's own work on a heartbeat. Here the
+ * an object and queued in engine.io. With the lane (acks still written through engine.io) the embedded
+ * pod's CPU per heartbeat went from 41.5, 45.7 and 42.0 µs to 36.4, 39.2 and 37.3 µs (three rounds side
+ * by side, `npm run bench`'s heartbeat loop on a busy host; the bare server 37.3-39.3 µs). Here the
  * text is matched, its arguments parsed, the namespace's budget spent (`admit`: the lane stands in for
  * the socket's middlewares, which on `/streamer` are that rate limit alone), the same handler called with
  * the same payload, and the same ack bytes written.
@@ -104,9 +105,8 @@ export class EventLane<S extends Socket> {
    * The ack, the bytes Socket.IO's encoder makes of it, written as Socket.IO would (Client._packet), but
    * on the WebSocket itself when engine.io holds nothing back: all engine.io wrote before is then in the
    * WebSocket's sender already, which sends in call order, and what it writes next comes after. Through
-   * engine.io (its packet, buffer, flush and drain events) and ws's sender (a header and the text as two
-   * chunks of a corked write), a heartbeat's ack cost the pod 1-2 µs more (side by side, `npm run bench`'s
-   * heartbeat loop).
+   * engine.io (its packet, buffer, flush and drain events) the pod spent 36.4, 39.2 and 37.3 µs of CPU per
+   * heartbeat; with `ws.send` here, 31.9, 34.2 and 34.4 µs (the same three rounds as above).
    */
   private answer(socket: S, id: number, value: unknown): void {
     const conn = socket.conn as unknown as EngineConnection;
