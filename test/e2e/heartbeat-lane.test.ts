@@ -2,11 +2,10 @@
 // dispatch. What a client must not be able to tell: the order its messages are handled in, the ack it
 // gets on either transport, and what a heartbeat the lane leaves to Socket.IO does. Spoken raw (Engine.IO
 // v4 / Socket.IO v5 frames over a plain WebSocket) where the frames must reach the pod in one read.
-import type { Socket } from 'node:net';
-import WebSocket from 'ws';
 import type { PresenceEvent } from '../../src/presence/domain/presence-state.js';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { type RawClient, rawClient, sendTogether } from '../helpers/raw-engine-client.js';
 import { FAST_TIMING, streamer, TTL_MS, watch } from '../helpers/presence-clients.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { signToken } from '../helpers/tokens.js';
@@ -18,37 +17,10 @@ beforeAll(async () => {
   app = await startApp({ env: FAST_TIMING });
 });
 
-interface RawStreamer {
-  readonly ws: WebSocket;
-  readonly frames: string[];
-  /** Frames in one TCP write, so the pod reads them in one go. */
-  sendTogether(frames: readonly string[]): void;
-  next(match: RegExp): Promise<string>;
-}
-
 /** A raw WebSocket with a `/streamer` socket of `streamerId`, connected (its `session` received). */
-async function rawStreamer(streamerId: string): Promise<RawStreamer> {
-  const ws = new WebSocket(`ws://127.0.0.1:${app.port}/socket.io/?EIO=4&transport=websocket`);
-  const frames: string[] = [];
-  ws.on('message', (data) => {
-    const frame = data.toString();
-    frames.push(frame);
-    if (frame === '2') ws.send('3');
-  });
-  ws.on('error', () => undefined);
-  const client: RawStreamer = {
-    ws,
-    frames,
-    sendTogether: (together) => {
-      const tcp = (ws as unknown as { _socket: Socket })._socket;
-      tcp.cork();
-      for (const frame of together) ws.send(frame);
-      tcp.uncork();
-    },
-    next: (match) => waitUntil(() => frames.find((f) => match.test(f)), 5_000, 10),
-  };
-  await client.next(/^0\{/);
-  ws.send(`40/streamer,${JSON.stringify({ token: signToken({ sub: streamerId, role: 'streamer' }) })}`);
+async function rawStreamer(streamerId: string): Promise<RawClient> {
+  const client = await rawClient(app.port);
+  client.send(`40/streamer,${JSON.stringify({ token: signToken({ sub: streamerId, role: 'streamer' }) })}`);
   await client.next(/^42\/streamer,\["session"/);
   return client;
 }
@@ -62,7 +34,7 @@ test('end then heartbeat in one read: handled in that order, so the streamer end
   await viewer.events.waitFor((e) => e.reason === 'connected');
 
   // `end` goes Socket.IO's way (the lane is for heartbeats only); the heartbeat behind it must wait for it.
-  client.sendTogether(['42/streamer,1["end"]', '42/streamer,2["heartbeat",{}]']);
+  sendTogether(client, ['42/streamer,1["end"]', '42/streamer,2["heartbeat",{}]']);
   await client.next(/^43\/streamer,1\[/);
   await client.next(/^43\/streamer,2\[/);
   expect(client.frames.find((f) => f.startsWith('43/streamer,1['))).toBe('43/streamer,1[{"ok":true}]');
@@ -78,7 +50,7 @@ test('heartbeat then end in one read: the end comes last, the streamer stays off
   const client = await rawStreamer('lane-beat-end');
   await viewer.events.waitFor((e) => e.reason === 'connected');
 
-  client.sendTogether(['42/streamer,1["heartbeat",{}]', '42/streamer,2["end"]']);
+  sendTogether(client, ['42/streamer,1["heartbeat",{}]', '42/streamer,2["end"]']);
   await client.next(/^43\/streamer,2\[/);
   await viewer.events.waitFor((e) => e.reason === 'ended');
   await viewer.events.expectNoneFor(300);
@@ -113,11 +85,9 @@ test('a heartbeat sent without an ack id, which the lane leaves to Socket.IO, st
 
 test('a heartbeat for the namespace after the socket left it is not answered: Socket.IO closes the connection, as before the lane', async () => {
   const client = await rawStreamer('lane-left');
-  let closed = false;
-  client.ws.on('close', () => (closed = true));
-  client.ws.send('41/streamer,');
+  client.send('41/streamer,');
   await sleep(200);
-  client.ws.send('42/streamer,3["heartbeat",{}]');
-  await waitUntil(() => closed, 5_000, 20);
+  client.send('42/streamer,3["heartbeat",{}]');
+  await waitUntil(() => client.closed, 5_000, 20);
   expect(client.frames.filter((f) => f.startsWith('43/streamer,'))).toEqual([]);
 });

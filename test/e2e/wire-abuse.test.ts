@@ -2,10 +2,9 @@
 // WebSocket): one socket per namespace, a bounded number of refused CONNECTs, no binary attachments, no
 // ping-frame flood, no sustained message flood. Each abuse costs the abuser its connection; a control
 // streamer on the same pod keeps heartbeating through all of it.
-import type { Socket } from 'node:net';
-import WebSocket from 'ws';
 import { type AppProcess, startApp } from '../helpers/app-process.js';
 import { useCleanup } from '../helpers/cleanup.js';
+import { type RawClient, rawClient, sendTogether } from '../helpers/raw-engine-client.js';
 import { FAST_TIMING, streamer } from '../helpers/presence-clients.js';
 import { sleep, waitUntil } from '../helpers/timing.js';
 import { signToken } from '../helpers/tokens.js';
@@ -17,48 +16,10 @@ beforeAll(async () => {
   app = await startApp({ env: FAST_TIMING });
 });
 
-interface RawClient {
-  readonly ws: WebSocket;
-  readonly frames: string[];
-  closed: boolean;
-  send(frame: string): void;
-  /** The first frame from index `from` on that matches. */
-  next(match: RegExp, from?: number): Promise<string>;
-}
-
-/** A raw Engine.IO WebSocket, open (its `0{…}` handshake received); pings are answered as a client would. */
-async function raw(): Promise<RawClient> {
-  const ws = new WebSocket(`ws://127.0.0.1:${app.port}/socket.io/?EIO=4&transport=websocket`);
-  const client: RawClient = {
-    ws,
-    frames: [],
-    closed: false,
-    send: (frame) => ws.send(frame),
-    next: (match, from = 0) => waitUntil(() => client.frames.slice(from).find((f) => match.test(f)), 5_000, 10),
-  };
-  ws.on('message', (data) => {
-    const frame = data.toString();
-    client.frames.push(frame);
-    if (frame === '2') ws.send('3');
-  });
-  ws.on('close', () => (client.closed = true));
-  ws.on('error', () => undefined);
-  await client.next(/^0\{/);
-  return client;
-}
+/** A raw Engine.IO WebSocket to the pod, open. */
+const raw = (): Promise<RawClient> => rawClient(app.port);
 
 const untilClosed = (client: RawClient) => waitUntil(() => client.closed, 5_000, 20);
-
-/**
- * Frames in one TCP write, so the pod reads them in one go, as it does from any client when it is busy:
- * every CONNECT is then in its asynchronous token check before the first is through it.
- */
-function sendTogether(client: RawClient, frames: readonly string[]): void {
-  const tcp = (client.ws as unknown as { _socket: Socket })._socket;
-  tcp.cork();
-  for (const frame of frames) client.send(frame);
-  tcp.uncork();
-}
 
 const viewerConnect = (sub: string) => `40/viewer,${JSON.stringify({ token: signToken({ sub, role: 'viewer' }) })}`;
 const sids = (client: RawClient) => client.frames.filter((f) => f.startsWith('40/viewer,{"sid"'));
